@@ -1,0 +1,88 @@
+"""The composition root: settings in, a wired application out. Nothing is built at import."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.dispatcher import Dispatcher
+from bot.sender import OutboxSender
+from bot.settings import Settings
+from bot.transport import Transport
+from flows.deduction import DeductionFlow
+from flows.enrollment import EnrollmentFlow
+from flows.identify import IdentifyFlow
+from flows.menu import MenuFlow
+from flows.router import Router
+from flows.workers import WorkersFlow
+from messages.renderer import Renderer
+from storage.crypto import PersonalDataCipher
+from storage.database import create_engine, session_factory, upgrade
+
+
+def build_router() -> Router:
+    """Every flow's machine, built once for the whole process."""
+    return Router([IdentifyFlow(), MenuFlow(), EnrollmentFlow(), DeductionFlow(), WorkersFlow()])
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    cipher: PersonalDataCipher
+    renderer: Renderer
+    router: Router
+    transports: dict[str, Transport] = field(default_factory=dict)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    dispatcher: Dispatcher = field(init=False)
+    sender: OutboxSender = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sender = OutboxSender(
+            self.sessions,
+            self.cipher,
+            self.transports,
+            batch_size=self.settings.sender_batch_size,
+            max_attempts=self.settings.sender_max_attempts,
+            clock=self.clock,
+        )
+        self.dispatcher = Dispatcher(
+            self.sessions,
+            self.cipher,
+            self.router,
+            self.renderer,
+            self.settings.flow_config(),
+            bot_ids={"console": 0},
+            on_outbox=self.sender.wake,
+            clock=self.clock,
+        )
+
+    def add_transport(self, transport: Transport, bot_id: int = 0) -> None:
+        self.transports[transport.channel.value] = transport
+        self.dispatcher.set_bot_id(transport.channel.value, bot_id)
+
+    async def migrate(self) -> None:
+        await upgrade(self.engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+
+def create_app(
+    settings: Settings, clock: Callable[[], datetime] | None = None
+) -> App:
+    engine = create_engine(settings.database_url)
+    return App(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        cipher=PersonalDataCipher(settings.encryption_keys,
+                                  settings.nik_hash_key.get_secret_value()),
+        renderer=Renderer(),
+        router=build_router(),
+        **({"clock": clock} if clock else {}),
+    )

@@ -1,0 +1,139 @@
+"""The dispatcher: one update in, one transaction out.
+
+It drops an update already processed, serialises the updates of one conversation (a lock per
+key in this process, a row lock on PostgreSQL across processes), loads the conversation, lets
+the router and flows decide, and commits the new state, the domain changes, the rendered
+replies (outbox rows) and the update's id together. A failure rolls all of it back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.locks import KeyedLocks
+from flows.conversation import Context, Conversation, FlowConfig
+from flows.events import Incoming, Reply
+from flows.router import Router
+from messages.renderer import PLAIN, Renderer
+from storage.audit import SqlAuditRepository
+from storage.conversations import ConversationKey, SqlConversationRepository
+from storage.crypto import PersonalDataCipher
+from storage.enrollments import SqlEnrollmentRepository
+from storage.outbox import SqlOutbox
+from storage.roster import SqlRosterRepository
+from storage.updates import SqlProcessedUpdates
+
+log = logging.getLogger(__name__)
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def numeric_id(value: str) -> int:
+    """Chat and user ids as integers (aiogram's StorageKey wants ints); ids that are not
+    numbers map to a stable 63-bit hash."""
+    if value.lstrip("-").isdigit() and abs(int(value)) < 2**63:
+        return int(value)
+    return int.from_bytes(hashlib.sha256(value.encode()).digest()[:8], "big") >> 1
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        cipher: PersonalDataCipher,
+        router: Router,
+        renderer: Renderer,
+        config: FlowConfig,
+        bot_ids: dict[str, int],
+        on_outbox: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._sessions = sessions
+        self._cipher = cipher
+        self._router = router
+        self._renderer = renderer
+        self._config = config
+        self._bot_ids = dict(bot_ids)
+        self._on_outbox = on_outbox
+        self._clock = clock
+        self._locks = KeyedLocks()
+
+    def set_bot_id(self, channel: str, bot_id: int) -> None:
+        """The bot's own id per channel: the first field of aiogram's StorageKey."""
+        self._bot_ids[channel] = bot_id
+
+    def key_for(self, incoming: Incoming) -> ConversationKey:
+        return ConversationKey(
+            bot_id=self._bot_ids.get(incoming.channel.value, 0),
+            chat_id=numeric_id(incoming.chat_id),
+            user_id=numeric_id(incoming.user_id),
+        )
+
+    async def handle(self, incoming: Incoming) -> bool:
+        """Process one update; False when it was a duplicate. Raises only when even the
+        apology could not be stored (the database is down): the update is then not done."""
+        key = self.key_for(incoming)
+        async with self._locks.hold(key):
+            try:
+                handled = await self._process(incoming, key)
+            except Exception:
+                log.exception("update failed; replying with an apology (%s)", incoming.channel)
+                handled = await self._apologise(incoming)
+        if handled:
+            self._on_outbox()
+        return handled
+
+    async def _process(self, incoming: Incoming, key: ConversationKey) -> bool:
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            updates = SqlProcessedUpdates(session)
+            if incoming.update_id and await updates.seen(incoming.channel.value,
+                                                         incoming.update_id):
+                return False
+            conversations = SqlConversationRepository(session, self._cipher)
+            state, data = await conversations.load(key, for_update=True)
+            conversation = Conversation(state=state, data=data)
+            context = Context(
+                incoming=incoming,
+                now=now,
+                today=now.astimezone(JAKARTA).date(),
+                roster=SqlRosterRepository(session),
+                enrollments=SqlEnrollmentRepository(session, self._cipher),
+                audit=SqlAuditRepository(session),
+                config=self._config,
+                wording=self._wording,
+            )
+            await self._router.handle(conversation, context)
+            await conversations.save(key, conversation.state, conversation.data, now)
+            self._queue(session, incoming, conversation.replies, now)
+            if incoming.update_id:
+                updates.mark(incoming.channel.value, incoming.update_id, now)
+        return True
+
+    async def _apologise(self, incoming: Incoming) -> bool:
+        """State unchanged, update marked done so a poisoned update is not retried forever."""
+        now = self._clock()
+        async with self._sessions.begin() as session:
+            self._queue(session, incoming, [Reply("errors/internal")], now)
+            if incoming.update_id:
+                SqlProcessedUpdates(session).mark(incoming.channel.value, incoming.update_id, now)
+        return True
+
+    def _queue(
+        self, session: AsyncSession, incoming: Incoming, replies: list[Reply], now: datetime
+    ) -> None:
+        outbox = SqlOutbox(session, self._cipher)
+        for reply in replies:
+            channel = (reply.channel or incoming.channel).value
+            rendered = self._renderer.render(reply, channel)
+            outbox.add(channel, reply.chat_id or incoming.chat_id, rendered.as_body(), now)
+
+    def _wording(self, template: str, context: Any) -> str:
+        return self._renderer.text(template, dict(context), PLAIN)
+

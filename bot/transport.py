@@ -1,0 +1,31 @@
+"""What the sender needs of a channel, and the two ways a send can fail."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from flows.events import Channel
+
+
+class SendError(Exception):
+    """Sending a message failed."""
+
+
+class TransientSendError(SendError):
+    """Worth retrying: a timeout, a 5xx, a 429 (with the wait the platform asked for)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentSendError(SendError):
+    """Will not pass by retrying: the user blocked the bot, the chat does not exist."""
+
+
+class Transport(Protocol):
+    channel: Channel
+
+    async def send(self, chat_id: str, body: dict[str, Any]) -> str | None:
+        """Deliver one rendered message; return the platform's message id."""
+        ...

@@ -1,0 +1,189 @@
+"""The pieces every flow shares: the conversation model, its context, and how a step answers.
+
+A flow is a `transitions` machine built once per process plus one `Step` per state: `prompt`
+builds the question shown on entering the state, `accept` reads the user's answer and either
+names a trigger (the machine picks the next state from its table), hands over to another flow
+(`Goto`), or raises `Invalid` with the template that explains what was expected. A state
+changes only through a trigger that finished, so a failed step leaves the state as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from transitions import Machine
+
+from flows.events import Incoming, Kind, Reply
+from flows.premium import PremiumRate
+from storage.interfaces import (
+    AsnView,
+    AuditRepository,
+    EnrollmentRepository,
+    RosterRepository,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FlowConfig:
+    """The settings flows need, copied once from the application settings."""
+
+    premium_schedule: tuple[PremiumRate, ...]
+    min_age: int
+    max_age: int
+    login_max_failures: int
+    login_window: timedelta
+    deduction_offset_months: int
+    region_name: str
+
+
+@dataclass
+class Conversation:
+    """The model a machine drives for one update: state, JSON data, and replies to send.
+
+    No slots: `transitions` attaches its trigger methods to the model while it is added."""
+
+    state: str | None
+    data: dict[str, Any]
+    replies: list[Reply] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Context:
+    """What a step may use while handling one update."""
+
+    incoming: Incoming
+    now: datetime
+    today: date
+    roster: RosterRepository
+    enrollments: EnrollmentRepository
+    audit: AuditRepository
+    config: FlowConfig
+    wording: Callable[[str, Mapping[str, Any]], str]
+    asn: AsnView | None = None
+
+
+class Invalid(Exception):
+    """The answer cannot be taken; `template` explains what is expected."""
+
+    def __init__(self, template: str, **context: Any) -> None:
+        super().__init__(template)
+        self.template = template
+        self.context = context
+
+
+@dataclass(frozen=True, slots=True)
+class Goto:
+    """Leave this flow for a state of another flow (or None: the main menu)."""
+
+    state: str | None
+
+
+Prompt = Callable[[Conversation, Context], Awaitable[Reply]]
+Accept = Callable[[Conversation, Context], Awaitable["str | Goto"]]
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    prompt: Prompt
+    accept: Accept
+    help: str = "help/general"
+
+
+class Flow:
+    """A conversation: a machine built once, steps per state, and an entry state."""
+
+    name: str
+    initial: str
+
+    def __init__(self, steps: Mapping[str, Step], transitions: Sequence[dict[str, Any]]) -> None:
+        self.steps = dict(steps)
+        self.transitions = list(transitions)
+        self.machine = Machine(
+            model=None,
+            states=list(self.steps),
+            transitions=self.transitions,
+            initial=self.initial,
+            auto_transitions=False,
+            send_event=True,
+        )
+
+    def owns(self, state: str | None) -> bool:
+        return state in self.steps
+
+    async def prompt(self, conversation: Conversation, context: Context) -> Reply:
+        return await self.steps[self._state(conversation)].prompt(conversation, context)
+
+    async def accept(self, conversation: Conversation, context: Context) -> str | Goto:
+        return await self.steps[self._state(conversation)].accept(conversation, context)
+
+    def fire(self, conversation: Conversation, trigger: str) -> None:
+        """Move along the table; the machine evaluates conditions such as "editing"."""
+        self.machine.add_model(conversation, initial=conversation.state)
+        try:
+            if not conversation.trigger(trigger):  # type: ignore[attr-defined]
+                raise RuntimeError(f"{trigger} from {conversation.state} matched no transition")
+        finally:
+            self.machine.remove_model(conversation)
+
+    def help_template(self, state: str) -> str:
+        return self.steps[state].help
+
+    @staticmethod
+    def _state(conversation: Conversation) -> str:
+        if conversation.state is None:
+            raise RuntimeError("a flow step needs a state")
+        return conversation.state
+
+
+def text_of(context: Context, max_length: int) -> str:
+    """The typed text, or Invalid with the right explanation for anything else."""
+    incoming = context.incoming
+    if incoming.kind is Kind.BUTTON:
+        raise Invalid("errors/stale_button")
+    if incoming.kind is Kind.CONTACT:
+        raise Invalid("errors/unexpected_contact")
+    if incoming.kind is not Kind.TEXT:
+        raise Invalid("errors/unsupported")
+    text = " ".join(incoming.text.split())
+    if not text:
+        raise Invalid("errors/empty")
+    if len(text) > max_length:
+        raise Invalid("errors/too_long", limit=max_length)
+    return text
+
+
+def expect_button(context: Context) -> None:
+    """Raise the right explanation unless the user pressed a button."""
+    kind = context.incoming.kind
+    if kind is Kind.TEXT:
+        raise Invalid("errors/choose_button")
+    if kind is Kind.CONTACT:
+        raise Invalid("errors/unexpected_contact")
+    if kind is not Kind.BUTTON:
+        raise Invalid("errors/unsupported")
+
+
+def choice_of(context: Context, prefix: str, choices: Sequence[str], typed: Mapping[str, str]
+              ) -> str:
+    """A pressed button's value, or a typed answer that names one of the choices.
+
+    `typed` maps lower-case words (a number, a label) to a choice, so a user on a phone
+    without buttons, or one who types "2", is understood too.
+    """
+    incoming = context.incoming
+    if incoming.kind is Kind.BUTTON:
+        head, _, value = incoming.payload.partition(":")
+        if head == prefix and value in choices:
+            return value
+        raise Invalid("errors/stale_button")
+    if incoming.kind is Kind.TEXT:
+        key = " ".join(incoming.text.split()).lower()
+        if key in typed:
+            return typed[key]
+        raise Invalid("errors/choose_button")
+    if incoming.kind is Kind.CONTACT:
+        raise Invalid("errors/unexpected_contact")
+    raise Invalid("errors/unsupported")

@@ -1,0 +1,109 @@
+"""Confirm the payroll deduction: the premium from the dated schedule, the monthly total over
+all the ASN's workers, the first month deducted, and an explicit "Saya setuju".
+
+    Deduction:confirm --agree--> (submitted) main menu
+                      --later--> (kept as draft) main menu
+
+The agreement is stored with the very words shown, the amounts, the time and the channel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flows.conversation import Context, Conversation, Flow, Goto, Step, choice_of
+from flows.events import Button, Reply
+from flows.premium import first_of_month_after, rate_on
+from storage.interfaces import AgreementRecord, EnrollmentNotFound
+
+AGREEMENT_VERSION = "potong-gaji-v1"
+
+
+class S:
+    CONFIRM = "Deduction:confirm"
+
+
+async def _terms(conversation: Conversation, context: Context) -> dict[str, Any]:
+    """The figures the ASN agrees to; computed the same way for the prompt and the record."""
+    asn = context.asn
+    assert asn is not None
+    enrollment = await context.enrollments.get_for_asn(
+        asn.id, int(conversation.data["enrollment_id"])
+    )
+    if enrollment is None or enrollment.status != "draft":
+        raise EnrollmentNotFound(conversation.data["enrollment_id"])
+    first_month = first_of_month_after(context.today, context.config.deduction_offset_months)
+    rate = rate_on(context.config.premium_schedule, first_month)
+    others = await context.enrollments.deducted_count(asn.id)
+    return {
+        "asn_name": asn.name,
+        "nip": asn.nip,
+        "worker": enrollment.worker_name,
+        "nik": enrollment.nik_masked,
+        "jkk": rate.jkk,
+        "jkm": rate.jkm,
+        "premium": rate.total,
+        "workers": others + 1,
+        "monthly_total": rate.total * (others + 1),
+        "first_month": first_month,
+        "version": AGREEMENT_VERSION,
+    }
+
+
+async def ask_agreement(conversation: Conversation, context: Context) -> Reply:
+    """Show the premium, the total and the first month; ask for an explicit yes."""
+    try:
+        terms = await _terms(conversation, context)
+    except EnrollmentNotFound:
+        return Reply("deduction/not_available", buttons=((Button("to_menu", "ded:later"),),))
+    return Reply(
+        "deduction/confirm",
+        terms,
+        buttons=((Button("agree", "ded:agree"),), (Button("later", "ded:later"),)),
+    )
+
+
+async def take_agreement(conversation: Conversation, context: Context) -> Goto:
+    choice = choice_of(context, "ded", ("agree", "later"),
+                       {"saya setuju": "agree", "setuju": "agree", "nanti": "later",
+                        "nanti saja": "later"})
+    if choice == "later":
+        conversation.data.clear()
+        conversation.replies.append(Reply("deduction/later"))
+        return Goto(None)
+    asn = context.asn
+    assert asn is not None
+    try:
+        terms = await _terms(conversation, context)
+    except EnrollmentNotFound:
+        conversation.data.clear()
+        conversation.replies.append(Reply("deduction/not_available"))
+        return Goto(None)
+    record = AgreementRecord(
+        wording_version=AGREEMENT_VERSION,
+        wording=context.wording("deduction/agreement_wording", terms),
+        premium_jkk=terms["jkk"],
+        premium_jkm=terms["jkm"],
+        monthly_total=terms["monthly_total"],
+        first_month=terms["first_month"],
+    )
+    channel = context.incoming.channel.value
+    enrollment_id = int(conversation.data["enrollment_id"])
+    await context.enrollments.submit(asn.id, enrollment_id, record, channel, context.now)
+    await context.audit.record(
+        "deduction.agreed", actor_asn_id=asn.id, channel=channel, now=context.now,
+        subject=f"enrollment:{enrollment_id}",
+        details={"monthly_total": terms["monthly_total"],
+                 "first_month": terms["first_month"].isoformat()},
+    )
+    conversation.data.clear()
+    conversation.replies.append(Reply("deduction/submitted", terms))
+    return Goto(None)
+
+
+class DeductionFlow(Flow):
+    name = "Deduction"
+    initial = S.CONFIRM
+
+    def __init__(self) -> None:
+        super().__init__({S.CONFIRM: Step(ask_agreement, take_agreement, "help/deduction")}, [])

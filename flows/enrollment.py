@@ -1,0 +1,430 @@
+"""Enrol a worker: who they are to the ASN, their KTP data, where they live, their consent.
+
+The table below is the whole conversation; `docs/flows.md` holds its diagram, generated from
+this table and checked by a test. While `editing` is set (the user chose "Ubah" on the
+summary), a finished field returns to the summary instead of walking on.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from flows.conversation import (
+    Context,
+    Conversation,
+    Flow,
+    Goto,
+    Invalid,
+    Step,
+    choice_of,
+    text_of,
+)
+from flows.dates import InvalidDate, age_on, parse_date
+from flows.events import Button, Kind, Reply
+from flows.nik import InvalidNik, mask_nik, parse_nik
+from flows.phone import InvalidPhone, mask_phone, to_e164
+from storage.interfaces import NikAlreadyHeld, WorkerDraft
+
+CONSENT_VERSION = "persetujuan-data-v1"
+
+
+class S:
+    RELATIONSHIP = "Enrollment:relationship"
+    NIK = "Enrollment:nik"
+    NAME = "Enrollment:name"
+    BIRTH_DATE = "Enrollment:birth_date"
+    OCCUPATION = "Enrollment:occupation"
+    PHONE = "Enrollment:phone"
+    KECAMATAN = "Enrollment:kecamatan"
+    KECAMATAN_OTHER = "Enrollment:kecamatan_other"
+    DESA = "Enrollment:desa"
+    CONSENT = "Enrollment:consent"
+    SUMMARY = "Enrollment:summary"
+    EDIT = "Enrollment:edit"
+
+
+def _field(source: str, dest: str) -> list[dict[str, Any]]:
+    """A field step: back to the summary while editing, else on to the next field."""
+    return [
+        {"trigger": "next", "source": source, "dest": S.SUMMARY, "conditions": "editing"},
+        {"trigger": "next", "source": source, "dest": dest},
+    ]
+
+
+TRANSITIONS: list[dict[str, Any]] = [
+    *_field(S.RELATIONSHIP, S.NIK),
+    *_field(S.NIK, S.NAME),
+    *_field(S.NAME, S.BIRTH_DATE),
+    *_field(S.BIRTH_DATE, S.OCCUPATION),
+    *_field(S.OCCUPATION, S.PHONE),
+    *_field(S.PHONE, S.KECAMATAN),
+    {"trigger": "next", "source": S.KECAMATAN, "dest": S.DESA},
+    {"trigger": "outside", "source": S.KECAMATAN, "dest": S.KECAMATAN_OTHER},
+    {"trigger": "next", "source": S.KECAMATAN_OTHER, "dest": S.DESA},
+    *_field(S.DESA, S.CONSENT),
+    {"trigger": "next", "source": S.CONSENT, "dest": S.SUMMARY},
+    {"trigger": "edit", "source": S.SUMMARY, "dest": S.EDIT},
+    {"trigger": "back", "source": S.EDIT, "dest": S.SUMMARY},
+    {"trigger": "edit_relationship", "source": S.EDIT, "dest": S.RELATIONSHIP},
+    {"trigger": "edit_nik", "source": S.EDIT, "dest": S.NIK},
+    {"trigger": "edit_name", "source": S.EDIT, "dest": S.NAME},
+    {"trigger": "edit_birth_date", "source": S.EDIT, "dest": S.BIRTH_DATE},
+    {"trigger": "edit_occupation", "source": S.EDIT, "dest": S.OCCUPATION},
+    {"trigger": "edit_phone", "source": S.EDIT, "dest": S.PHONE},
+    {"trigger": "edit_address", "source": S.EDIT, "dest": S.KECAMATAN},
+]
+
+RELATIONSHIPS = ("keluarga", "art", "tetangga", "lainnya")
+OCCUPATIONS = (
+    "petani", "nelayan", "pedagang", "art", "ojek", "buruh", "peternak", "pengrajin", "lainnya",
+)
+EDITABLE = ("relationship", "nik", "name", "birth_date", "occupation", "phone", "address")
+_NAME = re.compile(r"^[^\W\d_]+(?:[ .,'\-]+[^\W\d_]+)*\.?$")
+_PLACE = re.compile(r"^[\w][\w .,'/()\-]*$")
+
+
+def _typed(choices: tuple[str, ...], *aliases: tuple[str, str]) -> dict[str, str]:
+    """Numbers 1..n and the choice names themselves, plus aliases, as typed answers."""
+    typed = {str(index): choice for index, choice in enumerate(choices, start=1)}
+    typed.update({choice: choice for choice in choices})
+    typed.update(dict(aliases))
+    return typed
+
+
+def _buttons(prefix: str, label_prefix: str, choices: tuple[str, ...], per_row: int
+             ) -> tuple[tuple[Button, ...], ...]:
+    buttons = [Button(f"{label_prefix}_{choice}", f"{prefix}:{choice}") for choice in choices]
+    return tuple(tuple(buttons[i:i + per_row]) for i in range(0, len(buttons), per_row))
+
+
+def editing(event: Any) -> bool:
+    """Condition: the field was opened from the summary's "Ubah"."""
+    return bool(event.model.data.get("editing"))
+
+
+# --- relationship -------------------------------------------------------------------------
+
+async def ask_relationship(conversation: Conversation, context: Context) -> Reply:
+    """Who is the worker to you?"""
+    return Reply("enrollment/ask_relationship",
+                 buttons=_buttons("rel", "relationship", RELATIONSHIPS, 2))
+
+
+async def take_relationship(conversation: Conversation, context: Context) -> str:
+    conversation.data["relationship"] = choice_of(
+        context, "rel", RELATIONSHIPS,
+        _typed(RELATIONSHIPS, ("keluarga/saudara", "keluarga"), ("saudara", "keluarga"),
+               ("asisten rumah tangga", "art")),
+    )
+    return "next"
+
+
+# --- NIK ------------------------------------------------------------------------------------
+
+async def ask_nik(conversation: Conversation, context: Context) -> Reply:
+    """Ask for the 16-digit NIK from the worker's KTP or KK."""
+    return Reply("enrollment/ask_nik")
+
+
+async def take_nik(conversation: Conversation, context: Context) -> str:
+    """Structure only; a NIK already protected by anyone is refused without naming them."""
+    try:
+        nik = parse_nik(text_of(context, max_length=64))
+    except InvalidNik:
+        raise Invalid("enrollment/bad_nik") from None
+    if await context.enrollments.nik_is_held(nik.value):
+        raise Invalid("enrollment/nik_held", nik=nik.masked)
+    conversation.data["nik"] = nik.value
+    suggested = nik.birth_date(context.today)
+    conversation.data["nik_birth_date"] = suggested.isoformat() if suggested else None
+    return "next"
+
+
+# --- name -----------------------------------------------------------------------------------
+
+async def ask_name(conversation: Conversation, context: Context) -> Reply:
+    """Ask for the full name exactly as on the KTP."""
+    return Reply("enrollment/ask_name")
+
+
+async def take_name(conversation: Conversation, context: Context) -> str:
+    name = text_of(context, max_length=100)
+    if not _NAME.match(name) or sum(ch.isalpha() for ch in name) < 2:
+        raise Invalid("enrollment/bad_name")
+    conversation.data["name"] = name.upper()
+    return "next"
+
+
+# --- birth date -----------------------------------------------------------------------------
+
+async def ask_birth_date(conversation: Conversation, context: Context) -> Reply:
+    """Offer the date the NIK suggests; the user may type another."""
+    suggested = conversation.data.get("nik_birth_date")
+    if suggested is None:
+        return Reply("enrollment/ask_birth_date", {"suggested": None})
+    day = date.fromisoformat(suggested)
+    return Reply(
+        "enrollment/ask_birth_date",
+        {"suggested": day},
+        buttons=((Button("birth_date_from_nik", "dob:nik", {"date": day}),),),
+    )
+
+
+async def take_birth_date(conversation: Conversation, context: Context) -> str:
+    incoming = context.incoming
+    suggested = conversation.data.get("nik_birth_date")
+    if incoming.kind is Kind.BUTTON and incoming.payload == "dob:nik" and suggested:
+        born = date.fromisoformat(suggested)
+    else:
+        try:
+            born = parse_date(text_of(context, max_length=40))
+        except InvalidDate:
+            raise Invalid("enrollment/bad_birth_date") from None
+    if born > context.today:
+        raise Invalid("enrollment/birth_date_future")
+    age = age_on(born, context.today)
+    if age > context.config.max_age:
+        raise Invalid("enrollment/too_old", max_age=context.config.max_age, age=age)
+    if age < context.config.min_age:
+        raise Invalid("enrollment/too_young", min_age=context.config.min_age, age=age)
+    conversation.data["birth_date"] = born.isoformat()
+    return "next"
+
+
+# --- occupation -----------------------------------------------------------------------------
+
+async def ask_occupation(conversation: Conversation, context: Context) -> Reply:
+    """What work does the worker do?"""
+    return Reply("enrollment/ask_occupation",
+                 buttons=_buttons("job", "occupation", OCCUPATIONS, 2))
+
+
+async def take_occupation(conversation: Conversation, context: Context) -> str:
+    conversation.data["occupation"] = choice_of(
+        context, "job", OCCUPATIONS,
+        _typed(OCCUPATIONS, ("asisten rumah tangga", "art"), ("pengemudi", "ojek"),
+               ("buruh harian lepas", "buruh")),
+    )
+    return "next"
+
+
+# --- worker's phone -------------------------------------------------------------------------
+
+async def ask_phone(conversation: Conversation, context: Context) -> Reply:
+    """The worker's phone number is optional: many have none."""
+    return Reply("enrollment/ask_phone", buttons=((Button("skip", "phone:skip"),),))
+
+
+async def take_phone(conversation: Conversation, context: Context) -> str:
+    incoming = context.incoming
+    if incoming.kind is Kind.BUTTON and incoming.payload == "phone:skip":
+        conversation.data["phone"] = None
+        return "next"
+    text = text_of(context, max_length=40)
+    if text.lower() in {"lewati", "tidak ada", "tidak punya", "-"}:
+        conversation.data["phone"] = None
+        return "next"
+    try:
+        conversation.data["phone"] = to_e164(text)
+    except InvalidPhone:
+        raise Invalid("enrollment/bad_phone") from None
+    return "next"
+
+
+# --- address --------------------------------------------------------------------------------
+
+async def ask_kecamatan(conversation: Conversation, context: Context) -> Reply:
+    """A list of the region's kecamatan where one is configured; free text elsewhere."""
+    kecamatan = await context.roster.kecamatan()
+    if not kecamatan:
+        return Reply("enrollment/ask_kecamatan_text")
+    buttons = [Button("kecamatan", f"kec:{item.id}", {"name": item.name}) for item in kecamatan]
+    rows = [tuple(buttons[i:i + 3]) for i in range(0, len(buttons), 3)]
+    rows.append((Button("kecamatan_outside", "kec:other", {"region": context.config.region_name}),))
+    return Reply("enrollment/ask_kecamatan", {"region": context.config.region_name},
+                 buttons=tuple(rows))
+
+
+async def take_kecamatan(conversation: Conversation, context: Context) -> str:
+    kecamatan = await context.roster.kecamatan()
+    if not kecamatan:
+        return _take_place(conversation, context, kecamatan_id=None)
+    by_id = {str(item.id): item for item in kecamatan}
+    typed = {item.name.lower(): str(item.id) for item in kecamatan}
+    typed.update({"lainnya": "other", "luar": "other", "di luar": "other"})
+    choice = choice_of(context, "kec", (*by_id, "other"), typed)
+    if choice == "other":
+        return "outside"
+    conversation.data["kecamatan_id"] = by_id[choice].id
+    conversation.data["kecamatan"] = by_id[choice].name
+    return "next"
+
+
+async def ask_kecamatan_other(conversation: Conversation, context: Context) -> Reply:
+    """Outside the region: type the kecamatan and the regency or city."""
+    return Reply("enrollment/ask_kecamatan_other", {"region": context.config.region_name})
+
+
+async def take_kecamatan_other(conversation: Conversation, context: Context) -> str:
+    return _take_place(conversation, context, kecamatan_id=None)
+
+
+def _take_place(conversation: Conversation, context: Context, kecamatan_id: int | None) -> str:
+    place = text_of(context, max_length=100)
+    if not _PLACE.match(place) or not any(ch.isalpha() for ch in place):
+        raise Invalid("enrollment/bad_place")
+    conversation.data["kecamatan_id"] = kecamatan_id
+    conversation.data["kecamatan"] = place
+    return "next"
+
+
+async def ask_desa(conversation: Conversation, context: Context) -> Reply:
+    """The desa or kelurahan where the worker lives."""
+    return Reply("enrollment/ask_desa", {"kecamatan": conversation.data.get("kecamatan", "")})
+
+
+async def take_desa(conversation: Conversation, context: Context) -> str:
+    desa = text_of(context, max_length=100)
+    if not _PLACE.match(desa) or not any(ch.isalpha() for ch in desa):
+        raise Invalid("enrollment/bad_place")
+    conversation.data["desa"] = desa
+    return "next"
+
+
+# --- consent --------------------------------------------------------------------------------
+
+def _consent_context(conversation: Conversation) -> dict[str, Any]:
+    return {"worker": conversation.data.get("name", ""), "version": CONSENT_VERSION}
+
+
+async def ask_consent(conversation: Conversation, context: Context) -> Reply:
+    """Read the consent wording to the worker; the ASN records their answer."""
+    return Reply(
+        "enrollment/ask_consent",
+        _consent_context(conversation),
+        buttons=((Button("consent_yes", "consent:yes"),), (Button("consent_no", "consent:no"),)),
+    )
+
+
+async def take_consent(conversation: Conversation, context: Context) -> str | Goto:
+    answer = choice_of(context, "consent", ("yes", "no"),
+                       {"ya": "yes", "setuju": "yes", "tidak": "no", "tidak setuju": "no"})
+    if answer == "no":
+        conversation.data.clear()
+        conversation.replies.append(Reply("enrollment/consent_refused"))
+        return Goto(None)
+    conversation.data["consent_version"] = CONSENT_VERSION
+    conversation.data["consent_at"] = context.now.isoformat()
+    return "next"
+
+
+# --- summary and edits ----------------------------------------------------------------------
+
+async def show_summary(conversation: Conversation, context: Context) -> Reply:
+    """Everything typed, personal data masked, with save, change and cancel."""
+    data = conversation.data
+    data.pop("editing", None)
+    return Reply(
+        "enrollment/summary",
+        {
+            "relationship": data["relationship"],
+            "nik": mask_nik(data["nik"]),
+            "name": data["name"],
+            "birth_date": date.fromisoformat(data["birth_date"]),
+            "occupation": data["occupation"],
+            "phone": mask_phone(data["phone"]) if data.get("phone") else None,
+            "desa": data["desa"],
+            "kecamatan": data["kecamatan"],
+        },
+        buttons=(
+            (Button("save", "sum:save"),),
+            (Button("change", "sum:edit"), Button("cancel", "sum:cancel")),
+        ),
+    )
+
+
+async def take_summary(conversation: Conversation, context: Context) -> str | Goto:
+    choice = choice_of(context, "sum", ("save", "edit", "cancel"),
+                       {"simpan": "save", "ubah": "edit", "batal": "cancel"})
+    if choice == "edit":
+        return "edit"
+    if choice == "cancel":
+        conversation.data.clear()
+        conversation.replies.append(Reply("common/cancelled"))
+        return Goto(None)
+    return await _save(conversation, context)
+
+
+async def _save(conversation: Conversation, context: Context) -> Goto:
+    data = conversation.data
+    asn = context.asn
+    assert asn is not None
+    draft = WorkerDraft(
+        nik=data["nik"],
+        name=data["name"],
+        birth_date=date.fromisoformat(data["birth_date"]),
+        occupation=data["occupation"],
+        phone=data.get("phone"),
+        desa=data["desa"],
+        kecamatan_name=data["kecamatan"],
+        kecamatan_id=data.get("kecamatan_id"),
+        relationship=data["relationship"],
+    )
+    wording = context.wording("enrollment/consent_wording", _consent_context(conversation))
+    channel = context.incoming.channel.value
+    try:
+        saved = await context.enrollments.save_draft(
+            asn.id, draft, CONSENT_VERSION, wording, channel, context.now
+        )
+    except NikAlreadyHeld:
+        raise Invalid("enrollment/nik_held", nik=mask_nik(draft.nik)) from None
+    await context.audit.record(
+        "enrollment.saved", actor_asn_id=asn.id, channel=channel, now=context.now,
+        subject=f"enrollment:{saved.id}", details={"nik": saved.nik_masked},
+    )
+    conversation.data.clear()
+    conversation.data["enrollment_id"] = saved.id
+    return Goto("Deduction:confirm")
+
+
+async def ask_edit(conversation: Conversation, context: Context) -> Reply:
+    """Which part should change?"""
+    buttons = _buttons("edit", "edit", EDITABLE, 2)
+    return Reply("enrollment/ask_edit", buttons=(*buttons, (Button("back", "edit:back"),)))
+
+
+async def take_edit(conversation: Conversation, context: Context) -> str:
+    choice = choice_of(context, "edit", (*EDITABLE, "back"),
+                       {**_typed(EDITABLE), "kembali": "back", "alamat": "address"})
+    if choice == "back":
+        return "back"
+    conversation.data["editing"] = True
+    return f"edit_{choice}"
+
+
+class EnrollmentFlow(Flow):
+    name = "Enrollment"
+    initial = S.RELATIONSHIP
+
+    def __init__(self) -> None:
+        steps = {
+            S.RELATIONSHIP: Step(ask_relationship, take_relationship, "help/relationship"),
+            S.NIK: Step(ask_nik, take_nik, "help/nik"),
+            S.NAME: Step(ask_name, take_name, "help/name"),
+            S.BIRTH_DATE: Step(ask_birth_date, take_birth_date, "help/birth_date"),
+            S.OCCUPATION: Step(ask_occupation, take_occupation, "help/occupation"),
+            S.PHONE: Step(ask_phone, take_phone, "help/worker_phone"),
+            S.KECAMATAN: Step(ask_kecamatan, take_kecamatan, "help/address"),
+            S.KECAMATAN_OTHER: Step(ask_kecamatan_other, take_kecamatan_other, "help/address"),
+            S.DESA: Step(ask_desa, take_desa, "help/address"),
+            S.CONSENT: Step(ask_consent, take_consent, "help/consent"),
+            S.SUMMARY: Step(show_summary, take_summary, "help/summary"),
+            S.EDIT: Step(ask_edit, take_edit, "help/summary"),
+        }
+        transitions = [
+            {**row, "conditions": editing} if row.get("conditions") == "editing" else row
+            for row in TRANSITIONS
+        ]
+        super().__init__(steps, transitions)

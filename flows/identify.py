@@ -1,0 +1,129 @@
+"""Identify: prove to be an ASN on the roster, by NIP and then one's own phone contact.
+
+    Identify:nip --next--> Identify:phone --(match)--> main menu
+         ^                      |
+         +------mismatch--------+
+
+Nothing from the roster (not even whether the NIP exists) is shown before the phone is proven:
+a wrong NIP and a wrong phone get the same answer, and failures are capped per account.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, text_of
+from flows.events import Button, Kind, Reply
+from flows.nip import InvalidNip, parse_nip
+from flows.phone import InvalidPhone, mask_phone, to_e164
+
+
+class S:
+    NIP = "Identify:nip"
+    PHONE = "Identify:phone"
+
+
+TRANSITIONS = [
+    {"trigger": "next", "source": S.NIP, "dest": S.PHONE},
+    {"trigger": "mismatch", "source": S.PHONE, "dest": S.NIP},
+]
+
+
+async def _ensure_not_locked(context: Context) -> None:
+    config = context.config
+    since = context.now - config.login_window
+    incoming = context.incoming
+    failures = await context.roster.failures_since(
+        incoming.channel.value, incoming.user_id, since
+    )
+    if failures >= config.login_max_failures:
+        raise Invalid("identify/locked", minutes=int(config.login_window / timedelta(minutes=1)))
+
+
+async def ask_nip(conversation: Conversation, context: Context) -> Reply:
+    """Ask for the 18-digit NIP."""
+    return Reply("identify/ask_nip", remove_keyboard=True)
+
+
+async def take_nip(conversation: Conversation, context: Context) -> str:
+    """Check the NIP's structure only; whether it is on the roster is told after the phone."""
+    await _ensure_not_locked(context)
+    try:
+        nip = parse_nip(text_of(context, max_length=64))
+    except InvalidNip:
+        raise Invalid("identify/bad_nip") from None
+    conversation.data["nip"] = nip.value
+    return "next"
+
+
+async def ask_phone(conversation: Conversation, context: Context) -> Reply:
+    """Ask for the user's own contact through the share-contact button."""
+    return Reply(
+        "identify/ask_phone",
+        buttons=((Button("share_contact", "contact", request_contact=True),),),
+        inline=False,
+    )
+
+
+async def take_phone(conversation: Conversation, context: Context) -> str | Goto:
+    """The contact must be the sender's own, and NIP plus phone must match the roster."""
+    incoming = context.incoming
+    if incoming.kind is Kind.TEXT:
+        raise Invalid("identify/use_contact_button")
+    if incoming.kind is not Kind.CONTACT or incoming.contact is None:
+        raise Invalid("identify/use_contact_button")
+    if incoming.contact.user_id != incoming.user_id:
+        raise Invalid("identify/not_own_contact")
+    await _ensure_not_locked(context)
+    channel = incoming.channel.value
+    try:
+        phone = to_e164(incoming.contact.phone)
+    except InvalidPhone:
+        phone = None
+    asn = None
+    if phone is not None:
+        asn = await context.roster.find_by_nip_and_phone(conversation.data["nip"], phone)
+    if asn is None:
+        await context.roster.record_failure(channel, incoming.user_id, context.now)
+        since = context.now - context.config.login_window
+        used = await context.roster.failures_since(channel, incoming.user_id, since)
+        await context.audit.record(
+            "identity.failed", actor_asn_id=None, channel=channel, now=context.now,
+            details={"phone": mask_phone(phone) if phone else None},
+        )
+        conversation.data.clear()
+        conversation.replies.append(
+            Reply(
+                "identify/mismatch",
+                {"remaining": max(context.config.login_max_failures - used, 0)},
+                remove_keyboard=True,
+            )
+        )
+        return "mismatch"
+    await context.roster.link_identity(
+        channel, incoming.user_id, incoming.chat_id, asn.id, context.now
+    )
+    await context.audit.record(
+        "identity.linked", actor_asn_id=asn.id, channel=channel, now=context.now,
+        details={"phone": mask_phone(phone or "")},
+    )
+    context.asn = asn
+    conversation.data.clear()
+    conversation.replies.append(
+        Reply("identify/linked", {"name": asn.name, "unit": asn.unit_name}, remove_keyboard=True)
+    )
+    return Goto(None)
+
+
+class IdentifyFlow(Flow):
+    name = "Identify"
+    initial = S.NIP
+
+    def __init__(self) -> None:
+        super().__init__(
+            {
+                S.NIP: Step(ask_nip, take_nip, help="help/identify_nip"),
+                S.PHONE: Step(ask_phone, take_phone, help="help/identify_phone"),
+            },
+            TRANSITIONS,
+        )

@@ -1,0 +1,42 @@
+"""The monthly premium, from a dated schedule per component (JKK, JKM).
+
+The amount changes by regulation (PP 50/2025 cut it by half for part of 2026), so it is
+configuration with an effective date, never a literal in code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True, slots=True)
+class PremiumRate:
+    """The rupiah amounts in force from `effective_from` until the next row starts."""
+
+    effective_from: date
+    jkk: int
+    jkm: int
+
+    @property
+    def total(self) -> int:
+        return self.jkk + self.jkm
+
+
+class NoPremiumRate(LookupError):
+    """The schedule has no row in force on the asked date (a configuration error)."""
+
+
+def rate_on(schedule: Sequence[PremiumRate], day: date) -> PremiumRate:
+    """The latest row whose effective date is on or before `day`."""
+    candidates = [rate for rate in schedule if rate.effective_from <= day]
+    if not candidates:
+        raise NoPremiumRate(day)
+    return max(candidates, key=lambda rate: rate.effective_from)
+
+
+def first_of_month_after(day: date, months: int = 1) -> date:
+    """The first day of the month `months` after the month holding `day`."""
+    index = day.year * 12 + (day.month - 1) + months
+    return date(index // 12, index % 12 + 1, 1)

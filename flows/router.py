@@ -1,0 +1,107 @@
+"""Routing one update: global commands first, then the current state's step.
+
+/mulai, /bantuan and /batal work in every state. Anything unexpected gets a kind explanation
+and leaves the state as it was; a conversation left half-way resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid
+from flows.events import ChatType, Kind, Reply
+from flows.identify import S as Identify
+from flows.menu import S as Menu
+
+START = frozenset({"mulai", "start", "menu"})
+HELP = frozenset({"bantuan", "help"})
+CANCEL = frozenset({"batal", "cancel"})
+
+
+class Router:
+    """Holds the flows, each built once per process, and decides who handles an update."""
+
+    def __init__(self, flows: Sequence[Flow]) -> None:
+        self._flows = list(flows)
+
+    def flow_for(self, state: str | None) -> Flow | None:
+        for flow in self._flows:
+            if flow.owns(state):
+                return flow
+        return None
+
+    async def handle(self, conversation: Conversation, context: Context) -> None:
+        """Decide the replies and the next state for one update; storage commits them."""
+        incoming = context.incoming
+        if incoming.chat_type is not ChatType.PRIVATE:
+            if incoming.kind is Kind.COMMAND:
+                conversation.replies.append(Reply("common/private_only"))
+            return
+        context.asn = await context.roster.identity(incoming.channel.value, incoming.user_id)
+        flow = self.flow_for(conversation.state)
+        if flow is None or (context.asn is None) != (flow.name == "Identify"):
+            # First contact, a state this version no longer knows, or an identity that
+            # changed underneath (linked elsewhere, or removed): start from the top.
+            conversation.data.clear()
+            if context.asn is None:
+                conversation.replies.append(Reply("identify/welcome"))
+            await self.enter(conversation, context, None)
+            return
+        command = incoming.command
+        if command is not None:
+            await self._command(command, flow, conversation, context)
+            return
+        try:
+            outcome = await flow.accept(conversation, context)
+        except Invalid as invalid:
+            await self._explain(invalid, flow, conversation, context)
+            return
+        if isinstance(outcome, Goto):
+            await self.enter(conversation, context, outcome.state)
+            return
+        flow.fire(conversation, outcome)
+        conversation.replies.append(await flow.prompt(conversation, context))
+
+    async def enter(self, conversation: Conversation, context: Context, state: str | None
+                    ) -> None:
+        """Go to `state` (None: the main menu, or identification if not yet proven)."""
+        if state is None:
+            state = Menu.MAIN if context.asn is not None else Identify.NIP
+        flow = self.flow_for(state)
+        assert flow is not None, state
+        conversation.state = state
+        conversation.replies.append(await flow.prompt(conversation, context))
+
+    async def _command(
+        self, command: str, flow: Flow, conversation: Conversation, context: Context
+    ) -> None:
+        state = conversation.state
+        assert state is not None
+        in_progress = state != Menu.MAIN
+        if command in START:
+            if in_progress:
+                conversation.replies.append(Reply("common/resume_hint"))
+                conversation.replies.append(await flow.prompt(conversation, context))
+            else:
+                await self.enter(conversation, context, None)
+        elif command in HELP:
+            conversation.replies.append(Reply(flow.help_template(state)))
+            conversation.replies.append(await flow.prompt(conversation, context))
+        elif command in CANCEL:
+            if in_progress:
+                conversation.data.clear()
+                conversation.replies.append(Reply("common/cancelled"))
+            else:
+                conversation.replies.append(Reply("common/nothing_to_cancel"))
+            await self.enter(conversation, context, None)
+        else:
+            await self._explain(Invalid("errors/unknown_command"), flow, conversation, context)
+
+    async def _explain(
+        self, invalid: Invalid, flow: Flow, conversation: Conversation, context: Context
+    ) -> None:
+        """One message: what went wrong, with the step's buttons again to answer with."""
+        prompt = await flow.prompt(conversation, context)
+        conversation.replies.append(
+            Reply(invalid.template, invalid.context, buttons=prompt.buttons, inline=prompt.inline)
+        )

@@ -1,0 +1,177 @@
+"""My workers: the ASN's enrolments with status and masked NIK; stop one with a reason.
+
+    Workers:list --stop--> Workers:stop_reason --next--> Workers:stop_confirm --done--> list
+         ^                        |                             |
+         +---------back-----------+-------------back------------+
+
+Stopping ends future deductions from a named month; a draft can go on to the agreement.
+"""
+
+from __future__ import annotations
+
+from flows.conversation import (
+    Context,
+    Conversation,
+    Flow,
+    Goto,
+    Invalid,
+    Step,
+    choice_of,
+    expect_button,
+    text_of,
+)
+from flows.events import Button, Kind, Reply
+from flows.premium import first_of_month_after
+from storage.interfaces import HOLDING_STATUSES, EnrollmentNotFound, EnrollmentView
+
+
+class S:
+    LIST = "Workers:list"
+    STOP_REASON = "Workers:stop_reason"
+    STOP_CONFIRM = "Workers:stop_confirm"
+
+
+TRANSITIONS = [
+    {"trigger": "stop", "source": S.LIST, "dest": S.STOP_REASON},
+    {"trigger": "next", "source": S.STOP_REASON, "dest": S.STOP_CONFIRM},
+    {"trigger": "back", "source": [S.STOP_REASON, S.STOP_CONFIRM], "dest": S.LIST},
+    {"trigger": "done", "source": S.STOP_CONFIRM, "dest": S.LIST},
+]
+
+REASONS = ("own_membership", "no_longer_working", "cost", "other")
+
+
+async def _owned(context: Context, enrollment_id: int) -> EnrollmentView:
+    asn = context.asn
+    assert asn is not None
+    enrollment = await context.enrollments.get_for_asn(asn.id, enrollment_id)
+    if enrollment is None:
+        raise Invalid("errors/stale_button")
+    return enrollment
+
+
+async def show_list(conversation: Conversation, context: Context) -> Reply:
+    """Every enrolment with its status; buttons to stop one or to finish a draft."""
+    asn = context.asn
+    assert asn is not None
+    enrollments = await context.enrollments.for_asn(asn.id)
+    rows: list[tuple[Button, ...]] = []
+    for item in enrollments:
+        if item.status == "draft":
+            rows.append((Button("finish_draft", f"wk:agree:{item.id}", {"name": item.worker_name}),))
+        if item.status in HOLDING_STATUSES:
+            rows.append((Button("stop_worker", f"wk:stop:{item.id}", {"name": item.worker_name}),))
+    rows.append((Button("menu_enrol", "wk:new"), Button("to_menu", "wk:menu")))
+    return Reply(
+        "workers/list",
+        {"enrollments": enrollments, "stop_month": _stop_month(context)},
+        buttons=tuple(rows),
+    )
+
+
+async def take_list_choice(conversation: Conversation, context: Context) -> str | Goto:
+    expect_button(context)
+    incoming = context.incoming
+    if incoming.payload.startswith("wk:"):
+        _, action, *rest = incoming.payload.split(":")
+        if action == "new":
+            return Goto("Enrollment:relationship")
+        if action == "menu":
+            return Goto(None)
+        if action in {"stop", "agree"} and rest and rest[0].isdigit():
+            enrollment = await _owned(context, int(rest[0]))
+            if action == "agree" and enrollment.status == "draft":
+                conversation.data["enrollment_id"] = enrollment.id
+                return Goto("Deduction:confirm")
+            if action == "stop" and enrollment.status in HOLDING_STATUSES:
+                conversation.data["stop_id"] = enrollment.id
+                return "stop"
+    raise Invalid("errors/stale_button")
+
+
+def _stop_month(context: Context) -> object:
+    return first_of_month_after(context.today, context.config.deduction_offset_months)
+
+
+async def ask_reason(conversation: Conversation, context: Context) -> Reply:
+    """Why stop? A button, or the reason typed in one's own words."""
+    enrollment = await _owned(context, int(conversation.data["stop_id"]))
+    buttons = tuple((Button(f"reason_{reason}", f"why:{reason}"),) for reason in REASONS)
+    return Reply("workers/ask_reason", {"name": enrollment.worker_name},
+                 buttons=(*buttons, (Button("back", "why:back"),)))
+
+
+async def take_reason(conversation: Conversation, context: Context) -> str:
+    incoming = context.incoming
+    if incoming.kind is Kind.BUTTON:
+        choice = choice_of(context, "why", (*REASONS, "back"), {})
+        if choice == "back":
+            return "back"
+        if choice == "other":
+            raise Invalid("workers/type_reason")
+        conversation.data["stop_reason"] = context.wording(f"workers/reason_{choice}", {})
+        return "next"
+    reason = text_of(context, max_length=300)
+    if len(reason) < 3:
+        raise Invalid("workers/type_reason")
+    conversation.data["stop_reason"] = reason
+    return "next"
+
+
+async def ask_stop_confirm(conversation: Conversation, context: Context) -> Reply:
+    """Say what stopping means, from which month, and ask to confirm."""
+    enrollment = await _owned(context, int(conversation.data["stop_id"]))
+    return Reply(
+        "workers/confirm_stop",
+        {
+            "name": enrollment.worker_name,
+            "nik": enrollment.nik_masked,
+            "reason": conversation.data["stop_reason"],
+            "stop_month": _stop_month(context),
+        },
+        buttons=((Button("confirm_stop", "stop:yes"),), (Button("back", "stop:no"),)),
+    )
+
+
+async def take_stop_confirm(conversation: Conversation, context: Context) -> str:
+    choice = choice_of(context, "stop", ("yes", "no"), {"ya": "yes", "tidak": "no"})
+    if choice == "no":
+        conversation.data.clear()
+        return "back"
+    asn = context.asn
+    assert asn is not None
+    enrollment_id = int(conversation.data["stop_id"])
+    reason = conversation.data["stop_reason"]
+    stop_month = first_of_month_after(context.today, context.config.deduction_offset_months)
+    channel = context.incoming.channel.value
+    try:
+        await context.enrollments.stop(asn.id, enrollment_id, reason, stop_month, context.now)
+    except EnrollmentNotFound:
+        conversation.data.clear()
+        raise Invalid("errors/stale_button") from None
+    await context.audit.record(
+        "enrollment.stopped", actor_asn_id=asn.id, channel=channel, now=context.now,
+        subject=f"enrollment:{enrollment_id}",
+        details={"reason": reason, "stop_month": stop_month.isoformat()},
+    )
+    enrollment = await _owned(context, enrollment_id)
+    conversation.data.clear()
+    conversation.replies.append(
+        Reply("workers/stopped", {"name": enrollment.worker_name, "stop_month": stop_month})
+    )
+    return "done"
+
+
+class WorkersFlow(Flow):
+    name = "Workers"
+    initial = S.LIST
+
+    def __init__(self) -> None:
+        super().__init__(
+            {
+                S.LIST: Step(show_list, take_list_choice, "help/workers"),
+                S.STOP_REASON: Step(ask_reason, take_reason, "help/workers"),
+                S.STOP_CONFIRM: Step(ask_stop_confirm, take_stop_confirm, "help/workers"),
+            },
+            TRANSITIONS,
+        )

@@ -1,0 +1,1 @@
+"""Every word a user reads: Jinja2 templates in Bahasa Indonesia and the renderer."""

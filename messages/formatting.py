@@ -1,0 +1,38 @@
+"""Indonesian formatting of money and dates (Rp16.800; 21 Agustus 2025), through babel."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+
+LOCALE = "id_ID"
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def rupiah(amount: int) -> str:
+    """16800 gives "Rp16.800", as Indonesians write it."""
+    return f"Rp{format_decimal(amount, locale=LOCALE)}"
+
+
+def long_date(value: date | datetime) -> str:
+    """21 Agustus 2025."""
+    if isinstance(value, datetime):
+        value = value.astimezone(JAKARTA).date()
+    return format_date(value, "d MMMM y", locale=LOCALE)
+
+
+def month_year(value: date) -> str:
+    """Agustus 2025."""
+    return format_date(value, "MMMM y", locale=LOCALE)
+
+
+def date_time(value: datetime) -> str:
+    """21 Agustus 2025 14.05 WIB."""
+    return format_datetime(value, "d MMMM y HH.mm", tzinfo=JAKARTA, locale=LOCALE) + " WIB"
+
+
+def number(value: int | float) -> str:
+    return format_decimal(value, locale=LOCALE)

@@ -1,0 +1,118 @@
+"""Turns a `Reply` into the text and keyboard one channel shows.
+
+Escaping is the renderer's job, per channel: Telegram reads HTML, so every value from the
+context is escaped and `b()` makes bold tags; WhatsApp bolds with asterisks; the terminal shows
+plain text. Templates never escape by hand, and StrictUndefined turns a missing value into an
+error in tests instead of an empty gap in a user's message.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
+from markupsafe import Markup
+
+from flows.events import Button, Reply
+from messages import formatting
+
+TEMPLATES = Path(__file__).parent / "templates"
+LABELS = Path(__file__).parent / "labels.toml"
+
+
+# Which markup each channel speaks.
+HTML, WHATSAPP, PLAIN = "html", "whatsapp", "plain"
+MARKUP_BY_CHANNEL = {"telegram": HTML, "whatsapp": WHATSAPP, "console": PLAIN}
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    """What the outbox stores and the sender sends."""
+
+    text: str
+    buttons: list[list[dict[str, Any]]]
+    inline: bool
+    remove_keyboard: bool
+    markup: str
+
+    def as_body(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "buttons": self.buttons,
+            "inline": self.inline,
+            "remove_keyboard": self.remove_keyboard,
+            "markup": self.markup,
+        }
+
+
+def _environment(markup: str) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        undefined=StrictUndefined,
+        autoescape=markup == HTML,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(
+        rupiah=formatting.rupiah,
+        tanggal=formatting.long_date,
+        bulan=formatting.month_year,
+        waktu=formatting.date_time,
+        angka=formatting.number,
+    )
+    if markup == HTML:
+        env.globals["b"] = lambda value: Markup("<b>%s</b>") % value
+    elif markup == WHATSAPP:
+        env.globals["b"] = lambda value: f"*{value}*"
+    else:
+        env.globals["b"] = lambda value: str(value)
+    return env
+
+
+class Renderer:
+    """Renders templates for each markup; environments and labels are built once."""
+
+    def __init__(self) -> None:
+        self._envs = {markup: _environment(markup) for markup in (HTML, WHATSAPP, PLAIN)}
+        raw = tomllib.loads(LABELS.read_text(encoding="utf-8"))
+        plain = self._envs[PLAIN]
+        self._labels: dict[str, Template] = {
+            key: plain.from_string(value) for key, value in raw.items()
+        }
+
+    def render(self, reply: Reply, channel: str) -> Rendered:
+        markup = MARKUP_BY_CHANNEL[channel]
+        text = self.text(reply.template, reply.context, markup)
+        return Rendered(
+            text=text,
+            buttons=[[self._button(button) for button in row] for row in reply.buttons],
+            inline=reply.inline,
+            remove_keyboard=reply.remove_keyboard,
+            markup=markup,
+        )
+
+    def text(self, template: str, context: dict[str, Any], markup: str = PLAIN) -> str:
+        """The message body; `plain` is also the form kept as the wording of a consent."""
+        rendered = self._envs[markup].get_template(f"{template}.j2").render(context)
+        return rendered.strip()
+
+    def label(self, key: str, context: dict[str, Any] | None = None) -> str:
+        return self._labels[key].render(context or {}).strip()
+
+    def template_names(self) -> list[str]:
+        return sorted(name[:-3] for name in self._envs[PLAIN].list_templates(extensions=["j2"]))
+
+    def label_keys(self) -> list[str]:
+        return sorted(self._labels)
+
+    def _button(self, button: Button) -> dict[str, Any]:
+        return {
+            "label": self.label(button.label, button.context),
+            "payload": button.payload,
+            "contact": button.request_contact,
+        }
+

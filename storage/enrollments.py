@@ -1,0 +1,197 @@
+"""Workers, their enrolments, the consent given and the deduction agreed.
+
+A NIK is stored encrypted and found by its keyed hash; a partial unique index lets one
+enrolment at a time hold a worker, so two ASN saving the same NIK at once cannot both win.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.crypto import PersonalDataCipher
+from storage.interfaces import (
+    DEDUCTED_STATUSES,
+    HOLDING_STATUSES,
+    AgreementRecord,
+    EnrollmentNotFound,
+    EnrollmentView,
+    NikAlreadyHeld,
+    WorkerDraft,
+)
+from storage.masking import mask_nik
+from storage.models import (
+    Consent,
+    DeductionAgreement,
+    Enrollment,
+    Worker,
+)
+
+
+class SqlEnrollmentRepository:
+    def __init__(self, session: AsyncSession, cipher: PersonalDataCipher) -> None:
+        self._session = session
+        self._cipher = cipher
+
+    async def nik_is_held(self, nik: str) -> bool:
+        found = await self._session.scalar(
+            select(Enrollment.id)
+            .join(Worker, Worker.id == Enrollment.worker_id)
+            .where(
+                Worker.nik_hash == self._cipher.nik_hash(nik),
+                Enrollment.status.in_(HOLDING_STATUSES),
+            )
+            .limit(1)
+        )
+        return found is not None
+
+    async def save_draft(
+        self,
+        asn_id: int,
+        draft: WorkerDraft,
+        consent_version: str,
+        consent_wording: str,
+        channel: str,
+        now: datetime,
+    ) -> EnrollmentView:
+        """Upsert the worker by NIK, open a draft enrolment and record the consent."""
+        encrypt = self._cipher.encrypt
+        nik_hash = self._cipher.nik_hash(draft.nik)
+        worker = await self._session.scalar(select(Worker).where(Worker.nik_hash == nik_hash))
+        if worker is None:
+            worker = Worker(nik_hash=nik_hash, nik_enc=encrypt(draft.nik))
+            self._session.add(worker)
+        worker.nik_masked = mask_nik(draft.nik)
+        worker.name = draft.name
+        worker.birth_date_enc = encrypt(draft.birth_date.isoformat())
+        worker.phone_enc = encrypt(draft.phone) if draft.phone else None
+        worker.occupation = draft.occupation
+        worker.desa = draft.desa
+        worker.kecamatan_id = draft.kecamatan_id
+        worker.kecamatan_name = draft.kecamatan_name
+        worker.updated_at = now
+        enrollment = Enrollment(
+            asn_id=asn_id,
+            relationship=draft.relationship,
+            status="draft",
+            channel=channel,
+            created_at=now,
+        )
+        try:
+            async with self._session.begin_nested():
+                await self._session.flush()
+                enrollment.worker_id = worker.id
+                self._session.add(enrollment)
+                await self._session.flush()
+        except IntegrityError as exc:
+            raise NikAlreadyHeld from exc
+        self._session.add(
+            Consent(
+                enrollment_id=enrollment.id,
+                worker_id=worker.id,
+                wording_version=consent_version,
+                wording=consent_wording,
+                channel=channel,
+                given_at=now,
+            )
+        )
+        return self._view(enrollment, worker)
+
+    async def holding_count(self, asn_id: int) -> int:
+        return await self._session.scalar(
+            select(func.count())
+            .select_from(Enrollment)
+            .where(Enrollment.asn_id == asn_id, Enrollment.status.in_(HOLDING_STATUSES))
+        ) or 0
+
+    async def deducted_count(self, asn_id: int) -> int:
+        """Enrolments whose premium is (to be) deducted: agreed and not ended."""
+        return await self._session.scalar(
+            select(func.count())
+            .select_from(Enrollment)
+            .where(Enrollment.asn_id == asn_id, Enrollment.status.in_(DEDUCTED_STATUSES))
+        ) or 0
+
+    async def for_asn(self, asn_id: int) -> list[EnrollmentView]:
+        rows = await self._session.execute(
+            select(Enrollment, Worker)
+            .join(Worker, Worker.id == Enrollment.worker_id)
+            .where(Enrollment.asn_id == asn_id)
+            .order_by(Enrollment.created_at, Enrollment.id)
+        )
+        return [self._view(enrollment, worker) for enrollment, worker in rows.tuples()]
+
+    async def get_for_asn(self, asn_id: int, enrollment_id: int) -> EnrollmentView | None:
+        row = (
+            await self._session.execute(
+                select(Enrollment, Worker)
+                .join(Worker, Worker.id == Enrollment.worker_id)
+                .where(Enrollment.asn_id == asn_id, Enrollment.id == enrollment_id)
+            )
+        ).tuples().first()
+        return self._view(*row) if row else None
+
+    async def submit(
+        self,
+        asn_id: int,
+        enrollment_id: int,
+        agreement: AgreementRecord,
+        channel: str,
+        now: datetime,
+    ) -> None:
+        enrollment = await self._owned(asn_id, enrollment_id, ("draft",))
+        enrollment.status = "submitted"
+        enrollment.submitted_at = now
+        self._session.add(
+            DeductionAgreement(
+                asn_id=asn_id,
+                enrollment_id=enrollment_id,
+                wording_version=agreement.wording_version,
+                wording=agreement.wording,
+                premium_jkk=agreement.premium_jkk,
+                premium_jkm=agreement.premium_jkm,
+                monthly_total=agreement.monthly_total,
+                first_month=agreement.first_month,
+                channel=channel,
+                agreed_at=now,
+            )
+        )
+
+    async def stop(
+        self, asn_id: int, enrollment_id: int, reason: str, stop_month: date, now: datetime
+    ) -> None:
+        enrollment = await self._owned(asn_id, enrollment_id, HOLDING_STATUSES)
+        enrollment.status = "ended"
+        enrollment.ended_at = now
+        enrollment.end_reason = reason
+        enrollment.deduction_stop_month = stop_month
+
+    async def _owned(
+        self, asn_id: int, enrollment_id: int, statuses: tuple[str, ...]
+    ) -> Enrollment:
+        enrollment = await self._session.scalar(
+            select(Enrollment).where(
+                Enrollment.id == enrollment_id,
+                Enrollment.asn_id == asn_id,
+                Enrollment.status.in_(statuses),
+            )
+        )
+        if enrollment is None:
+            raise EnrollmentNotFound(enrollment_id)
+        return enrollment
+
+    @staticmethod
+    def _view(enrollment: Enrollment, worker: Worker) -> EnrollmentView:
+        return EnrollmentView(
+            id=enrollment.id,
+            worker_name=worker.name,
+            nik_masked=worker.nik_masked,
+            relationship=enrollment.relationship,
+            status=enrollment.status,
+            created_at=enrollment.created_at,
+            kpj_number=enrollment.kpj_number,
+            deduction_stop_month=enrollment.deduction_stop_month,
+        )

@@ -1,0 +1,261 @@
+"""The schema as typed SQLAlchemy 2 models; migrations/versions/ creates the same tables.
+
+Personal data columns (`*_enc`) hold Fernet tokens, never plain text; a NIK is found through
+`nik_hash`, a keyed HMAC, so the database alone reveals no NIK.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.interfaces import HOLDING_STATUSES
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# A second ASN cannot enrol a worker while another enrolment holds their NIK.
+_HOLDING_SQL = "status IN ({})".format(", ".join(f"'{status}'" for status in HOLDING_STATUSES))
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: DateTime(timezone=True),
+        dict[str, Any]: JSON,
+    }
+
+
+class Unit(Base):
+    """An OPD (office) or a kecamatan (district); both group ASN for reports and roles."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("kind", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "opd" | "kecamatan"
+    name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str | None] = mapped_column(String(32))  # Kemendagri code for a kecamatan
+
+
+class Asn(Base):
+    """One civil servant on the roster; identity is proven by NIP plus this phone."""
+
+    __tablename__ = "asn"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nip: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    kecamatan_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164
+    position: Mapped[str | None] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
+class ChannelIdentity(Base):
+    """A chat account proven to belong to an ASN (Telegram user id, WhatsApp number...)."""
+
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    asn_id: Mapped[int] = mapped_column(ForeignKey("asn.id"), index=True)
+    linked_at: Mapped[datetime]
+
+
+class LoginAttempt(Base):
+    """A failed proof of identity; counted per chat account to cap guessing."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_account", "channel", "external_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+
+
+class Worker(Base):
+    """A pekerja rentan, one row per NIK; personal data encrypted, NIK found by hash."""
+
+    __tablename__ = "workers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    nik_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nik_enc: Mapped[str] = mapped_column(Text)
+    nik_masked: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(200))
+    birth_date_enc: Mapped[str] = mapped_column(Text)
+    phone_enc: Mapped[str | None] = mapped_column(Text)
+    occupation: Mapped[str] = mapped_column(String(64))
+    desa: Mapped[str] = mapped_column(String(200))
+    kecamatan_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    kecamatan_name: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime]
+
+
+class Enrollment(Base):
+    """An ASN's protection of one worker, from draft to ended."""
+
+    __tablename__ = "enrollments"
+    __table_args__ = (
+        Index(
+            "uq_enrollments_holding_worker",
+            "worker_id",
+            unique=True,
+            sqlite_where=text(_HOLDING_SQL),
+            postgresql_where=text(_HOLDING_SQL),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asn_id: Mapped[int] = mapped_column(ForeignKey("asn.id"), index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), index=True)
+    relationship: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime]
+    submitted_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(500))
+    deduction_stop_month: Mapped[date | None] = mapped_column(Date)
+    kpj_number: Mapped[str | None] = mapped_column(String(32))
+
+
+class Consent(Base):
+    """The worker's consent to share data with BPJS, as the ASN recorded it."""
+
+    __tablename__ = "consents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"), index=True)
+    worker_id: Mapped[int] = mapped_column(ForeignKey("workers.id"), index=True)
+    wording_version: Mapped[str] = mapped_column(String(32))
+    wording: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(16))
+    given_at: Mapped[datetime]
+
+
+class DeductionAgreement(Base):
+    """The ASN's explicit agreement to a payroll deduction, kept with the words shown."""
+
+    __tablename__ = "deduction_agreements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asn_id: Mapped[int] = mapped_column(ForeignKey("asn.id"), index=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"), unique=True)
+    wording_version: Mapped[str] = mapped_column(String(32))
+    wording: Mapped[str] = mapped_column(Text)
+    premium_jkk: Mapped[int] = mapped_column(Integer)
+    premium_jkm: Mapped[int] = mapped_column(Integer)
+    monthly_total: Mapped[int] = mapped_column(Integer)
+    first_month: Mapped[date] = mapped_column(Date)
+    channel: Mapped[str] = mapped_column(String(16))
+    agreed_at: Mapped[datetime]
+
+
+class Role(Base):
+    """A role beyond plain ASN: coordinator of an OPD, camat of a kecamatan, admin."""
+
+    __tablename__ = "roles"
+    __table_args__ = (UniqueConstraint("asn_id", "role", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asn_id: Mapped[int] = mapped_column(ForeignKey("asn.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    granted_at: Mapped[datetime]
+
+
+class ConversationState(Base):
+    """aiogram's StorageKey → (state, data); data is a Fernet token of the JSON."""
+
+    __tablename__ = "conversation_states"
+    __table_args__ = (
+        UniqueConstraint(
+            "bot_id", "chat_id", "user_id", "thread_id", "business_connection_id", "destiny",
+            name="uq_conversation_states_key",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bot_id: Mapped[int] = mapped_column(BigInteger)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+    # NULLs never collide in a unique index, so "no thread" is stored as 0 and "" instead.
+    thread_id: Mapped[int] = mapped_column(BigInteger, default=0)
+    business_connection_id: Mapped[str] = mapped_column(String(64), default="")
+    destiny: Mapped[str] = mapped_column(String(64), default="default")
+    state: Mapped[str | None] = mapped_column(String(64))
+    data_enc: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class ProcessedUpdate(Base):
+    """A platform update already handled; a redelivery of it is dropped."""
+
+    __tablename__ = "processed_updates"
+    __table_args__ = (UniqueConstraint("channel", "update_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    update_id: Mapped[str] = mapped_column(String(64))
+    processed_at: Mapped[datetime]
+
+
+class OutboxMessage(Base):
+    """An outgoing message, written in the transaction that caused it; body encrypted."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    body_enc: Mapped[str] = mapped_column(Text)  # rendered text + keyboard as JSON
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    platform_message_id: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class AuditLog(Base):
+    """Who did what to whom and when; never holds a NIK, birth date or phone in full."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor_asn_id: Mapped[int | None] = mapped_column(ForeignKey("asn.id"))
+    channel: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str | None] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)

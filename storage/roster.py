@@ -1,0 +1,90 @@
+"""The ASN roster, the units they belong to, and the chat accounts proven to be theirs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.interfaces import AsnView, KecamatanView
+from storage.models import Asn, ChannelIdentity, LoginAttempt, Unit
+
+
+class SqlRosterRepository:
+    """RosterRepository over one session (one update, one transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def find_by_nip_and_phone(self, nip: str, phone: str) -> AsnView | None:
+        row = (
+            await self._session.execute(
+                select(Asn.id, Asn.nip, Asn.name, Unit.name)
+                .join(Unit, Unit.id == Asn.unit_id)
+                .where(Asn.nip == nip, Asn.phone == phone)
+            )
+        ).first()
+        return AsnView(*row) if row else None
+
+    async def identity(self, channel: str, external_id: str) -> AsnView | None:
+        row = (
+            await self._session.execute(
+                select(Asn.id, Asn.nip, Asn.name, Unit.name)
+                .join(ChannelIdentity, ChannelIdentity.asn_id == Asn.id)
+                .join(Unit, Unit.id == Asn.unit_id)
+                .where(
+                    ChannelIdentity.channel == channel,
+                    ChannelIdentity.external_id == external_id,
+                )
+            )
+        ).first()
+        return AsnView(*row) if row else None
+
+    async def link_identity(
+        self, channel: str, external_id: str, chat_id: str, asn_id: int, now: datetime
+    ) -> None:
+        """One account per ASN per channel: a new phone or account replaces the old link."""
+        existing = (
+            await self._session.scalars(
+                select(ChannelIdentity).where(
+                    ChannelIdentity.channel == channel,
+                    (ChannelIdentity.external_id == external_id)
+                    | (ChannelIdentity.asn_id == asn_id),
+                )
+            )
+        ).all()
+        for row in existing:
+            await self._session.delete(row)
+        await self._session.flush()
+        self._session.add(
+            ChannelIdentity(
+                channel=channel,
+                external_id=external_id,
+                chat_id=chat_id,
+                asn_id=asn_id,
+                linked_at=now,
+            )
+        )
+
+    async def failures_since(self, channel: str, external_id: str, since: datetime) -> int:
+        return await self._session.scalar(
+            select(func.count())
+            .select_from(LoginAttempt)
+            .where(
+                LoginAttempt.channel == channel,
+                LoginAttempt.external_id == external_id,
+                LoginAttempt.at >= since,
+            )
+        ) or 0
+
+    async def record_failure(self, channel: str, external_id: str, now: datetime) -> None:
+        self._session.add(LoginAttempt(channel=channel, external_id=external_id, at=now))
+
+    async def kecamatan(self) -> list[KecamatanView]:
+        rows = await self._session.execute(
+            select(Unit.id, Unit.name)
+            .where(Unit.kind == "kecamatan")
+            .order_by(Unit.code, Unit.name)
+        )
+        return [KecamatanView(*row) for row in rows]
