@@ -2,7 +2,8 @@
 
 Messages print as plain text with numbered buttons; the user answers by typing, by a button's
 number or its label. Choosing the share-contact button asks for the phone number the
-(simulated) contact card carries, which is always the user's own.
+(simulated) contact card carries, which is always the user's own. Several users may share
+one transport (tests do); each chat keeps its own last buttons, as a phone would.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from messages.renderer import Renderer
 class Shown:
     """One message as the terminal user saw it."""
 
+    chat_id: str
     text: str
     buttons: list[list[dict[str, Any]]] = field(default_factory=list)
 
@@ -32,65 +34,59 @@ class ConsoleTransport:
 
     channel = Channel.CONSOLE
 
-    def __init__(
-        self,
-        renderer: Renderer,
-        user_id: str = "1",
-        write: Callable[[str], None] = print,
-    ) -> None:
+    def __init__(self, renderer: Renderer, write: Callable[[str], None] = print) -> None:
         self._renderer = renderer
-        self.user_id = user_id
         self._write = write
         self.shown: list[Shown] = []
-        self._choices: list[dict[str, Any]] = []
-        self._sent = 0
+        self._choices: dict[str, list[dict[str, Any]]] = {}
 
     async def send(self, chat_id: str, body: dict[str, Any]) -> str | None:
-        shown = Shown(body["text"], body.get("buttons") or [])
+        shown = Shown(chat_id, body["text"], body.get("buttons") or [])
         self.shown.append(shown)
-        if shown.buttons:
-            self._choices = [button for row in shown.buttons for button in row]
-        elif body.get("remove_keyboard"):
-            self._choices = []
         lines = ["", shown.text]
-        for number, button in enumerate(self._choices if shown.buttons else [], start=1):
-            lines.append(f"  [{number}] {button['label']}")
+        if shown.buttons:
+            self._choices[chat_id] = [button for row in shown.buttons for button in row]
+            for number, button in enumerate(self._choices[chat_id], start=1):
+                lines.append(f"  [{number}] {button['label']}")
+        elif body.get("remove_keyboard"):
+            self._choices.pop(chat_id, None)
         self._write("\n".join(lines))
-        self._sent += 1
-        return str(self._sent)
+        return str(len(self.shown))
 
-    def button_for(self, typed: str) -> dict[str, Any] | None:
-        """The button a typed number or label names, among those last shown."""
+    def button_for(self, user_id: str, typed: str) -> dict[str, Any] | None:
+        """The button a typed number or label names, among those last shown to this user."""
+        choices = self._choices.get(user_id, [])
         value = typed.strip()
-        if value.isdigit() and 1 <= int(value) <= len(self._choices):
-            return self._choices[int(value) - 1]
-        for button in self._choices:
+        if value.isdigit() and 1 <= int(value) <= len(choices):
+            return choices[int(value) - 1]
+        for button in choices:
             if button["label"].lower() == value.lower():
                 return button
         return None
 
-    def incoming(self, line: str, ask: Callable[[str], str] | None = None) -> Incoming:
+    def incoming(
+        self, user_id: str, line: str, ask: Callable[[str], str] | None = None
+    ) -> Incoming:
         """A typed line as an update; `ask` reads the phone when the contact button is chosen."""
-        button = self.button_for(line)
+        button = self.button_for(user_id, line)
         if button is not None and button.get("contact"):
             if ask is None:
                 raise ValueError("a contact needs a phone number")
             phone = ask(self._renderer.text("console/ask_contact_phone", {}))
-            return self.contact(phone)
+            return self.contact(user_id, phone)
         if button is not None:
-            return self._make(Kind.BUTTON, payload=button["payload"], text=button["label"])
+            return make(user_id, Kind.BUTTON, payload=button["payload"], text=button["label"])
         kind = Kind.COMMAND if line.strip().startswith("/") else Kind.TEXT
-        return self._make(kind, text=line)
+        return make(user_id, kind, text=line)
 
-    def contact(self, phone: str, own: bool = True) -> Incoming:
-        owner = self.user_id if own else f"{self.user_id}0"
-        return self._make(Kind.CONTACT, contact=SharedContact(phone=phone, user_id=owner))
+    @staticmethod
+    def contact(user_id: str, phone: str, owner: str | None = None) -> Incoming:
+        """A shared contact card; `owner` other than the user makes it someone else's."""
+        card = SharedContact(phone=phone, user_id=owner or user_id)
+        return make(user_id, Kind.CONTACT, contact=card)
 
-    def unsupported(self, what: str = "sticker") -> Incoming:
-        return self._make(Kind.UNSUPPORTED, text=what)
 
-    def _make(self, kind: Kind, **fields: Any) -> Incoming:
-        return Incoming(
-            channel=Channel.CONSOLE, chat_id=self.user_id, user_id=self.user_id, kind=kind,
-            **fields,
-        )
+def make(user_id: str, kind: Kind, **fields: Any) -> Incoming:
+    """An update from a terminal user (private chat: chat id is the user id)."""
+    return Incoming(channel=Channel.CONSOLE, chat_id=user_id, user_id=user_id, kind=kind,
+                    **fields)

@@ -122,7 +122,7 @@ class SqlEnrollmentRepository:
             .where(Enrollment.asn_id == asn_id)
             .order_by(Enrollment.created_at, Enrollment.id)
         )
-        return [self._view(enrollment, worker) for enrollment, worker in rows.tuples()]
+        return [self._view(enrollment, worker) for enrollment, worker in rows]
 
     async def get_for_asn(self, asn_id: int, enrollment_id: int) -> EnrollmentView | None:
         row = (
@@ -131,7 +131,7 @@ class SqlEnrollmentRepository:
                 .join(Worker, Worker.id == Enrollment.worker_id)
                 .where(Enrollment.asn_id == asn_id, Enrollment.id == enrollment_id)
             )
-        ).tuples().first()
+        ).first()
         return self._view(*row) if row else None
 
     async def submit(

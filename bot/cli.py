@@ -1,0 +1,170 @@
+"""The `asn-peduli` command line: demo, terminal chat, Telegram bot, database, roster.
+
+Each command reads the settings once, builds the application through `create_app`, and
+disposes of it at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from bot.app import App, create_app
+from bot.settings import Settings
+from messages.renderer import Renderer
+
+T = TypeVar("T")
+
+cli = typer.Typer(help="ASN Peduli: pendaftaran pekerja rentan ke BPJS Ketenagakerjaan.",
+                  no_args_is_help=True, add_completion=False)
+db_cli = typer.Typer(help="Basis data.", no_args_is_help=True)
+roster_cli = typer.Typer(help="Data ASN (roster).", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+cli.add_typer(roster_cli, name="roster")
+
+ENV_FILE = Path(".env")
+ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
+
+
+def say(template: str, **context: object) -> None:
+    """Command-line output is user-facing too: it comes from templates under messages/."""
+    typer.echo(Renderer().text(f"cli/{template}", dict(context)))
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()  # type: ignore[call-arg]  # read from the environment and .env
+    except ValidationError as error:
+        missing = [str(item["loc"][0]).upper() for item in error.errors()]
+        say("settings_invalid", names=missing)
+        raise typer.Exit(2) from None
+
+
+def with_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Build the application, run `work`, and always dispose of the engine."""
+
+    async def run() -> T:
+        app = create_app(settings or load_settings())
+        try:
+            return await work(app)
+        finally:
+            await app.close()
+
+    return asyncio.run(run())
+
+
+def write_env_file(path: Path = ENV_FILE, force: bool = False) -> bool:
+    """Copy .env.example to .env with fresh keys; False when .env exists and is kept."""
+    from storage.crypto import generate_key
+
+    if path.exists() and not force:
+        return False
+    lines = []
+    for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines():
+        if line.startswith("DATA_ENCRYPTION_KEYS="):
+            line = f"DATA_ENCRYPTION_KEYS={generate_key()}"
+        elif line.startswith("NIK_HASH_KEY="):
+            line = f"NIK_HASH_KEY={generate_key()}"
+        lines.append(line)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    path.chmod(0o600)
+    return True
+
+
+@cli.command("init-env")
+def init_env(force: Annotated[bool, typer.Option(help="Timpa .env yang ada.")] = False) -> None:
+    """Buat .env dari .env.example dengan kunci enkripsi baru."""
+    say("env_written" if write_env_file(force=force) else "env_kept", path=str(ENV_FILE))
+
+
+@db_cli.command("upgrade")
+def db_upgrade() -> None:
+    """Terapkan migrasi Alembic sampai versi terbaru."""
+    with_app(lambda app: app.migrate())
+    say("db_upgraded")
+
+
+@roster_cli.command("import")
+def roster_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Impor data ASN dari CSV (nip, nama, unit, no_hp, kecamatan, jabatan)."""
+    from bot.roster_import import import_roster_file
+
+    async def work(app: App) -> int:
+        await app.migrate()
+        return await import_roster_file(app, file)
+
+    raise typer.Exit(with_app(work))
+
+
+@cli.command("demo-data")
+def demo_data(
+    asn: Annotated[int, typer.Option(help="Jumlah ASN demo.")] = 1_000,
+) -> None:
+    """Tulis data demo: OPD, kecamatan, dan ASN fiktif Kabupaten Kendal."""
+    from bot.demo_data import write_demo_data
+
+    async def work(app: App) -> None:
+        await app.migrate()
+        await write_demo_data(app, asn_count=asn)
+
+    with_app(work)
+
+
+@cli.command("chat")
+def chat() -> None:
+    """Obrolan dengan bot di terminal (kanal konsol)."""
+    from bot.terminal import run_terminal_chat
+
+    with_app(run_terminal_chat)
+
+
+@cli.command("demo")
+def demo() -> None:
+    """Siapkan semuanya (.env, basis data, data demo) lalu mulai obrolan di terminal."""
+    from bot.demo_data import ensure_demo_data
+    from bot.terminal import run_terminal_chat
+
+    write_env_file()
+
+    async def work(app: App) -> None:
+        await app.migrate()
+        await ensure_demo_data(app)
+        await run_terminal_chat(app, demo=True)
+
+    with_app(work)
+
+
+@cli.command("run")
+def run(
+    webhook: Annotated[bool, typer.Option(help="Mode webhook (untuk server web).")] = False,
+) -> None:
+    """Jalankan bot Telegram (long polling, atau webhook)."""
+    from bot.telegram import run_telegram
+
+    settings = load_settings()
+    if settings.telegram_bot_token is None:
+        say("telegram_token_missing")
+        raise typer.Exit(2)
+
+    async def work(app: App) -> None:
+        await app.migrate()
+        await run_telegram(app, webhook=webhook)
+
+    with_app(work, settings)
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    cli()

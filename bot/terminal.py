@@ -1,0 +1,34 @@
+"""The terminal chat loop: typed lines in, the bot's messages printed, until end of input."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.app import App
+from bot.console import ConsoleTransport
+
+
+async def run_terminal_chat(app: App, demo: bool = False) -> None:
+    """Chat as the console user; every message goes through the outbox like any channel."""
+    console = ConsoleTransport(app.renderer)
+    user_id = app.settings.console_user_id
+    app.add_transport(console)
+    if demo:
+        from bot.demo_data import DEMO_ASN
+
+        print(app.renderer.text("console/intro", {
+            "region": app.settings.region_name, "nip": DEMO_ASN.nip,
+            "phone": DEMO_ASN.phone_local, "name": DEMO_ASN.name, "unit": DEMO_ASN.unit,
+        }))
+    await app.sender.drain()
+    while True:
+        try:
+            line = await asyncio.to_thread(input, "\n> ")
+        except EOFError:
+            return
+        try:
+            incoming = console.incoming(user_id, line, ask=input)
+        except EOFError:
+            return
+        await app.dispatcher.handle(incoming)
+        await app.sender.drain()

@@ -1,0 +1,173 @@
+"""Shared fixtures: settings, a migrated database (SQLite file, or a fresh PostgreSQL database
+per test), the application, a seeded roster and the chat driver.
+
+PostgreSQL tests skip with a reason when the server is unreachable, except under CI=true,
+where they fail instead: CI must prove both engines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from bot.app import App, create_app
+from bot.settings import Settings
+from storage.crypto import generate_key
+from storage.models import Asn, Unit
+from tests.chat import ChatClient
+
+POSTGRES_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+)
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=database_url,
+        data_encryption_keys=generate_key(),
+        nik_hash_key=generate_key(),
+        **overrides,  # type: ignore[arg-type]
+    )
+
+
+async def _postgres_admin(statement: str) -> None:
+    import asyncpg
+
+    url = make_url(POSTGRES_URL)
+    connection = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+        database=url.database, timeout=5,
+    )
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+_postgres_checked: dict[str, str | None] = {}
+
+
+def require_postgres() -> None:
+    """Skip (or, under CI, fail) when the PostgreSQL server cannot be reached."""
+    if "error" not in _postgres_checked:
+        try:
+            asyncio.run(_postgres_admin("SELECT 1"))
+            _postgres_checked["error"] = None
+        except Exception as error:  # any failure to connect means "no server here"
+            _postgres_checked["error"] = f"{type(error).__name__}: {error}"
+    error = _postgres_checked["error"]
+    if error is not None:
+        message = f"PostgreSQL at {POSTGRES_URL} unreachable ({error})"
+        if IN_CI:
+            pytest.fail(message + "; under CI=true the PostgreSQL tests must run")
+        pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    require_postgres()
+    name = f"asn_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_postgres_admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(_postgres_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'asn.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request) -> str:
+    """Both engines: tests using this run once on SQLite and once on PostgreSQL."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+async def app(sqlite_url) -> AsyncIterator[App]:
+    """The application on a migrated SQLite file (flow tests run here)."""
+    application = create_app(make_settings(sqlite_url))
+    await application.migrate()
+    try:
+        yield application
+    finally:
+        await application.close()
+
+
+@pytest.fixture
+async def app_any_db(database_url) -> AsyncIterator[App]:
+    """The application on SQLite and on PostgreSQL."""
+    application = create_app(make_settings(database_url))
+    await application.migrate()
+    try:
+        yield application
+    finally:
+        await application.close()
+
+
+@dataclass(frozen=True)
+class RosterPerson:
+    nip: str
+    name: str
+    phone_local: str
+    phone: str
+    unit: str
+
+
+BUDI = RosterPerson("198503152010011001", "Budi Santoso", "081234567890", "+6281234567890",
+                    "Dinas Kesehatan")
+SRI = RosterPerson("199001012015032002", "Sri Lestari", "085712345678", "+6285712345678",
+                   "Dinas Pendidikan dan Kebudayaan")
+KECAMATAN = [("33.24.14", "Patebon"), ("33.24.15", "Kendal"), ("33.24.08", "Kaliwungu")]
+
+
+async def seed_roster(app: App) -> None:
+    """Two OPD, three kecamatan and two ASN: enough for every flow."""
+    async with app.sessions.begin() as session:
+        units = {}
+        for person in (BUDI, SRI):
+            unit = Unit(kind="opd", name=person.unit)
+            session.add(unit)
+            units[person.unit] = unit
+        for code, name in KECAMATAN:
+            session.add(Unit(kind="kecamatan", name=name, code=code))
+        await session.flush()
+        for person in (BUDI, SRI):
+            session.add(Asn(nip=person.nip, name=person.name, unit_id=units[person.unit].id,
+                            phone=person.phone, updated_at=datetime.now(UTC)))
+
+
+@pytest.fixture
+async def seeded(app) -> App:
+    await seed_roster(app)
+    return app
+
+
+@pytest.fixture
+async def chat(seeded) -> ChatClient:
+    """Budi's chat, not yet identified."""
+    return ChatClient(seeded, user_id="1001")
+
+
+@pytest.fixture
+async def budi(seeded) -> ChatClient:
+    """Budi's chat, identified and at the main menu."""
+    client = ChatClient(seeded, user_id="1001")
+    await client.send("/mulai")
+    await client.send(BUDI.nip)
+    await client.share_contact(BUDI.phone_local)
+    return client

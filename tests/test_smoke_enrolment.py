@@ -1,0 +1,38 @@
+"""The whole enrolment through the terminal channel, as the README's demo user would do it."""
+
+from sqlalchemy import select
+
+from storage.models import Consent, DeductionAgreement, Enrollment, Worker
+from tests.chat import texts
+
+
+async def test_enrol_a_worker_from_menu_to_agreed_deduction(budi):
+    assert "Menu utama" in budi.last.text
+    await budi.press("➕ Daftarkan pekerja")
+    await budi.press("Asisten rumah tangga")
+    await budi.send("3324015708800001")
+    await budi.send("Siti Aminah")
+    await budi.press("✅ Ya")
+    await budi.press("Pedagang kecil")
+    await budi.send("0857-1111-2222")
+    await budi.press("Patebon")
+    await budi.send("Kumpulrejo")
+    await budi.press("✅ Pekerja setuju")
+    summary = budi.last.text
+    assert "3324••••••••0001" in summary and "3324015708800001" not in summary
+    assert "17 Agustus 1980" in summary
+    shown = await budi.press("💾 Simpan")
+    assert "Rp16.800" in texts(shown)
+    shown = await budi.press("✅ Saya setuju")
+    assert "sudah dikirim" in texts(shown)
+
+    async with budi.app.sessions() as session:
+        enrollment = (await session.scalars(select(Enrollment))).one()
+        worker = (await session.scalars(select(Worker))).one()
+        agreement = (await session.scalars(select(DeductionAgreement))).one()
+        consent = (await session.scalars(select(Consent))).one()
+    assert enrollment.status == "submitted"
+    assert worker.name == "SITI AMINAH" and "3324015708800001" not in worker.nik_enc
+    assert agreement.monthly_total == 16_800 and "Saya, Budi Santoso" in agreement.wording
+    assert consent.wording_version == "persetujuan-data-v1"
+    assert await budi.state() == ("Menu:main", {})
