@@ -24,6 +24,10 @@ class Router:
     def __init__(self, flows: Sequence[Flow]) -> None:
         self._flows = list(flows)
 
+    @property
+    def flows(self) -> list[Flow]:
+        return list(self._flows)
+
     def flow_for(self, state: str | None) -> Flow | None:
         for flow in self._flows:
             if flow.owns(state):

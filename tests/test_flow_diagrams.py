@@ -1,0 +1,22 @@
+"""docs/flows.md is generated from the transition tables and must be current."""
+
+from pathlib import Path
+
+from bot.app import build_router
+from flows.diagram import document
+
+DOC = Path(__file__).resolve().parent.parent / "docs" / "flows.md"
+
+
+def test_flow_document_is_current():
+    assert DOC.read_text(encoding="utf-8") == document(build_router().flows), (
+        "docs/flows.md is stale: run `python -m flows.diagram > docs/flows.md`"
+    )
+
+
+def test_every_state_is_namespaced_and_every_transition_lands_on_a_state():
+    for flow in build_router().flows:
+        for state in flow.steps:
+            assert state.startswith(f"{flow.name}:"), state
+        for row in flow.transitions:
+            assert row["dest"] in flow.steps, row
