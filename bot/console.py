@@ -64,20 +64,21 @@ class ConsoleTransport:
                 return button
         return None
 
-    def incoming(
-        self, user_id: str, line: str, ask: Callable[[str], str] | None = None
-    ) -> Incoming:
-        """A typed line as an update; `ask` reads the phone when the contact button is chosen."""
+    def incoming(self, user_id: str, line: str) -> Incoming:
+        """A typed line as an update: a button's number or label, a command, or text.
+
+        The share-contact button is not handled here: the terminal asks for the number first
+        (see bot/terminal.py) and then sends `contact(...)`.
+        """
         button = self.button_for(user_id, line)
-        if button is not None and button.get("contact"):
-            if ask is None:
-                raise ValueError("a contact needs a phone number")
-            phone = ask(self._renderer.text("console/ask_contact_phone", {}))
-            return self.contact(user_id, phone)
-        if button is not None:
+        if button is not None and not button.get("contact"):
             return make(user_id, Kind.BUTTON, payload=button["payload"], text=button["label"])
         kind = Kind.COMMAND if line.strip().startswith("/") else Kind.TEXT
         return make(user_id, kind, text=line)
+
+    def wants_contact(self, user_id: str, line: str) -> bool:
+        button = self.button_for(user_id, line)
+        return bool(button and button.get("contact"))
 
     @staticmethod
     def contact(user_id: str, phone: str, owner: str | None = None) -> Incoming:

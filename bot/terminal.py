@@ -26,9 +26,14 @@ async def run_terminal_chat(app: App, demo: bool = False) -> None:
             line = await asyncio.to_thread(input, "\n> ")
         except EOFError:
             return
-        try:
-            incoming = console.incoming(user_id, line, ask=input)
-        except EOFError:
-            return
+        if console.wants_contact(user_id, line):
+            prompt = app.renderer.text("console/ask_contact_phone", {})
+            try:
+                phone = await asyncio.to_thread(input, prompt + " ")
+            except EOFError:
+                return
+            incoming = console.contact(user_id, phone)
+        else:
+            incoming = console.incoming(user_id, line)
         await app.dispatcher.handle(incoming)
         await app.sender.drain()
