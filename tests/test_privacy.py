@@ -1,0 +1,41 @@
+"""Personal data never lies in the database file, the logs or the messages in clear."""
+
+import logging
+from pathlib import Path
+
+from tests.chat import texts
+
+NIK = "3324015708800001"
+PHONE_DIGITS = "85711112222"
+
+
+async def enrol(budi):
+    await budi.press("➕ Daftarkan pekerja")
+    await budi.press("Tetangga")
+    await budi.send(NIK)
+    await budi.send("Siti Aminah")
+    await budi.send("18-08-1980")
+    await budi.press("Petani")
+    await budi.send("0857-1111-2222")
+    await budi.press("Patebon")
+    await budi.send("Kumpulrejo")
+    await budi.press("✅ Pekerja setuju")
+    await budi.press("💾 Simpan")
+    await budi.press("✅ Saya setuju")
+
+
+async def test_no_nik_birth_date_or_phone_in_clear_anywhere(budi, caplog):
+    with caplog.at_level(logging.DEBUG):
+        await enrol(budi)
+        await budi.press("👥 Pekerja saya")
+    seen = texts(budi.history)
+    assert "3324••••••••0001" in seen
+    assert NIK not in seen and PHONE_DIGITS not in seen
+
+    database = Path(budi.app.engine.url.database)
+    raw = b"".join(path.read_bytes() for path in database.parent.glob(database.name + "*"))
+    for secret in (NIK, "1980-08-18", PHONE_DIGITS):
+        assert secret.encode() not in raw, secret
+    assert b"SITI AMINAH" in raw  # the scan does read the data (names are not encrypted)
+    for secret in (NIK, PHONE_DIGITS):
+        assert secret not in caplog.text
