@@ -1,12 +1,26 @@
-"""The whole enrolment through the terminal channel, as the README's demo user would do it."""
+"""The whole enrolment through the terminal channel, as the README's demo user would do it,
+on SQLite and on PostgreSQL (where the dispatcher also takes the conversation's row lock)."""
 
+import pytest
 from sqlalchemy import select
 
 from storage.models import Consent, DeductionAgreement, Enrollment, Worker
-from tests.chat import texts
+from tests.chat import ChatClient, texts
+from tests.conftest import BUDI, seed_roster
 
 
-async def test_enrol_a_worker_from_menu_to_agreed_deduction(budi):
+@pytest.fixture
+async def budi_any_db(app_any_db) -> ChatClient:
+    await seed_roster(app_any_db)
+    client = ChatClient(app_any_db, user_id="1001")
+    await client.send("/mulai")
+    await client.send(BUDI.nip)
+    await client.share_contact(BUDI.phone_local)
+    return client
+
+
+async def test_enrol_a_worker_from_menu_to_agreed_deduction(budi_any_db):
+    budi = budi_any_db
     assert "Menu utama" in budi.last.text
     await budi.press("➕ Daftarkan pekerja")
     await budi.press("Asisten rumah tangga")
