@@ -90,6 +90,7 @@ class Step:
     prompt: Prompt
     accept: Accept
     help: str = "help/general"
+    cancelled: str = "common/cancelled"  # what /batal says here
 
 
 class Flow:
@@ -130,6 +131,9 @@ class Flow:
 
     def help_template(self, state: str) -> str:
         return self.steps[state].help
+
+    def cancel_template(self, state: str) -> str:
+        return self.steps[state].cancelled
 
     @staticmethod
     def _state(conversation: Conversation) -> str:

@@ -106,4 +106,5 @@ class DeductionFlow(Flow):
     initial = S.CONFIRM
 
     def __init__(self) -> None:
-        super().__init__({S.CONFIRM: Step(ask_agreement, take_agreement, "help/deduction")}, [])
+        super().__init__({S.CONFIRM: Step(ask_agreement, take_agreement, "help/deduction",
+                                 cancelled="deduction/later")}, [])

@@ -240,11 +240,11 @@ async def ask_kecamatan(conversation: Conversation, context: Context) -> Reply:
     kecamatan = await context.roster.kecamatan()
     if not kecamatan:
         return Reply("enrollment/ask_kecamatan_text")
+    region = {"region": context.config.region_name}
     buttons = [Button("kecamatan", f"kec:{item.id}", {"name": item.name}) for item in kecamatan]
     rows = [tuple(buttons[i:i + 3]) for i in range(0, len(buttons), 3)]
-    rows.append((Button("kecamatan_outside", "kec:other", {"region": context.config.region_name}),))
-    return Reply("enrollment/ask_kecamatan", {"region": context.config.region_name},
-                 buttons=tuple(rows))
+    rows.append((Button("kecamatan_outside", "kec:other", region),))
+    return Reply("enrollment/ask_kecamatan", region, buttons=tuple(rows))
 
 
 async def take_kecamatan(conversation: Conversation, context: Context) -> str:

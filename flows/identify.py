@@ -70,8 +70,10 @@ async def take_phone(conversation: Conversation, context: Context) -> str | Goto
     incoming = context.incoming
     if incoming.kind is Kind.TEXT:
         raise Invalid("identify/use_contact_button")
+    if incoming.kind is Kind.BUTTON:
+        raise Invalid("errors/stale_button")
     if incoming.kind is not Kind.CONTACT or incoming.contact is None:
-        raise Invalid("identify/use_contact_button")
+        raise Invalid("errors/unsupported")
     if incoming.contact.user_id != incoming.user_id:
         raise Invalid("identify/not_own_contact")
     await _ensure_not_locked(context)

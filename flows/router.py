@@ -12,10 +12,13 @@ from flows.conversation import Context, Conversation, Flow, Goto, Invalid
 from flows.events import ChatType, Kind, Reply
 from flows.identify import S as Identify
 from flows.menu import S as Menu
+from flows.workers import S as Workers
 
 START = frozenset({"mulai", "start", "menu"})
 HELP = frozenset({"bantuan", "help"})
 CANCEL = frozenset({"batal", "cancel"})
+# Places to rest, not half-done tasks: there /mulai and /batal simply go home.
+RESTING = frozenset({Identify.NIP, Menu.MAIN, Workers.LIST})
 
 
 class Router:
@@ -81,7 +84,7 @@ class Router:
     ) -> None:
         state = conversation.state
         assert state is not None
-        in_progress = state != Menu.MAIN
+        in_progress = state not in RESTING
         if command in START:
             if in_progress:
                 conversation.replies.append(Reply("common/resume_hint"))
@@ -94,7 +97,7 @@ class Router:
         elif command in CANCEL:
             if in_progress:
                 conversation.data.clear()
-                conversation.replies.append(Reply("common/cancelled"))
+                conversation.replies.append(Reply(flow.cancel_template(state)))
             else:
                 conversation.replies.append(Reply("common/nothing_to_cancel"))
             await self.enter(conversation, context, None)

@@ -9,6 +9,8 @@ Stopping ends future deductions from a named month; a draft can go on to the agr
 
 from __future__ import annotations
 
+import re
+
 from flows.conversation import (
     Context,
     Conversation,
@@ -39,6 +41,7 @@ TRANSITIONS = [
 ]
 
 REASONS = ("own_membership", "no_longer_working", "cost", "other")
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!][^<>]*>")  # "<b>", "</i>": code, not a reason
 
 
 async def _owned(context: Context, enrollment_id: int) -> EnrollmentView:
@@ -57,10 +60,11 @@ async def show_list(conversation: Conversation, context: Context) -> Reply:
     enrollments = await context.enrollments.for_asn(asn.id)
     rows: list[tuple[Button, ...]] = []
     for item in enrollments:
+        name = {"name": item.worker_name}
         if item.status == "draft":
-            rows.append((Button("finish_draft", f"wk:agree:{item.id}", {"name": item.worker_name}),))
+            rows.append((Button("finish_draft", f"wk:agree:{item.id}", name),))
         if item.status in HOLDING_STATUSES:
-            rows.append((Button("stop_worker", f"wk:stop:{item.id}", {"name": item.worker_name}),))
+            rows.append((Button("stop_worker", f"wk:stop:{item.id}", name),))
     rows.append((Button("menu_enrol", "wk:new"), Button("to_menu", "wk:menu")))
     return Reply(
         "workers/list",
@@ -112,7 +116,7 @@ async def take_reason(conversation: Conversation, context: Context) -> str:
         conversation.data["stop_reason"] = context.wording(f"workers/reason_{choice}", {})
         return "next"
     reason = text_of(context, max_length=300)
-    if len(reason) < 3:
+    if sum(ch.isalpha() for ch in reason) < 3 or _MARKUP.search(reason):
         raise Invalid("workers/type_reason")
     conversation.data["stop_reason"] = reason
     return "next"

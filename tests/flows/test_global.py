@@ -1,0 +1,171 @@
+"""What works in every state: /mulai, /bantuan, /batal, and any input the state cannot take.
+
+Each test walks a fresh chat to a state (tests/flows/route.py), does one thing, and checks
+what the user saw and what the conversation store holds afterwards.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from flows.events import Kind
+from storage.models import Enrollment, Worker
+from tests.chat import ChatClient
+from tests.flows.route import STATES, reach
+
+# States that are a resting place, not a half-done task: /mulai and /batal just go home.
+RESTING = {"Identify:nip", "Menu:main", "Workers:list"}
+IDENTIFY = {"Identify:nip", "Identify:phone"}
+
+# Free-text states and what they say to text that is not an answer.
+BAD_TEXT = {
+    "Identify:nip": "NIP belum sesuai",
+    "Enrollment:nik": "NIK belum sesuai",
+    "Enrollment:name": "Nama hanya boleh",
+    "Enrollment:birth_date": "Tanggal belum terbaca",
+    "Enrollment:phone": "Nomor HP belum sesuai",
+    "Enrollment:kecamatan_other": "Nama tempat belum sesuai",
+    "Enrollment:desa": "Nama tempat belum sesuai",
+    "Workers:stop_reason": "ketik alasan penghentian",
+}
+USE_CONTACT = "jangan mengetik nomor HP"
+CHOOSE = "pilih salah satu tombol"
+
+
+def expected(state: str, what: str) -> str:
+    """A phrase of the explanation `state` gives to the input `what`."""
+    if what in {"sticker", "photo", "voice"}:
+        return "hanya bisa membaca teks dan tombol"
+    if what == "command":
+        return "Perintah itu tidak saya kenal"
+    if what == "contact":
+        return "kontak tidak diperlukan"
+    if what == "button":
+        return "Tombol itu sudah tidak berlaku"
+    if state == "Identify:phone":
+        return USE_CONTACT
+    if state not in BAD_TEXT:
+        return CHOOSE
+    if what == "long":
+        return "Pesan terlalu panjang"
+    if what in {"empty", "blank"}:
+        return "Pesannya kosong"
+    return BAD_TEXT[state]
+
+
+async def send_odd(client: ChatClient, what: str):
+    if what in {"sticker", "photo", "voice"}:
+        return await client.send_unsupported(what)
+    if what == "contact":
+        return await client.share_contact("081299998888")
+    if what == "button":
+        return await client.press_payload("zz:old:1", "Tombol lama")
+    text = {
+        "long": "Halo " * 1000,
+        "emoji": "😀🙏👍",
+        "html": "<b>bold</b>",
+        "empty": "",
+        "blank": "   \n ",
+        "command": "/hapussemua",
+    }[what]
+    return await client.send(text)
+
+
+ODD_INPUTS = ["sticker", "photo", "voice", "long", "emoji", "html", "empty", "blank",
+              "command", "contact", "button"]
+
+
+@pytest.mark.parametrize("state", STATES)
+async def test_any_unexpected_input_is_explained_and_changes_nothing(chat, state):
+    await reach(chat, state)
+    prompt = chat.last
+    stored = await chat.state()
+    for what in ODD_INPUTS:
+        if what == "contact" and state == "Identify:phone":
+            continue  # a contact is this state's answer; see test_identify.py
+        shown = await send_odd(chat, what)
+        assert len(shown) == 1, (what, [m.text for m in shown])
+        reply = shown[0]
+        assert expected(state, what) in reply.text, (what, reply.text)
+        assert len(reply.text) < 250, (what, reply.text)
+        assert reply.buttons == prompt.buttons, (what, "the step's buttons come again")
+        assert await chat.state() == stored, what
+
+
+def help_text(client: ChatClient, state: str) -> str:
+    flow = client.app.router.flow_for(state)
+    assert flow is not None
+    return client.app.renderer.text(flow.help_template(state), {})
+
+
+@pytest.mark.parametrize("state", STATES)
+async def test_bantuan_explains_the_step_and_keeps_it(chat, state):
+    await reach(chat, state)
+    prompt = chat.last
+    stored = await chat.state()
+    shown = await chat.send("/bantuan")
+    assert [m.text for m in shown] == [help_text(chat, state), prompt.text]
+    assert shown[-1].buttons == prompt.buttons
+    assert await chat.state() == stored
+
+
+@pytest.mark.parametrize("state", STATES)
+async def test_mulai_resumes_a_task_or_goes_home(chat, state):
+    await reach(chat, state)
+    prompt = chat.last
+    stored = await chat.state()
+    shown = await chat.send("/mulai")
+    if state in RESTING:
+        home = "Identify:nip" if state in IDENTIFY else "Menu:main"
+        assert await chat.state() == (home, {})
+        assert len(shown) == 1
+        assert ("NIP" if home == "Identify:nip" else "Menu utama") in shown[0].text
+    else:
+        assert "di tengah pengisian" in shown[0].text
+        assert shown[-1].text == prompt.text and shown[-1].buttons == prompt.buttons
+        assert await chat.state() == stored
+
+
+async def count(client: ChatClient, model) -> int:
+    async with client.app.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(model))
+
+
+@pytest.mark.parametrize("state", STATES)
+async def test_batal_clears_the_task_and_goes_home(chat, state):
+    await reach(chat, state)
+    enrollments = await count(chat, Enrollment)
+    shown = await chat.send("/batal")
+    home = "Identify:nip" if state in IDENTIFY else "Menu:main"
+    assert await chat.state() == (home, {})
+    text = "\n".join(m.text for m in shown)
+    if state in RESTING:
+        assert "Tidak ada isian" in text
+    elif state == "Deduction:confirm":
+        assert "tersimpan sebagai draf" in text  # the saved draft is kept, and said so
+    else:
+        assert "Dibatalkan" in text
+    assert ("Ketik NIP" in text or "ketik NIP" in text) if home == "Identify:nip" else (
+        "Menu utama" in shown[-1].text
+    )
+    assert await count(chat, Enrollment) == enrollments, "/batal never deletes a saved row"
+    if state.startswith("Enrollment:"):
+        assert await count(chat, Worker) == 0
+
+
+async def test_group_chats_get_only_a_pointer_to_the_private_chat(chat):
+    from dataclasses import replace
+
+    from bot.console import make
+    from flows.events import ChatType
+
+    group = replace(make("1001", Kind.COMMAND, text="/mulai"), chat_id="-100",
+                    chat_type=ChatType.GROUP)
+    await chat.app.dispatcher.handle(group)
+    await chat.app.sender.drain()
+    shown = [m for m in chat.console.shown if m.chat_id == "-100"]
+    assert [m.text for m in shown] == [
+        chat.app.renderer.text("common/private_only", {})
+    ]
+    assert await chat.state() == (None, {})
