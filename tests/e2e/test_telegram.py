@@ -1,0 +1,699 @@
+"""End to end over Telegram: the real python-telegram-bot client, polling a fake Bot API on
+127.0.0.1, through the dispatcher, flows, SQLite and the outbox sender.
+
+Each step waits until the update is committed (its id is in processed_updates) and the
+outbox is empty, so what a step returns is exactly what the user saw for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from telegram import Bot, Update
+
+from bot.app import App, create_app
+from bot.settings import Settings
+from bot.telegram import (
+    TelegramBot,
+    TelegramNotConfigured,
+    TelegramTransport,
+    keyboard,
+    process_webhook_update,
+    run_telegram,
+    webhook_secret_ok,
+)
+from bot.transport import PermanentSendError, TransientSendError
+from flows.events import ChatType, Kind
+from storage.conversations import ConversationKey, SqlConversationRepository
+from storage.models import (
+    ChannelIdentity,
+    Consent,
+    DeductionAgreement,
+    Enrollment,
+    OutboxMessage,
+    ProcessedUpdate,
+    Worker,
+)
+from tests.conftest import BUDI, make_settings, seed_roster
+from tests.fake_telegram import FakeTelegram, SentMessage, group
+
+USER = 1001  # Budi's Telegram user id (and private chat id)
+NIK = "3324015708800001"
+WORKER_PHONE = "0857-1111-2222"
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
+                   "all_proxy")
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No request of these tests may leave 127.0.0.1: proxies off, other addresses refused."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    original = socket.socket.connect
+
+    def connect(self: socket.socket, address: Any) -> None:
+        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in (
+            "127.0.0.1", "::1"
+        ):
+            raise AssertionError(f"network access outside loopback: {address!r}")
+        return original(self, address)
+
+    monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(sqlite_url: str, fake: FakeTelegram) -> Settings:
+    return make_settings(sqlite_url, telegram_bot_token=fake.token,
+                         telegram_api_base_url=fake.url)
+
+
+@pytest.fixture
+async def tg_app(settings: Settings) -> AsyncIterator[App]:
+    application = create_app(settings)
+    await application.migrate()
+    await seed_roster(application)
+    try:
+        yield application
+    finally:
+        await application.close()
+
+
+def make_bot(app: App) -> TelegramBot:
+    """Short long-poll and sender intervals keep stops quick; the fake wakes polls at once."""
+    return TelegramBot(app, poll_timeout=1, sender_poll_seconds=0.1)
+
+
+@pytest.fixture
+async def bot(tg_app: App) -> AsyncIterator[TelegramBot]:
+    runner = make_bot(tg_app)
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        await runner.stop()
+
+
+class TelegramUser:
+    """One Telegram user talking to the bot through the fake server."""
+
+    def __init__(self, fake: FakeTelegram, app: App, user_id: int = USER) -> None:
+        self.fake = fake
+        self.app = app
+        self.user_id = user_id
+        self._seen = len(fake.messages(user_id))
+
+    async def settle(self, update_id: int, within: float = 10.0) -> list[SentMessage]:
+        """Wait until the update is committed and the outbox delivered; the new messages."""
+        deadline = time.monotonic() + within
+        while not await processed_and_delivered(self.app, update_id):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"update {update_id} not processed and delivered")
+            await asyncio.sleep(0.02)
+        messages = self.fake.messages(self.user_id)
+        new, self._seen = messages[self._seen:], len(messages)
+        return new
+
+    async def send(self, text: str) -> list[SentMessage]:
+        return await self.settle(self.fake.push_text(self.user_id, text))
+
+    async def press(self, label: str) -> list[SentMessage]:
+        """Press a button of the latest message that has inline buttons."""
+        return await self.settle(self.fake.press(self.last_with_buttons, label))
+
+    async def share_contact(self, phone: str, owner: int | None = None) -> list[SentMessage]:
+        owner = self.user_id if owner is None else owner
+        return await self.settle(self.fake.push_contact(self.user_id, phone, owner))
+
+    async def sticker(self) -> list[SentMessage]:
+        return await self.settle(self.fake.push_sticker(self.user_id))
+
+    @property
+    def last(self) -> SentMessage:
+        return self.fake.messages(self.user_id)[-1]
+
+    @property
+    def last_with_buttons(self) -> SentMessage:
+        for message in reversed(self.fake.messages(self.user_id)):
+            if message.inline_buttons:
+                return message
+        raise AssertionError("no message with inline buttons yet")
+
+    async def state(self) -> tuple[str | None, dict[str, Any]]:
+        return await conversation_state(self.app, self.user_id)
+
+
+async def processed_and_delivered(app: App, update_id: int) -> bool:
+    async with app.sessions() as session:
+        done = await session.scalar(select(ProcessedUpdate.id).where(
+            ProcessedUpdate.channel == "telegram", ProcessedUpdate.update_id == str(update_id)))
+        pending = await session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == "pending"))
+    return done is not None and pending == 0
+
+
+async def conversation_state(app: App, user_id: int) -> tuple[str | None, dict[str, Any]]:
+    key = ConversationKey(bot_id=123456, chat_id=user_id, user_id=user_id)
+    async with app.sessions() as session:
+        return await SqlConversationRepository(session, app.cipher).load(key)
+
+
+def texts(messages: list[SentMessage]) -> str:
+    return "\n---\n".join(message.text for message in messages)
+
+
+async def identify(user: TelegramUser) -> None:
+    """/start, NIP, own contact: Budi is linked and sees the main menu."""
+    shown = await user.send("/start")
+    assert "Selamat datang" in texts(shown) and "NIP" in shown[-1].text
+    shown = await user.send(BUDI.nip)
+    [ask_phone] = shown
+    # The contact can only be shared through a reply keyboard with request_contact.
+    assert ask_phone.reply_markup == {
+        "keyboard": [[{"text": "📱 Bagikan nomor HP saya", "request_contact": True}]],
+        "one_time_keyboard": True, "resize_keyboard": True,
+    }
+    shown = await user.share_contact("6281234567890")  # Telegram sends it without "+"
+    assert "Budi Santoso" in texts(shown) and "Menu utama" in shown[-1].text
+    assert shown[0].removes_keyboard
+
+
+async def enrol_until_nik(user: TelegramUser) -> None:
+    shown = await user.press("➕ Daftarkan pekerja")
+    assert "hubungan" in shown[-1].text.lower()
+    await user.press("Asisten rumah tangga")
+    shown = await user.send(NIK)
+    assert "nama" in shown[-1].text.lower()
+
+
+async def enrol_from_name(user: TelegramUser) -> list[SentMessage]:
+    """From the name to the agreed deduction; the last step's messages."""
+    await user.send("Siti Aminah")
+    shown = await user.press("✅ Ya")  # the birth date read from the NIK
+    await user.press("Pedagang kecil")
+    await user.send(WORKER_PHONE)
+    await user.press("Patebon")
+    await user.send("Kumpulrejo")
+    shown = await user.press("✅ Pekerja setuju")
+    summary = shown[-1]
+    assert "3324••••••••0001" in summary.text and NIK not in summary.text
+    assert "17 Agustus 1980" in summary.text
+    shown = await user.press("💾 Simpan")
+    assert "Rp16.800" in texts(shown)
+    return await user.press("✅ Saya setuju")
+
+
+async def assert_enrolled(app: App) -> None:
+    async with app.sessions() as session:
+        enrollment = (await session.scalars(select(Enrollment))).one()
+        worker = (await session.scalars(select(Worker))).one()
+        agreement = (await session.scalars(select(DeductionAgreement))).one()
+        consent = (await session.scalars(select(Consent))).one()
+        identity = (await session.scalars(select(ChannelIdentity))).one()
+    assert enrollment.status == "submitted" and enrollment.channel == "telegram"
+    assert agreement.enrollment_id == enrollment.id and agreement.channel == "telegram"
+    assert agreement.monthly_total == 16_800
+    assert consent.channel == "telegram"
+    assert (identity.channel, identity.external_id, identity.chat_id) == (
+        "telegram", str(USER), str(USER))
+    assert worker.name == "SITI AMINAH"
+    for column in (worker.nik_enc, worker.nik_hash, worker.nik_masked, worker.birth_date_enc,
+                   worker.phone_enc or ""):
+        assert NIK not in column
+
+
+# -- the whole enrolment -------------------------------------------------------------------
+
+
+async def test_enrol_a_worker_over_telegram_from_start_to_agreed_deduction(
+    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+) -> None:
+    user = TelegramUser(fake, tg_app)
+    await identify(user)
+    await enrol_until_nik(user)
+    shown = await enrol_from_name(user)
+    assert "sudah dikirim" in texts(shown)
+    await assert_enrolled(tg_app)
+    assert await user.state() == ("Menu:main", {})
+
+    sent = fake.messages(USER)
+    assert all(message.parse_mode == "HTML" for message in sent)
+    assert any("<b>" in message.text for message in sent)
+    assert fake.rejected == []  # Telegram would have accepted every call (HTML, sizes ...)
+    # Every pressed button was answered, and its keyboard taken away.
+    answered = await fake.wait_for_call("answerCallbackQuery", 8)
+    edits = await fake.wait_for_call("editMessageReplyMarkup", 8)
+    assert len(answered) == len(edits) == 8  # one per press
+    for edit in edits:
+        assert "reply_markup" not in edit.params
+        assert fake.current_markup(USER, int(edit.params["message_id"])) is None
+    # The bot only polled the updates it handles.
+    assert fake.calls_of("getUpdates")[-1].params["allowed_updates"] == [
+        "message", "callback_query"]
+
+
+# -- unexpected input ----------------------------------------------------------------------
+
+
+async def test_a_sticker_gets_an_explanation_and_changes_nothing(
+    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+) -> None:
+    user = TelegramUser(fake, tg_app)
+    await identify(user)
+    await enrol_until_nik(user)
+    before = await user.state()
+    assert before[0] == "Enrollment:name"
+    [explanation] = await user.sticker()
+    assert "Stiker" in explanation.text
+    assert await user.state() == before
+    await user.settle(fake.push_photo(USER))
+    assert await user.state() == before
+
+
+async def test_someone_elses_contact_is_refused(
+    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+) -> None:
+    user = TelegramUser(fake, tg_app)
+    await user.send("/start")
+    await user.send(BUDI.nip)
+    [refusal] = await user.share_contact("6281234567890", owner=4242)
+    assert "sendiri" in refusal.text.lower()
+    assert (await user.state())[0] == "Identify:phone"
+    # A card from the address book of someone not on Telegram (no user_id) is refused too.
+    await user.settle(fake.push_contact(USER, "6281234567890", owner_id=None))
+    assert (await user.state())[0] == "Identify:phone"
+    async with tg_app.sessions() as session:
+        assert (await session.scalars(select(ChannelIdentity))).all() == []
+    shown = await user.share_contact("+6281234567890")
+    assert "Menu utama" in shown[-1].text
+
+
+async def test_a_stale_button_is_explained_and_the_step_stays(
+    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+) -> None:
+    user = TelegramUser(fake, tg_app)
+    await identify(user)
+    menu = user.last_with_buttons
+    await enrol_until_nik(user)
+    before = await user.state()
+    # The menu's keyboard is gone from the user's screen ...
+    assert fake.current_markup(USER, menu.message_id) is None
+    # ... but a second tap that was already on its way (or an old client) still arrives.
+    edits = len(fake.calls_of("editMessageReplyMarkup"))
+    answers = len(fake.calls_of("answerCallbackQuery"))
+    [explanation] = await user.settle(fake.press(menu, "➕ Daftarkan pekerja"))
+    assert explanation.text
+    assert await user.state() == before
+    # The press is answered (the spinner stops); the keyboard is already gone, no edit.
+    await fake.wait_for_call("answerCallbackQuery", answers + 1)
+    assert len(fake.calls_of("editMessageReplyMarkup")) == edits
+    assert fake.rejected == []
+
+
+async def test_a_5000_character_text_is_refused_kindly(
+    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+) -> None:
+    user = TelegramUser(fake, tg_app)
+    await identify(user)
+    await enrol_until_nik(user)
+    before = await user.state()
+    [explanation] = await user.send("A" * 5000)
+    assert len(explanation.text) < 4096 and "A" * 100 not in explanation.text
+    assert await user.state() == before
+
+
+async def test_a_redelivered_update_is_processed_once(
+    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+) -> None:
+    user = TelegramUser(fake, tg_app)
+    await identify(user)
+    await enrol_until_nik(user)
+    name_update = fake.push_text(USER, "Siti Aminah")
+    [ask_birth_date] = await user.settle(name_update)
+    assert "lahir" in ask_birth_date.text
+    state = await user.state()
+    fake.redeliver(name_update)  # Telegram sends the same update_id again
+    # Updates of one chat are handled in order, so once this one is settled, so is the copy.
+    shown = await user.sticker()
+    assert len(shown) == 1 and await user.state() == state
+    async with tg_app.sessions() as session:
+        rows = (await session.scalars(select(ProcessedUpdate).where(
+            ProcessedUpdate.update_id == str(name_update)))).all()
+    assert len(rows) == 1
+    assert sum(1 for call in fake.calls_of("getUpdates") if call.params) > 1
+
+
+async def test_updates_of_no_concern_are_ignored(
+    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+) -> None:
+    """An edited answer, a channel post, a group's chatter: nothing is processed."""
+    user = TelegramUser(fake, tg_app)
+    await user.send("/start")
+    ignored = [
+        fake.push({"edited_message": {
+            "message_id": 1, "date": 0, "edit_date": 1, "text": BUDI.nip,
+            "chat": {"id": USER, "type": "private"}, "from": fake.user(USER)}}),
+        fake.push({"channel_post": {
+            "message_id": 2, "date": 0, "text": "halo", "chat": {"id": -100777, "type":
+                                                                  "channel"}}}),
+        fake.push_message(USER, chat=group(-100555), sticker={
+            "file_id": "x", "file_unique_id": "y", "type": "regular", "width": 1,
+            "height": 1, "is_animated": False, "is_video": False}),
+        fake.push_text(USER, "/start@another_bot", chat=group(-100555)),
+    ]
+    await fake.wait_until_confirmed(ignored[-1])
+    shown = await user.send(BUDI.nip)  # handled after the ignored ones: they are done
+    assert len(shown) == 1
+    async with tg_app.sessions() as session:
+        processed = set(await session.scalars(select(ProcessedUpdate.update_id)))
+    assert not processed & {str(update_id) for update_id in ignored}
+    assert fake.messages(-100555) == []
+
+
+async def test_a_command_in_a_group_is_answered_in_the_group(
+    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+) -> None:
+    update_id = fake.push_text(USER, "/start@asn_peduli_test_bot", chat=group(-100555))
+    await TelegramUser(fake, tg_app).settle(update_id)
+    [reply] = fake.messages(-100555)
+    assert reply.text and fake.messages(USER) == []
+
+
+# -- restarts ------------------------------------------------------------------------------
+
+
+async def test_a_restarted_bot_resumes_the_conversation(
+    fake: FakeTelegram, settings: Settings, tg_app: App
+) -> None:
+    first = make_bot(tg_app)
+    await first.start()
+    try:
+        user = TelegramUser(fake, tg_app)
+        await identify(user)
+        await enrol_until_nik(user)
+        state = await user.state()
+    finally:
+        await first.stop()
+        await tg_app.close()
+    assert state[0] == "Enrollment:name"
+
+    second_app = create_app(settings)  # a new process would build everything anew
+    second = make_bot(second_app)
+    await second.start()
+    try:
+        assert second.application is not first.application
+        user = TelegramUser(fake, second_app)
+        assert await user.state() == state
+        shown = await enrol_from_name(user)
+        assert "sudah dikirim" in texts(shown)
+        await assert_enrolled(second_app)
+    finally:
+        await second.stop()
+        await second_app.close()
+
+
+def _child_env(settings: Settings, fake: FakeTelegram) -> dict[str, str]:
+    keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "SYSTEMROOT")
+            if name in os.environ}
+    return {
+        **keep,
+        "DATABASE_URL": settings.database_url,
+        "DATA_ENCRYPTION_KEYS": settings.data_encryption_keys.get_secret_value(),
+        "NIK_HASH_KEY": settings.nik_hash_key.get_secret_value(),
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_BASE_URL": fake.url,
+        "NO_PROXY": "127.0.0.1",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+async def _start_child(settings: Settings, fake: FakeTelegram, workdir: Path,
+                       log: Path) -> asyncio.subprocess.Process:
+    """`asn-peduli run` in its own process, ready once it polls the fake server."""
+    executable = Path(sys.executable).parent / "asn-peduli"
+    polls = len(fake.calls_of("getUpdates"))
+    with log.open("ab") as output:
+        child = await asyncio.create_subprocess_exec(
+            str(executable), "run", cwd=workdir, env=_child_env(settings, fake),
+            stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output,
+        )
+    try:
+        await fake.wait_for_call("getUpdates", polls + 1, within=30)
+    except BaseException:
+        _kill(child)
+        await child.wait()
+        raise
+    return child
+
+
+def _kill(child: asyncio.subprocess.Process) -> None:
+    if child.returncode is None:
+        child.kill()
+
+
+@pytest.fixture
+def children() -> Iterator[list[asyncio.subprocess.Process]]:
+    """Every child process started by a test is killed at its end, whatever happened."""
+    started: list[asyncio.subprocess.Process] = []
+    yield started
+    for child in started:
+        _kill(child)
+
+
+async def test_the_cli_bot_killed_mid_conversation_resumes_after_a_restart(
+    fake: FakeTelegram, settings: Settings, tg_app: App, tmp_path: Path,
+    children: list[asyncio.subprocess.Process],
+) -> None:
+    """`asn-peduli run` is SIGKILLed after the NIK and started again: the conversation goes
+    on at the same step, nothing is lost or done twice, and SIGTERM stops it cleanly."""
+    log = tmp_path / "bot.log"
+    first = await _start_child(settings, fake, tmp_path, log)
+    children.append(first)
+    user = TelegramUser(fake, tg_app)
+    await identify(user)
+    await enrol_until_nik(user)
+    state = await user.state()
+
+    first.send_signal(signal.SIGKILL)
+    assert await asyncio.wait_for(first.wait(), 10) == -signal.SIGKILL
+
+    second = await _start_child(settings, fake, tmp_path, log)
+    children.append(second)
+    assert await user.state() == state
+    shown = await enrol_from_name(user)
+    assert "sudah dikirim" in texts(shown)
+    await assert_enrolled(tg_app)
+    assert fake.rejected == []
+
+    second.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(second.wait(), 15) == 0
+    output = log.read_text(encoding="utf-8", errors="replace")
+    assert "polling" in output
+    for secret in (fake.token, NIK, "6281234567890", "Siti", "Kumpulrejo", "85711112222"):
+        assert secret not in output, f"{secret!r} leaked into the log"
+
+
+# -- delivery errors -----------------------------------------------------------------------
+
+
+async def test_a_429_is_retried_after_the_time_telegram_asks_for(
+    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+) -> None:
+    user = TelegramUser(fake, tg_app)
+    await user.send("/start")
+    fake.fail_once("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1)
+    started = time.monotonic()
+    [ask_phone] = await user.send(BUDI.nip)
+    assert ask_phone.reply_buttons
+    refused, accepted = fake.calls_of("sendMessage")[-2:]
+    assert fake.rejected[-1] == (refused, "Too Many Requests: retry after 1")
+    assert accepted.at - refused.at >= 0.95
+    assert time.monotonic() - started < 5
+    async with tg_app.sessions() as session:
+        row = (await session.scalars(
+            select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))).one()
+    assert (row.status, row.attempts) == ("sent", 2)  # refused once, then sent
+    assert row.platform_message_id == str(ask_phone.message_id)
+    assert row.last_error and "retry in 1 s" in row.last_error
+
+
+async def test_a_user_who_blocked_the_bot_gets_the_row_marked_failed(
+    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+) -> None:
+    user = TelegramUser(fake, tg_app)
+    await user.send("/start")
+    fake.block(USER)
+    assert await user.send(BUDI.nip) == []
+    async with tg_app.sessions() as session:
+        row = (await session.scalars(
+            select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))).one()
+    assert row.status == "failed" and row.sent_at is None
+    assert row.last_error == "forbidden: Forbidden: bot was blocked by the user"
+
+
+async def test_send_maps_telegram_errors_once(fake: FakeTelegram) -> None:
+    """The transport alone against the fake: which failures are worth a retry."""
+    bot = Bot(fake.token, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot")
+    transport = TelegramTransport(bot)
+    body = {"text": "<b>Halo</b>", "buttons": [], "inline": True, "remove_keyboard": False,
+            "markup": "html"}
+    async with bot:
+        with pytest.raises(PermanentSendError, match=r"(?i)chat not found"):
+            await transport.send("777", body)
+        fake.push_text(USER, "halo")
+        assert await transport.send(str(USER), body) == str(fake.messages(USER)[-1].message_id)
+        for status, description, retry_after in (
+            (429, "Too Many Requests: retry after 7", 7),
+            (500, "Internal Server Error", None),
+            (502, "Bad Gateway", None),
+        ):
+            fake.fail_once("sendMessage", status, description, retry_after)
+            with pytest.raises(TransientSendError) as raised:
+                await transport.send(str(USER), body)
+            assert raised.value.retry_after == retry_after
+        fake.fail_once("sendMessage", 403, "Forbidden: bot was blocked by the user")
+        with pytest.raises(PermanentSendError, match="blocked"):
+            await transport.send(str(USER), body)
+        with pytest.raises(PermanentSendError, match=r"(?i)can't parse entities"):
+            await transport.send(str(USER), {**body, "text": "1 < 2"})
+
+
+def test_keyboards_follow_the_body() -> None:
+    contact = {"label": "📱", "payload": "contact", "contact": True}
+    choice = {"label": "Ya", "payload": "yes", "contact": False}
+    inline = keyboard({"buttons": [[choice]], "inline": True})
+    assert inline is not None and inline.to_dict() == {
+        "inline_keyboard": [[{"text": "Ya", "callback_data": "yes"}]]}
+    reply = keyboard({"buttons": [[contact]], "inline": False, "remove_keyboard": True})
+    assert reply is not None and reply.to_dict()["keyboard"] == [
+        [{"text": "📱", "request_contact": True}]]
+    removed = keyboard({"buttons": [], "inline": True, "remove_keyboard": True})
+    assert removed is not None and removed.to_dict() == {"remove_keyboard": True}
+    assert keyboard({"buttons": [], "inline": True, "remove_keyboard": False}) is None
+
+
+# -- translation ---------------------------------------------------------------------------
+
+
+def _update(data: dict[str, Any]) -> Update:
+    return Update.de_json({"update_id": 9, **data}, None)
+
+
+def test_updates_become_incoming_events() -> None:
+    transport = TelegramTransport(Bot("123456:TEST"))
+    transport.username = "asn_peduli_test_bot"
+    person = {"id": 5, "is_bot": False, "first_name": "A"}
+    private = {"id": 5, "type": "private"}
+
+    def message(**content: Any) -> Update:
+        return _update({"message": {"message_id": 3, "date": 0, "chat": private,
+                                    "from": person, **content}})
+
+    text = transport.to_incoming(message(text="Siti"))
+    assert text is not None and (text.kind, text.text, text.chat_id, text.user_id,
+                                 text.update_id, text.message_id) == (
+        Kind.TEXT, "Siti", "5", "5", "9", "3")
+    command = transport.to_incoming(message(text="/start@asn_peduli_test_bot x"))
+    assert command is not None and command.kind is Kind.COMMAND and command.command == "start"
+    assert transport.to_incoming(message(text="/start@other_bot")) is None
+    contact = transport.to_incoming(message(contact={"phone_number": "628", "first_name": "B",
+                                                     "user_id": 5}))
+    assert contact is not None and contact.kind is Kind.CONTACT
+    assert contact.contact is not None and contact.contact.user_id == "5"
+    card = transport.to_incoming(message(contact={"phone_number": "628", "first_name": "B"}))
+    assert card is not None and card.contact is not None and card.contact.user_id is None
+    voice = transport.to_incoming(message(voice={"file_id": "v", "file_unique_id": "u",
+                                                 "duration": 2}))
+    assert voice is not None and (voice.kind, voice.text) == (Kind.UNSUPPORTED, "voice")
+    location = transport.to_incoming(message(location={"latitude": -6.9,
+                                                       "longitude": 110.2}))
+    assert location is not None and location.kind is Kind.UNSUPPORTED
+    in_group = transport.to_incoming(_update({"message": {
+        "message_id": 4, "date": 0, "chat": {"id": -100, "type": "supergroup", "title": "G"},
+        "from": person, "text": "/mulai"}}))
+    assert in_group is not None and in_group.chat_type is ChatType.GROUP
+    assert in_group.chat_id == "-100"
+    pressed = transport.to_incoming(_update({"callback_query": {
+        "id": "q", "from": person, "chat_instance": "c", "data": "rel:art",
+        "message": {"message_id": 8, "date": 0, "chat": private, "text": "?"}}}))
+    assert pressed is not None and (pressed.kind, pressed.payload, pressed.message_id) == (
+        Kind.BUTTON, "rel:art", "8")
+
+
+# -- webhook -------------------------------------------------------------------------------
+
+
+async def test_webhook_mode_sets_the_webhook_and_processes_pushed_updates_once(
+    fake: FakeTelegram, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = make_settings(
+        sqlite_url, telegram_bot_token=fake.token, telegram_api_base_url=fake.url,
+        telegram_webhook_url="https://bot.example.go.id/telegram/webhook",
+        telegram_webhook_secret="s3cret-token",
+    )
+    app = create_app(settings)
+    await app.migrate()
+    await seed_roster(app)
+    try:
+        with caplog.at_level(logging.INFO, logger="bot.telegram"):
+            await run_telegram(app, webhook=True)
+        assert fake.webhook["url"] == "https://bot.example.go.id/telegram/webhook"
+        assert fake.webhook["secret_token"] == "s3cret-token"
+        assert fake.webhook["allowed_updates"] == ["message", "callback_query"]
+        assert "asn-peduli serve" in caplog.text and "s3cret" not in caplog.text
+        assert webhook_secret_ok(settings, "s3cret-token")
+        assert not webhook_secret_ok(settings, "wrong") and not webhook_secret_ok(settings, None)
+
+        runner = make_bot(app)
+        await runner.start(polling=False)
+        try:
+            fake.push_text(USER, "/start")  # makes the chat known to the fake
+            data = {"update_id": 77, "message": {
+                "message_id": 1, "date": 0, "chat": {"id": USER, "type": "private"},
+                "from": fake.user(USER), "text": "/start",
+                "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}
+            assert await process_webhook_update(runner, data) is True
+            assert await process_webhook_update(runner, data) is False  # Telegram retried
+            await TelegramUser(fake, app).settle(77)
+            assert "Selamat datang" in texts(fake.messages(USER))
+            assert fake.calls_of("getUpdates") == []
+        finally:
+            await runner.stop()
+    finally:
+        await app.close()
+
+
+async def test_the_bot_needs_a_token_and_a_webhook_url(sqlite_url: str) -> None:
+    app = create_app(make_settings(sqlite_url))
+    try:
+        with pytest.raises(TelegramNotConfigured, match="TELEGRAM_BOT_TOKEN"):
+            TelegramBot(app)
+    finally:
+        await app.close()
+    app = create_app(make_settings(sqlite_url, telegram_bot_token="123456:TEST",
+                                   telegram_api_base_url="http://127.0.0.1:9"))
+    try:
+        with pytest.raises(TelegramNotConfigured, match="TELEGRAM_WEBHOOK_URL"):
+            await run_telegram(app, webhook=True)
+    finally:
+        await app.close()

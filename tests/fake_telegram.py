@@ -1,0 +1,593 @@
+"""A fake Telegram Bot API server on 127.0.0.1, for end-to-end tests of the real PTB client.
+
+It speaks the HTTP API the way python-telegram-bot uses it (form-encoded parameters whose
+non-string values are JSON, `{"ok": ..., "result": ...}` answers, error codes and
+`parameters.retry_after`), keeps a queue of updates served by long polling with Telegram's
+offset semantics, and records every call so a test can check what the user saw.
+
+Like Telegram it refuses what Telegram refuses: malformed HTML with parse_mode HTML, a text
+over 4,096 characters, callback data over 64 bytes, messages to a chat that never wrote to
+the bot ("chat not found"), a blocked user (403), answering a callback query twice. A test can
+also make the next call of a method fail once (`fail_once`), e.g. with 429 and retry_after.
+
+    async with FakeTelegram() as fake:
+        settings = make_settings(url, telegram_bot_token=fake.token,
+                                 telegram_api_base_url=fake.url)
+        fake.push_command(1001, "start")
+        [reply] = await fake.wait_for_messages(1001, 1)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import re
+import socket
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+HOST = "127.0.0.1"
+MAX_TEXT = 4096
+MAX_CALLBACK_DATA = 64
+# Parameters PTB sends JSON-encoded; the rest stay strings (so "0812..." stays a string).
+JSON_PARAMS = frozenset({
+    "reply_markup", "allowed_updates", "entities", "commands", "scope",
+    "link_preview_options", "reply_parameters", "drop_pending_updates", "show_alert",
+    "disable_notification", "protect_content",
+})
+INT_PARAMS = frozenset({"offset", "limit", "timeout", "message_id", "cache_time"})
+# Tags Telegram's HTML parse mode accepts (https://core.telegram.org/bots/api#html-style).
+HTML_TAGS = frozenset({
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+    "tg-spoiler", "span", "blockquote", "tg-emoji",
+})
+TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)(\s[^<>]*)?>")
+ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+
+
+class TelegramApiError(Exception):
+    """An error answer of the fake API (HTTP status, description, optional parameters)."""
+
+    def __init__(self, status: int, description: str,
+                 parameters: dict[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.parameters = parameters
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request the bot made: the method and its decoded parameters."""
+
+    method: str
+    params: dict[str, Any]
+    at: float = 0.0  # time.monotonic() when it arrived
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """One accepted sendMessage, as the bot asked for it."""
+
+    message_id: int
+    chat_id: str
+    text: str
+    parse_mode: str | None
+    reply_markup: dict[str, Any] | None
+
+    @property
+    def inline_buttons(self) -> list[dict[str, Any]]:
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [button for row in rows for button in row]
+
+    @property
+    def reply_buttons(self) -> list[dict[str, Any]]:
+        rows = (self.reply_markup or {}).get("keyboard", [])
+        return [button for row in rows for button in row]
+
+    @property
+    def labels(self) -> list[str]:
+        return [button["text"] for button in self.inline_buttons + self.reply_buttons]
+
+    @property
+    def removes_keyboard(self) -> bool:
+        return bool((self.reply_markup or {}).get("remove_keyboard"))
+
+    def callback_data(self, label: str) -> str:
+        """The payload of the inline button with this label (exact, else by prefix)."""
+        buttons = self.inline_buttons
+        found = [b for b in buttons if b["text"] == label] or [
+            b for b in buttons if b["text"].startswith(label)
+        ]
+        if not found:
+            raise AssertionError(f"no inline button {label!r} in {[b['text'] for b in buttons]}")
+        return str(found[0]["callback_data"])
+
+
+@dataclass
+class _Failure:
+    status: int
+    description: str
+    parameters: dict[str, Any] | None = None
+
+
+@dataclass
+class _Chat:
+    id: int
+    type: str
+    title: str | None = None
+
+
+def check_html(text: str) -> None:
+    """Raise like Telegram for text its HTML parse mode cannot parse."""
+    stack: list[str] = []
+    for match in TAG.finditer(text):
+        closing, name = match.group(1), match.group(2).lower()
+        if name not in HTML_TAGS:
+            raise TelegramApiError(400, f"Bad Request: can't parse entities: Unsupported start "
+                                        f"tag \"{name}\" at byte offset {match.start()}")
+        if not closing:
+            stack.append(name)
+        elif not stack or stack.pop() != name:
+            raise TelegramApiError(400, "Bad Request: can't parse entities: Unmatched end tag "
+                                        f"at byte offset {match.start()}, expected \"{name}\"")
+    if stack:
+        raise TelegramApiError(400, "Bad Request: can't parse entities: Can't find end tag "
+                                    f"corresponding to start tag \"{stack[-1]}\"")
+    rest = TAG.sub("", text)
+    if "<" in rest or ">" in rest:
+        raise TelegramApiError(400, "Bad Request: can't parse entities: unescaped < or >")
+    if "&" in ENTITY.sub("", rest):
+        raise TelegramApiError(400, "Bad Request: can't parse entities: unsupported entity")
+
+
+def plain_text(text: str, parse_mode: str | None) -> str:
+    """The text as the user reads it (Telegram returns it without tags)."""
+    if parse_mode and parse_mode.upper() == "HTML":
+        return html.unescape(TAG.sub("", text))
+    return text
+
+
+class FakeTelegram:
+    """The fake Bot API: start it, point the bot at `url`, push updates, read what was sent."""
+
+    def __init__(self, token: str = "123456:TEST", username: str = "asn_peduli_test_bot",
+                 first_update_id: int = 500_000) -> None:
+        self.token = token
+        self.bot_id = int(token.split(":", 1)[0])
+        self.username = username
+        self.calls: list[Call] = []
+        self.sent: list[SentMessage] = []
+        self.rejected: list[tuple[Call, str]] = []
+        self.webhook: dict[str, Any] = {}
+        self.commands: list[dict[str, Any]] = []
+        self.blocked: set[str] = set()
+        self._updates: list[dict[str, Any]] = []
+        self._history: dict[int, dict[str, Any]] = {}  # every update ever pushed, by id
+        self._redeliveries: list[dict[str, Any]] = []
+        self._confirmed = 0  # every update below this id was confirmed by an offset
+        self._next_update_id = first_update_id
+        self._next_message_id = 1
+        self._next_query_id = 1
+        self._chats: dict[str, _Chat] = {}
+        self._messages: dict[tuple[str, int], dict[str, Any]] = {}
+        self._queries: dict[str, bool] = {}  # callback query id -> answered
+        self._failures: dict[str, list[_Failure]] = {}
+        self._changed = asyncio.Event()
+        self._closing = asyncio.Event()
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._socket: socket.socket | None = None
+        self.url = ""
+
+    # -- server lifecycle ----------------------------------------------------------------
+
+    async def start(self) -> FakeTelegram:
+        """Serve on 127.0.0.1 on a free port (the socket is bound before serving: no race)."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((HOST, 0))
+        self._socket = sock
+        port = sock.getsockname()[1]
+        self.url = f"http://{HOST}:{port}"
+        app = Starlette(routes=[
+            Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
+        ])
+        config = uvicorn.Config(
+            app, host=HOST, port=port, log_config=None, access_log=False, lifespan="off",
+            ws="none", http="h11", timeout_graceful_shutdown=2, log_level="warning",
+        )
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[sock]),
+                                         name="fake-telegram")
+        deadline = time.monotonic() + 5
+        while not self._server.started:
+            if self._task.done():
+                self._task.result()
+            if time.monotonic() > deadline:
+                raise TimeoutError("the fake Telegram server did not start")
+            await asyncio.sleep(0.01)
+        return self
+
+    async def stop(self) -> None:
+        self._closing.set()
+        self._wake()
+        if self._server is not None and self._task is not None:
+            self._server.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.wait_for(self._task, timeout=10)
+        if self._socket is not None:
+            self._socket.close()
+
+    async def __aenter__(self) -> FakeTelegram:
+        return await self.start()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- what a test does ----------------------------------------------------------------
+
+    def user(self, user_id: int) -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": f"Pengguna {user_id}",
+                "language_code": "id"}
+
+    def push(self, update: dict[str, Any]) -> int:
+        """Queue a raw update (its update_id is assigned); the id."""
+        update_id = self._next_update_id
+        self._next_update_id += 1
+        self._history[update_id] = {"update_id": update_id, **update}
+        self._updates.append(self._history[update_id])
+        self._wake()
+        return update_id
+
+    def redeliver(self, update_id: int) -> None:
+        """Serve an update again, whatever the offset: what Telegram does after a crash."""
+        self._redeliveries.append(dict(self._history[update_id]))
+        self._wake()
+
+    def push_message(self, user: int, chat: _Chat | None = None, **content: Any) -> int:
+        chat = chat or _Chat(id=user, type="private")
+        self._chats[str(chat.id)] = chat
+        message = {
+            "message_id": self._new_message_id(),
+            "date": int(time.time()),
+            "chat": self._chat_json(chat),
+            "from": self.user(user),
+            **content,
+        }
+        return self.push({"message": message})
+
+    def push_text(self, user: int, text: str, chat: _Chat | None = None) -> int:
+        content: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            word = text.split(maxsplit=1)[0]
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": len(word)}]
+        return self.push_message(user, chat, **content)
+
+    def push_command(self, user: int, command: str, args: str = "",
+                     chat: _Chat | None = None) -> int:
+        return self.push_text(user, f"/{command}" + (f" {args}" if args else ""), chat)
+
+    def push_contact(self, user: int, phone: str, owner_id: int | None) -> int:
+        """A contact card; the user's own when `owner_id == user` (the request_contact
+        button), someone else's from the address book otherwise (None: not on Telegram)."""
+        contact: dict[str, Any] = {"phone_number": phone, "first_name": "Kontak"}
+        if owner_id is not None:
+            contact["user_id"] = owner_id
+        return self.push_message(user, contact=contact)
+
+    def push_sticker(self, user: int) -> int:
+        return self.push_message(user, sticker={
+            "file_id": "CAACAgIAAxkBAAIBsticker", "file_unique_id": "AgADsticker",
+            "type": "regular", "width": 512, "height": 512, "is_animated": False,
+            "is_video": False, "emoji": "👍",
+        })
+
+    def push_photo(self, user: int) -> int:
+        return self.push_message(user, photo=[{
+            "file_id": "AgACAgIAAxkBAAIBphoto", "file_unique_id": "AQADphoto",
+            "width": 90, "height": 90, "file_size": 1234,
+        }])
+
+    def push_callback(self, user: int, message_id: int, data: str) -> int:
+        """A press of an inline button under message `message_id` of the user's chat."""
+        chat_id = str(user)
+        message = self._messages.get((chat_id, message_id))
+        if message is None:
+            raise AssertionError(f"no message {message_id} in chat {chat_id}")
+        query_id = str(self._next_query_id)
+        self._next_query_id += 1
+        self._queries[query_id] = False
+        return self.push({"callback_query": {
+            "id": query_id, "from": self.user(user), "message": dict(message),
+            "chat_instance": f"ci-{chat_id}", "data": data,
+        }})
+
+    def press(self, message: SentMessage, label: str) -> int:
+        """Press the inline button `label` of a message the user received."""
+        return self.push_callback(int(message.chat_id), message.message_id,
+                                  message.callback_data(label))
+
+    def fail_once(self, method: str, status: int, description: str,
+                  retry_after: int | None = None) -> None:
+        """Make the next call of `method` fail (429 with retry_after, 403, 500 ...)."""
+        parameters = {"retry_after": retry_after} if retry_after is not None else None
+        self._failures.setdefault(method, []).append(_Failure(status, description, parameters))
+
+    def block(self, user: int) -> None:
+        """The user blocks the bot: every later message to them is refused with 403."""
+        self.blocked.add(str(user))
+
+    def messages(self, chat_id: int | str) -> list[SentMessage]:
+        return [message for message in self.sent if message.chat_id == str(chat_id)]
+
+    def calls_of(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    def last_keyboard(self, chat_id: int | str) -> dict[str, Any] | None:
+        """The reply markup of the latest message to this chat that had one."""
+        for message in reversed(self.messages(chat_id)):
+            if message.reply_markup is not None:
+                return message.reply_markup
+        return None
+
+    def current_markup(self, chat_id: int | str, message_id: int) -> dict[str, Any] | None:
+        """The inline keyboard a message has now (after edits)."""
+        message = self._messages.get((str(chat_id), message_id))
+        return None if message is None else message.get("reply_markup")
+
+    @property
+    def confirmed_offset(self) -> int:
+        return self._confirmed
+
+    async def wait_for_messages(self, chat_id: int | str, n: int,
+                                within: float = 10.0) -> list[SentMessage]:
+        """All messages sent to the chat, once there are at least `n` (at most `within`
+        seconds; an AssertionError shows what was sent instead)."""
+        deadline = time.monotonic() + within
+        while len(self.messages(chat_id)) < n:
+            if time.monotonic() > deadline:
+                seen = [m.text[:60] for m in self.messages(chat_id)]
+                raise AssertionError(f"expected {n} messages to {chat_id}, got {seen}; "
+                                     f"rejected: {[r[1] for r in self.rejected]}")
+            await asyncio.sleep(0.02)
+        return self.messages(chat_id)
+
+    async def wait_for_call(self, method: str, n: int = 1, within: float = 10.0) -> list[Call]:
+        deadline = time.monotonic() + within
+        while len(self.calls_of(method)) < n:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"expected {n} calls of {method}")
+            await asyncio.sleep(0.02)
+        return self.calls_of(method)
+
+    async def wait_until_confirmed(self, update_id: int, within: float = 10.0) -> None:
+        """Until the bot has confirmed (by its getUpdates offset) the update `update_id`."""
+        deadline = time.monotonic() + within
+        while self._confirmed <= update_id:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"update {update_id} not confirmed")
+            await asyncio.sleep(0.02)
+
+    # -- the HTTP API --------------------------------------------------------------------
+
+    async def _endpoint(self, request: Request) -> JSONResponse:
+        method = request.path_params["method"]
+        params = await self._params(request)
+        call = Call(method, params, time.monotonic())
+        self.calls.append(call)
+        if request.path_params["token"] != self.token:
+            return self._error(TelegramApiError(401, "Unauthorized"))
+        try:
+            failures = self._failures.get(method)
+            if failures:
+                failure = failures.pop(0)
+                raise TelegramApiError(failure.status, failure.description, failure.parameters)
+            handler = getattr(self, f"_api_{_snake(method)}", None)
+            if handler is None:
+                raise TelegramApiError(404, "Not Found")
+            result = await handler(params)
+        except TelegramApiError as error:
+            self.rejected.append((call, error.description))
+            return self._error(error)
+        return JSONResponse({"ok": True, "result": result})
+
+    @staticmethod
+    def _error(error: TelegramApiError) -> JSONResponse:
+        body: dict[str, Any] = {"ok": False, "error_code": error.status,
+                                "description": error.description}
+        if error.parameters:
+            body["parameters"] = error.parameters
+        return JSONResponse(body, status_code=error.status)
+
+    @staticmethod
+    async def _params(request: Request) -> dict[str, Any]:
+        raw: dict[str, Any] = dict(request.query_params)
+        body = await request.body()
+        content_type = request.headers.get("content-type", "")
+        if body and content_type.startswith("application/json"):
+            raw.update(json.loads(body))
+            return raw
+        if body:
+            raw.update(parse_qsl(body.decode(), keep_blank_values=True))
+        decoded: dict[str, Any] = {}
+        for name, value in raw.items():
+            if isinstance(value, str) and name in JSON_PARAMS:
+                value = json.loads(value)
+            elif isinstance(value, str) and name in INT_PARAMS:
+                value = int(value)
+            decoded[name] = value
+        return decoded
+
+    async def _api_get_me(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"id": self.bot_id, "is_bot": True, "first_name": "ASN Peduli",
+                "username": self.username, "can_join_groups": True,
+                "can_read_all_group_messages": False, "supports_inline_queries": False}
+
+    async def _api_get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook.get("url"):
+            raise TelegramApiError(409, "Conflict: can't use getUpdates method while webhook "
+                                        "is active; use deleteWebhook to delete the webhook "
+                                        "first")
+        offset = int(params.get("offset") or 0)
+        limit = int(params.get("limit") or 100)
+        timeout = float(params.get("timeout") or 0)
+        if offset > 0:
+            self._confirmed = max(self._confirmed, offset)
+            self._updates = [u for u in self._updates if u["update_id"] >= self._confirmed]
+        deadline = time.monotonic() + timeout
+        while True:
+            ready = self._ready(limit)
+            remaining = deadline - time.monotonic()
+            if ready or remaining <= 0 or self._closing.is_set():
+                return ready
+            changed = self._changed
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=remaining)
+
+    def _ready(self, limit: int) -> list[dict[str, Any]]:
+        if self._redeliveries:
+            ready, self._redeliveries = self._redeliveries[:limit], self._redeliveries[limit:]
+            return ready
+        return [u for u in self._updates if u["update_id"] >= self._confirmed][:limit]
+
+    async def _api_delete_webhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = {}
+        if params.get("drop_pending_updates"):
+            self._confirmed = self._next_update_id
+            self._updates.clear()
+        return True
+
+    async def _api_set_webhook(self, params: dict[str, Any]) -> bool:
+        if not str(params.get("url", "")).startswith("https://"):
+            raise TelegramApiError(400, "Bad Request: bad webhook: HTTPS url must be provided "
+                                        "for webhook")
+        self.webhook = dict(params)
+        return True
+
+    async def _api_get_webhook_info(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"url": self.webhook.get("url", ""), "has_custom_certificate": False,
+                "pending_update_count": len(self._ready(100))}
+
+    async def _api_set_my_commands(self, params: dict[str, Any]) -> bool:
+        self.commands = list(params.get("commands") or [])
+        return True
+
+    async def _api_send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = str(params.get("chat_id", ""))
+        text = str(params.get("text", ""))
+        parse_mode = params.get("parse_mode")
+        markup = params.get("reply_markup")
+        if chat_id in self.blocked:
+            raise TelegramApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id not in self._chats:
+            raise TelegramApiError(400, "Bad Request: chat not found")
+        if not text.strip():
+            raise TelegramApiError(400, "Bad Request: message text is empty")
+        if parse_mode and str(parse_mode).upper() == "HTML":
+            check_html(text)
+        if len(plain_text(text, parse_mode)) > MAX_TEXT:
+            raise TelegramApiError(400, "Bad Request: message is too long")
+        self._check_markup(markup)
+        message_id = self._new_message_id()
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": self._chat_json(self._chats[chat_id]),
+            "from": {"id": self.bot_id, "is_bot": True, "first_name": "ASN Peduli",
+                     "username": self.username},
+            "text": plain_text(text, parse_mode),
+        }
+        if markup and "inline_keyboard" in markup:
+            message["reply_markup"] = markup  # Telegram echoes only inline keyboards
+        self._messages[(chat_id, message_id)] = message
+        self.sent.append(SentMessage(message_id, chat_id, text, parse_mode, markup))
+        return message
+
+    async def _api_answer_callback_query(self, params: dict[str, Any]) -> bool:
+        query_id = str(params.get("callback_query_id"))
+        if self._queries.get(query_id, True):
+            raise TelegramApiError(400, "Bad Request: query is too old and response timeout "
+                                        "expired or query ID is invalid")
+        self._queries[query_id] = True
+        return True
+
+    async def _api_edit_message_reply_markup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._message(params)
+        markup = params.get("reply_markup") or None
+        if markup == message.get("reply_markup"):
+            raise TelegramApiError(400, "Bad Request: message is not modified: specified new "
+                                        "message content and reply markup are exactly the "
+                                        "same as a current content and reply markup of the "
+                                        "message")
+        self._check_markup(markup)
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        return message
+
+    async def _api_edit_message_text(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._message(params)
+        parse_mode = params.get("parse_mode")
+        text = str(params.get("text", ""))
+        if parse_mode and str(parse_mode).upper() == "HTML":
+            check_html(text)
+        message["text"] = plain_text(text, parse_mode)
+        markup = params.get("reply_markup")
+        if markup:
+            message["reply_markup"] = markup
+        else:
+            message.pop("reply_markup", None)
+        return message
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _message(self, params: dict[str, Any]) -> dict[str, Any]:
+        key = (str(params.get("chat_id")), int(params.get("message_id") or 0))
+        message = self._messages.get(key)
+        if message is None:
+            raise TelegramApiError(400, "Bad Request: message to edit not found")
+        return message
+
+    @staticmethod
+    def _check_markup(markup: dict[str, Any] | None) -> None:
+        rows = (markup or {}).get("inline_keyboard", [])
+        for button in (button for row in rows for button in row):
+            data = button.get("callback_data", "")
+            if not 1 <= len(data.encode()) <= MAX_CALLBACK_DATA:
+                raise TelegramApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+
+    def _new_message_id(self) -> int:
+        message_id = self._next_message_id
+        self._next_message_id += 1
+        return message_id
+
+    @staticmethod
+    def _chat_json(chat: _Chat) -> dict[str, Any]:
+        if chat.type == "private":
+            return {"id": chat.id, "type": "private", "first_name": f"Pengguna {chat.id}"}
+        return {"id": chat.id, "type": chat.type, "title": chat.title or "Grup"}
+
+    def _wake(self) -> None:
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+
+def group(chat_id: int, title: str = "Grup OPD", supergroup: bool = True) -> _Chat:
+    """A group chat for `push_text(..., chat=group(-100...))`."""
+    return _Chat(id=chat_id, type="supergroup" if supergroup else "group", title=title)
+
+
+def _snake(method: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", method).lower()
