@@ -1,0 +1,258 @@
+"""`asn-peduli roster import`: what the admin reads, what the roster holds, the exit code."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from bot.roster_import import import_roster_file, phone_e164
+from flows.phone import InvalidPhone, to_e164
+from storage.models import Asn, Unit
+from tests.conftest import BUDI, seed_roster
+
+DATA = Path(__file__).parent / "data" / "roster"
+GOOD_PHONES = {  # as written in good.csv -> as stored
+    "0812-1111-2001": "+6281211112001",
+    "+62 857 1111 2002": "+6285711112002",
+    "6281311112003": "+6281311112003",
+    "0821 1111 2004": "+6282111112004",
+    "(0856) 1111-2005": "+6285611112005",
+    "081911112006": "+6281911112006",
+}
+
+
+async def roster(app) -> dict[str, dict[str, object]]:
+    """The roster as the database holds it, by NIP, with unit and kecamatan names."""
+    kecamatan = Unit.__table__.alias("kecamatan")
+    async with app.sessions() as session:
+        rows = await session.execute(
+            select(Asn.nip, Asn.name, Asn.phone, Unit.name, kecamatan.c.name, Asn.position,
+                   Asn.updated_at)
+            .join(Unit, Unit.id == Asn.unit_id)
+            .outerjoin(kecamatan, kecamatan.c.id == Asn.kecamatan_id)
+        )
+        return {
+            nip: {"name": name, "phone": phone, "unit": unit, "kecamatan": kec,
+                  "position": position, "updated_at": updated_at}
+            for nip, name, phone, unit, kec, position, updated_at in rows
+        }
+
+
+async def unit_names(app, kind: str) -> list[str]:
+    async with app.sessions() as session:
+        return sorted(await session.scalars(select(Unit.name).where(Unit.kind == kind)))
+
+
+def digits_only(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+def assert_no_phone_in_full(output: str, phones: list[str]) -> None:
+    """Neither as typed nor as E.164 nor as bare digits."""
+    flat = digits_only(output)
+    for phone in phones:
+        assert phone not in output
+        assert digits_only(phone)[-9:] not in flat, phone
+
+
+async def test_good_file_is_taken_with_phones_in_e164(app_any_db, capsys):
+    await seed_roster(app_any_db)
+
+    code = await import_roster_file(app_any_db, DATA / "good.csv")
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "6 baris dibaca" in out
+    assert "diterima: 6 (baru 6, diperbarui 0, tidak berubah 0)" in out
+    assert "ditolak: 0" in out and "Semua baris diterima." in out
+    assert "OPD baru dibuat (2): Diskominfo, Badan Pendapatan Daerah." in out
+    assert_no_phone_in_full(out, list(GOOD_PHONES))
+    held = await roster(app_any_db)
+    assert len(held) == 8  # Budi and Sri from the seed, six from the file
+    assert {held[nip]["phone"] for nip in held} >= set(GOOD_PHONES.values())
+    dewi = held["198206152008012002"]
+    assert dewi["name"] == "Dewi Lestari, S.Kep."
+    assert dewi["unit"] == "Dinas Kesehatan"  # "dinas  kesehatan" matched the existing OPD
+    assert dewi["kecamatan"] == "Kendal"  # from "Kecamatan Kendal"
+    assert dewi["position"] == "Perawat Terampil"
+    assert held["199112302019031003"]["kecamatan"] == "Kaliwungu"  # "KALIWUNGU"
+    assert held["196812121990101004"]["kecamatan"] == "Patebon"  # "kec. patebon"
+    assert held["196812121990101004"]["position"] is None
+    assert held["198807072012122005"]["kecamatan"] is None
+    assert await unit_names(app_any_db, "opd") == [
+        "Badan Pendapatan Daerah", "Dinas Kesehatan", "Dinas Pendidikan dan Kebudayaan",
+        "Diskominfo",
+    ]
+    assert await unit_names(app_any_db, "kecamatan") == ["Kaliwungu", "Kendal", "Patebon"]
+
+
+async def test_importing_the_same_file_again_changes_nothing(app_any_db, capsys):
+    await seed_roster(app_any_db)
+    await import_roster_file(app_any_db, DATA / "good.csv")
+    before = await roster(app_any_db)
+    capsys.readouterr()
+
+    code = await import_roster_file(app_any_db, DATA / "good.csv")
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "diterima: 6 (baru 0, diperbarui 0, tidak berubah 6)" in out
+    assert "OPD baru" not in out
+    assert await roster(app_any_db) == before  # updated_at included
+    assert len(await unit_names(app_any_db, "opd")) == 4
+
+
+async def test_a_changed_row_updates_the_roster(app, tmp_path, capsys):
+    await seed_roster(app)
+    await import_roster_file(app, DATA / "good.csv")
+    first = await roster(app)
+    later = datetime.now(UTC) + timedelta(days=30)
+    app.clock = lambda: later
+    changed = (DATA / "good.csv").read_text().replace(
+        "197001011995031001,Agus Wibowo,Dinas Kesehatan,0812-1111-2001",
+        "197001011995031001,Agus Wibowo Santoso,Dinas Sosial,0812-9999-2001",
+    )
+    path = tmp_path / "changed.csv"
+    path.write_text(changed)
+    capsys.readouterr()
+
+    code = await import_roster_file(app, path)
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "diterima: 6 (baru 0, diperbarui 1, tidak berubah 5)" in out
+    assert "OPD baru dibuat (1): Dinas Sosial." in out
+    now = await roster(app)
+    agus = now["197001011995031001"]
+    assert (agus["name"], agus["unit"], agus["phone"]) == (
+        "Agus Wibowo Santoso", "Dinas Sosial", "+6281299992001")
+    assert agus["updated_at"] == later
+    assert {nip: row for nip, row in now.items() if nip != "197001011995031001"} == {
+        nip: row for nip, row in first.items() if nip != "197001011995031001"}
+
+
+async def test_rows_with_problems_are_listed_and_the_good_rows_taken(app_any_db, capsys):
+    await seed_roster(app_any_db)
+
+    code = await import_roster_file(app_any_db, DATA / "problems.csv")
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "5 baris ditolak dan tidak disimpan:" in out
+    assert "baris 3: NIP harus 18 angka (tertulis 17 angka)" in out
+    assert "baris 4: nomor HP +62812••••1234 bukan nomor Indonesia yang valid" in out
+    assert "baris 5: NIP sama dengan baris 2; hanya baris 2 yang dipakai" in out
+    assert 'baris 6: kecamatan "Semarang Tengah" tidak dikenal' in out
+    assert "baris 7: nama kosong" in out
+    for good_line in ("baris 2:", "baris 8:"):
+        assert good_line not in out
+    assert "7 baris dibaca" in out
+    assert "diterima: 2 (baru 2, diperbarui 0, tidak berubah 0)" in out
+    assert "ditolak: 5" in out
+    assert "impor ini TIDAK lengkap" in out and "2 baris yang benar sudah disimpan" in out
+    phones = [line.split(",")[3] for line in (DATA / "problems.csv").read_text().splitlines()[1:]]
+    assert_no_phone_in_full(out, phones)
+    held = await roster(app_any_db)
+    assert set(held) == {BUDI.nip, "199001012015032002", "197001011995031001",
+                         "198807072012122005"}
+    assert held["197001011995031001"]["unit"] == "Dinas Kesehatan"  # line 2, not line 5
+
+
+async def test_a_file_without_a_required_column_writes_nothing(app_any_db, capsys):
+    await seed_roster(app_any_db)
+    before = await roster(app_any_db)
+
+    code = await import_roster_file(app_any_db, DATA / "missing_column.csv")
+
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "kolom wajib no_hp tidak ditemukan" in out
+    assert "Kolom yang ditemukan: nip, nama, unit, kecamatan." in out
+    assert "Tidak ada data yang disimpan." in out
+    assert await roster(app_any_db) == before
+    assert await unit_names(app_any_db, "opd") == [
+        "Dinas Kesehatan", "Dinas Pendidikan dan Kebudayaan"]
+
+
+async def test_semicolons_a_bom_and_capitalised_headers_as_excel_writes_them(app, capsys):
+    await seed_roster(app)
+
+    code = await import_roster_file(app, DATA / "semicolon_bom.csv")
+
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "2 baris dibaca" in out  # the trailing ";;;;;" row is blank, not a refusal
+    held = await roster(app)
+    assert held["197001011995031001"]["kecamatan"] == "Patebon"
+    assert held["197001011995031001"]["phone"] == "+6281211112001"
+    assert held["198807072012122005"]["name"] == "Sri Rahayu, S.Pd."
+
+
+async def test_windows_1252_file_is_read(app, tmp_path, capsys):
+    await seed_roster(app)
+    path = tmp_path / "ansi.csv"
+    path.write_bytes("nip;nama;unit;no_hp\n197001011995031001;Dédé Sutisna;Dinas Kesehatan;"
+                     "081211112001\n".encode("cp1252"))
+
+    assert await import_roster_file(app, path) == 0
+    assert (await roster(app))["197001011995031001"]["name"] == "Dédé Sutisna"
+
+
+async def test_a_file_with_only_a_header_or_nothing_at_all_is_refused(app, tmp_path, capsys):
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("nip,nama,unit,no_hp\n")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+
+    assert await import_roster_file(app, header_only) == 2
+    assert "hanya berisi baris judul" in capsys.readouterr().out
+    assert await import_roster_file(app, empty) == 2
+    assert "Kolom yang ditemukan: (tidak ada)." in capsys.readouterr().out
+    async with app.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Asn)) == 0
+
+
+async def test_absent_optional_columns_keep_what_is_stored(app, tmp_path, capsys):
+    await seed_roster(app)
+    await import_roster_file(app, DATA / "good.csv")
+    path = tmp_path / "short.csv"
+    path.write_text("nip,nama,unit,no_hp\n"
+                    "198206152008012002,\"Dewi Lestari, S.Kep.\",Dinas Kesehatan,085711112002\n")
+    capsys.readouterr()
+
+    assert await import_roster_file(app, path) == 0
+
+    assert "tidak berubah 1" in capsys.readouterr().out
+    dewi = (await roster(app))["198206152008012002"]
+    assert (dewi["kecamatan"], dewi["position"]) == ("Kendal", "Perawat Terampil")
+
+
+@given(
+    prefix=st.sampled_from(["0", "62", "+62", "+62 ", "0 ", "(0", "00", "8", "+1", ""]),
+    body=st.one_of(
+        st.text(alphabet="0123456789 -.)", min_size=0, max_size=16),
+        st.from_regex(r"8[1-9][0-9]{5,12}", fullmatch=True),
+        st.from_regex(r"8[1-9][0-9] ?[0-9]{4}[ -]?[0-9]{2,5}", fullmatch=True),
+    ),
+)
+def test_the_fast_phone_check_agrees_with_to_e164(prefix, body):
+    """phone_e164 is an optimisation of to_e164 and must never disagree with it."""
+    text = prefix + body
+
+    def outcome(check):
+        try:
+            return check(text)
+        except InvalidPhone:
+            return "invalid"
+
+    assert outcome(phone_e164) == outcome(to_e164)
+
+
+def test_the_fast_phone_check_takes_the_usual_forms():
+    for typed, stored in GOOD_PHONES.items():
+        assert phone_e164(typed) == stored
