@@ -1,0 +1,155 @@
+"""The real `asn-peduli` command line, in a fresh directory with no settings in the
+environment, the way a newcomer runs it from the README."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+from typer.testing import CliRunner
+
+from bot.cli import cli
+from bot.settings import Settings
+
+DATA = Path(__file__).parent / "data" / "roster"
+EXECUTABLE = Path(sys.executable).with_name("asn-peduli")
+SETTING_NAMES = [name.upper() for name in Settings.model_fields]
+
+
+@pytest.fixture
+def fresh_dir(tmp_path, monkeypatch) -> Path:
+    """An empty working directory and an environment that sets none of our settings."""
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def clean_environment() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if key.upper() not in SETTING_NAMES}
+
+
+def env_values(path: Path) -> dict[str, str]:
+    pairs = (line.split("=", 1) for line in path.read_text().splitlines()
+             if line and not line.startswith("#"))
+    return dict(pairs)
+
+
+def query(database: Path, sql: str) -> list[tuple]:
+    with closing(sqlite3.connect(database)) as connection:
+        return connection.execute(sql).fetchall()
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+def test_init_env_writes_fresh_keys_and_keeps_an_existing_file(fresh_dir):
+    code, out = run("init-env")
+
+    env_file = fresh_dir / ".env"
+    assert code == 0 and ".env dibuat dengan kunci enkripsi baru" in out
+    values = env_values(env_file)
+    Fernet(values["DATA_ENCRYPTION_KEYS"].encode())
+    Fernet(values["NIK_HASH_KEY"].encode())
+    assert values["DATA_ENCRYPTION_KEYS"] != values["NIK_HASH_KEY"]
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    written = env_file.read_text()
+
+    code, out = run("init-env")
+    assert code == 0 and "sudah ada dan tidak diubah" in out and "--force" in out
+    assert env_file.read_text() == written
+
+    code, out = run("init-env", "--force")
+    assert code == 0
+    assert env_values(env_file)["DATA_ENCRYPTION_KEYS"] != values["DATA_ENCRYPTION_KEYS"]
+
+
+def test_commands_without_settings_say_what_is_missing(fresh_dir):
+    code, out = run("db", "upgrade")
+
+    assert code == 2
+    assert "DATA_ENCRYPTION_KEYS" in out and "NIK_HASH_KEY" in out
+    assert "asn-peduli init-env" in out
+    assert not (fresh_dir / "var").exists()
+
+
+def test_db_upgrade_creates_the_default_database(fresh_dir):
+    run("init-env")
+
+    code, out = run("db", "upgrade")
+
+    assert code == 0 and "Basis data sudah pada versi terbaru." in out
+    database = fresh_dir / "var" / "asn_peduli.db"
+    tables = {name for (name,) in query(database, "SELECT name FROM sqlite_master")}
+    assert {"asn", "units", "workers", "enrollments", "alembic_version"} <= tables
+
+
+def test_demo_data_and_roster_import_from_the_command_line(fresh_dir):
+    run("init-env")
+    database = fresh_dir / "var" / "asn_peduli.db"
+
+    code, out = run("demo-data", "--asn", "50")
+    assert code == 0 and "50 ASN fiktif (50 baru, 0 diperbarui)" in out
+    code, out = run("demo-data", "--asn", "50")
+    assert code == 0 and "50 ASN fiktif (0 baru, 0 diperbarui)" in out
+    assert query(database, "SELECT count(*) FROM asn") == [(50,)]
+    assert query(database, "SELECT count(*) FROM units") == [(58,)]
+
+    code, out = run("roster", "import", str(DATA / "good.csv"))
+    assert code == 0 and "Semua baris diterima." in out and "OPD baru" not in out
+    assert query(database, "SELECT count(*) FROM asn") == [(56,)]
+    assert query(database, "SELECT phone FROM asn WHERE nip = '199112302019031003'") == [
+        ("+6281311112003",)]
+
+    code, out = run("roster", "import", str(DATA / "problems.csv"))
+    assert code == 1 and "5 baris ditolak" in out and "impor ini TIDAK lengkap" in out
+
+    code, out = run("roster", "import", str(DATA / "missing_column.csv"))
+    assert code == 2 and "kolom wajib no_hp tidak ditemukan" in out
+
+    code, out = run("roster", "import", str(fresh_dir / "no-such-file.csv"))
+    assert code == 2
+    assert query(database, "SELECT count(*) FROM asn") == [(56,)]
+
+
+def demo(directory: Path, typed: str) -> subprocess.CompletedProcess[str]:
+    """`asn-peduli demo` as a person would run it, the conversation typed on stdin."""
+    assert EXECUTABLE.exists(), f"{EXECUTABLE} missing: install the package (pip install -e .)"
+    return subprocess.run(
+        [str(EXECUTABLE), "demo"], cwd=directory, env=clean_environment(), input=typed,
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+
+
+def test_demo_on_a_fresh_directory_reaches_the_main_menu(tmp_path):
+    typed = "/mulai\n198503152010011001\n1\n081234567890\n"
+
+    first = demo(tmp_path, typed)
+
+    assert first.returncode == 0, first.stderr
+    assert "Traceback" not in first.stderr
+    out = first.stdout
+    assert "1.000 ASN fiktif" in out
+    assert "Masuk sebagai ASN demo: NIP 198503152010011001, nomor HP 081234567890" in out
+    assert "Terima kasih, Budi Santoso (Dinas Kesehatan)" in out
+    assert "Menu utama" in out and "Anda belum melindungi pekerja" in out
+    assert (tmp_path / ".env").exists() and (tmp_path / "var" / "asn_peduli.db").exists()
+    keys = env_values(tmp_path / ".env")["DATA_ENCRYPTION_KEYS"]
+
+    # Again in the same directory: the data, the keys and the linked account are kept.
+    second = demo(tmp_path, "/mulai\n")
+
+    assert second.returncode == 0, second.stderr
+    assert "data demo tidak ditulis" in second.stdout
+    assert "Menu utama" in second.stdout and "ketik NIP" not in second.stdout
+    assert env_values(tmp_path / ".env")["DATA_ENCRYPTION_KEYS"] == keys
