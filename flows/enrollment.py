@@ -271,6 +271,11 @@ async def take_kecamatan_other(conversation: Conversation, context: Context) -> 
     return _take_place(conversation, context, kecamatan_id=None)
 
 
+def _listed(data: dict[str, Any]) -> bool:
+    """The kecamatan came from the region's list (a name), not typed (a place as written)."""
+    return data.get("kecamatan_id") is not None
+
+
 def _take_place(conversation: Conversation, context: Context, kecamatan_id: int | None) -> str:
     place = text_of(context, max_length=100)
     if not _PLACE.match(place) or not any(ch.isalpha() for ch in place):
@@ -282,7 +287,9 @@ def _take_place(conversation: Conversation, context: Context, kecamatan_id: int 
 
 async def ask_desa(conversation: Conversation, context: Context) -> Reply:
     """The desa or kelurahan where the worker lives."""
-    return Reply("enrollment/ask_desa", {"kecamatan": conversation.data.get("kecamatan", "")})
+    data = conversation.data
+    return Reply("enrollment/ask_desa", {"kecamatan": data.get("kecamatan", ""),
+                                         "kecamatan_listed": _listed(data)})
 
 
 async def take_desa(conversation: Conversation, context: Context) -> str:
@@ -337,6 +344,7 @@ async def show_summary(conversation: Conversation, context: Context) -> Reply:
             "phone": mask_phone(data["phone"]) if data.get("phone") else None,
             "desa": data["desa"],
             "kecamatan": data["kecamatan"],
+            "kecamatan_listed": _listed(data),
         },
         buttons=(
             (Button("save", "sum:save"),),
@@ -378,8 +386,8 @@ async def _save(conversation: Conversation, context: Context) -> Goto:
         saved = await context.enrollments.save_draft(
             asn.id, draft, CONSENT_VERSION, wording, channel, context.now
         )
-    except NikAlreadyHeld:
-        raise Invalid("enrollment/nik_held", nik=mask_nik(draft.nik)) from None
+    except NikAlreadyHeld:  # taken by someone else since the NIK step: change it or cancel
+        raise Invalid("enrollment/nik_held_at_save", nik=mask_nik(draft.nik)) from None
     await context.audit.record(
         "enrollment.saved", actor_asn_id=asn.id, channel=channel, now=context.now,
         subject=f"enrollment:{saved.id}", details={"nik": saved.nik_masked},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import phonenumbers
 
 from storage.masking import mask_phone
@@ -9,6 +11,7 @@ from storage.masking import mask_phone
 __all__ = ["InvalidPhone", "mask_phone", "to_e164"]
 
 DEFAULT_REGION = "ID"
+_SEPARATORS = re.compile(r"[\s().\-]")
 
 
 class InvalidPhone(ValueError):
@@ -18,8 +21,11 @@ class InvalidPhone(ValueError):
 def to_e164(text: str, region: str = DEFAULT_REGION) -> str:
     """0812-3456-7890, 62812…, +62 812… all give +6281234567890."""
     raw = text.strip()
-    if raw.isdigit() and raw.startswith("62"):
-        raw = "+" + raw
+    if any(ch.isalpha() for ch in raw):  # phonenumbers would read "abc" as keypad digits
+        raise InvalidPhone(text)
+    digits = _SEPARATORS.sub("", raw)
+    if digits.isdigit() and digits.startswith("62"):  # the country code without its "+"
+        raw = "+" + digits
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:

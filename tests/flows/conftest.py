@@ -1,8 +1,12 @@
-"""Flow-test fixtures: a fixed, movable clock and a fresh migrated SQLite file per test.
+"""Flow-test fixtures: a fixed, movable clock and a fresh SQLite file per test.
 
 Migrating takes most of a test's setup, so the schema is built once per session and each
-test starts from a copy of that file. Every test also fails if the dispatcher had to answer
-with its apology: a crash hidden behind a kind message is still a crash.
+test starts from a copy of that file. Walking a chat to a deep state takes a dozen updates,
+so `at(state)` walks there once per session (through the real dispatcher, one step from the
+previous state's copy) and hands every later test a copy of that database, the same keys and
+what the user saw so far: the same as the bot restarting at that point. Every test also
+fails if the dispatcher had to answer with its apology: a crash hidden behind a kind message
+is still a crash.
 """
 
 from __future__ import annotations
@@ -10,17 +14,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bot.app import App, create_app
+from bot.console import Shown
 from bot.settings import Settings
 from tests.chat import ChatClient
 from tests.conftest import BUDI, SRI, make_settings, seed_roster
+from tests.flows.route import ROUTE
 
 # 21 Agustus 2025, 10.00 WIB: the first deduction month is September 2025.
 NOW = datetime(2025, 8, 21, 3, 0, tzinfo=UTC)
@@ -119,3 +128,65 @@ def _no_apology(caplog):
     yield
     failures = [r for r in caplog.records if r.name == "bot.dispatcher" and r.exc_info]
     assert not failures, caplog.text
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A conversation stopped at a state: its database file, keys, and the messages shown."""
+
+    path: Path
+    settings: Settings
+    shown: tuple[Shown, ...]
+
+
+_SNAPSHOTS: dict[str, Snapshot] = {}
+
+
+def _sqlite_path(settings: Settings) -> Path:
+    path = settings.sqlite_path()
+    assert path is not None
+    return path
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """A consistent copy of a live WAL database (committed data only)."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+At = Callable[[str], Awaitable[ChatClient]]
+
+
+@pytest.fixture
+async def at(make_app, tmp_path, tmp_path_factory, clock) -> At:
+    """`await at("Enrollment:summary")`: Budi's chat (user 1001) standing at that state,
+    on its own database, with the history of how it got there."""
+    store = tmp_path_factory.getbasetemp() / "snapshots"
+    store.mkdir(exist_ok=True)
+
+    async def restore(snapshot: Snapshot) -> ChatClient:
+        path = tmp_path / f"at{len(list(tmp_path.iterdir()))}.db"
+        _copy_database(snapshot.path, path)
+        settings = snapshot.settings.model_copy(
+            update={"database_url": f"sqlite+aiosqlite:///{path}"}
+        )
+        client = ChatClient(await make_app(settings=settings), user_id="1001")
+        client.console.shown.extend(snapshot.shown)
+        return client
+
+    async def go(state: str) -> ChatClient:
+        if state in _SNAPSHOTS:
+            return await restore(_SNAPSHOTS[state])
+        parent, action = ROUTE[state]
+        client = (ChatClient(await make_app(), user_id="1001") if parent is None
+                  else await go(parent))
+        await action(client)
+        reached = (await client.state())[0]
+        assert reached == state, f"wanted {state}, at {reached}: {client.last.text}"
+        if clock.now == NOW:  # snapshots are all taken at the same moment
+            path = store / f"{state.replace(':', '_')}.db"
+            _copy_database(_sqlite_path(client.app.settings), path)
+            _SNAPSHOTS[state] = Snapshot(path, client.app.settings, tuple(client.history))
+        return client
+
+    return go

@@ -76,3 +76,24 @@ async def reach(client: ChatClient, state: str) -> None:
         await action(client)
     reached = (await client.state())[0]
     assert reached == state, f"wanted {state}, at {reached}: {client.last.text}"
+
+
+async def enrol(client: ChatClient, nik: str = NIK_SITI, name: str = "Siti Aminah",
+                agree: bool | None = True) -> None:
+    """From the main menu, enrol a worker; agree to the deduction (True), leave it for
+    later (False), or stop at the agreement (None)."""
+    await client.press("➕ Daftarkan pekerja")
+    await client.press("Asisten rumah tangga")
+    await client.send(nik)
+    await client.send(name)
+    await client.send("17-08-1980")
+    await client.press("Pedagang kecil")
+    await client.press("Lewati")
+    await client.press("Patebon")
+    await client.send("Kumpulrejo")
+    await client.press("✅ Pekerja setuju")
+    await client.press("💾 Simpan")
+    assert (await client.state())[0] == "Deduction:confirm", client.last.text
+    if agree is not None:
+        await client.press("✅ Saya setuju" if agree else "Nanti saja")
+        assert await client.state() == ("Menu:main", {}), client.last.text

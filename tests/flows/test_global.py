@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from flows.events import Kind
 from storage.models import Enrollment, Worker
 from tests.chat import ChatClient
-from tests.flows.route import STATES, reach
+from tests.flows.route import STATES
 
 # States that are a resting place, not a half-done task: /mulai and /batal just go home.
 RESTING = {"Identify:nip", "Menu:main", "Workers:list"}
@@ -77,8 +77,8 @@ ODD_INPUTS = ["sticker", "photo", "voice", "long", "emoji", "html", "empty", "bl
 
 
 @pytest.mark.parametrize("state", STATES)
-async def test_any_unexpected_input_is_explained_and_changes_nothing(chat, state):
-    await reach(chat, state)
+async def test_any_unexpected_input_is_explained_and_changes_nothing(at, state):
+    chat = await at(state)
     prompt = chat.last
     stored = await chat.state()
     for what in ODD_INPUTS:
@@ -100,8 +100,8 @@ def help_text(client: ChatClient, state: str) -> str:
 
 
 @pytest.mark.parametrize("state", STATES)
-async def test_bantuan_explains_the_step_and_keeps_it(chat, state):
-    await reach(chat, state)
+async def test_bantuan_explains_the_step_and_keeps_it(at, state):
+    chat = await at(state)
     prompt = chat.last
     stored = await chat.state()
     shown = await chat.send("/bantuan")
@@ -111,8 +111,8 @@ async def test_bantuan_explains_the_step_and_keeps_it(chat, state):
 
 
 @pytest.mark.parametrize("state", STATES)
-async def test_mulai_resumes_a_task_or_goes_home(chat, state):
-    await reach(chat, state)
+async def test_mulai_resumes_a_task_or_goes_home(at, state):
+    chat = await at(state)
     prompt = chat.last
     stored = await chat.state()
     shown = await chat.send("/mulai")
@@ -133,8 +133,8 @@ async def count(client: ChatClient, model) -> int:
 
 
 @pytest.mark.parametrize("state", STATES)
-async def test_batal_clears_the_task_and_goes_home(chat, state):
-    await reach(chat, state)
+async def test_batal_clears_the_task_and_goes_home(at, state):
+    chat = await at(state)
     enrollments = await count(chat, Enrollment)
     shown = await chat.send("/batal")
     home = "Identify:nip" if state in IDENTIFY else "Menu:main"
