@@ -8,13 +8,14 @@ outbox is empty, so what a step returns is exactly what the user saw for it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +71,16 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in (
             "127.0.0.1", "::1"
         ):
+            self.close()  # the caller does not expect an AssertionError, and would leak it
             raise AssertionError(f"network access outside loopback: {address!r}")
         return original(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+def test_the_network_guard_refuses_anything_but_loopback() -> None:
+    with pytest.raises(AssertionError, match="outside loopback"):
+        socket.create_connection(("192.0.2.1", 443), timeout=1)
 
 
 @pytest.fixture
@@ -363,6 +370,30 @@ async def test_a_redelivered_update_is_processed_once(
     assert sum(1 for call in fake.calls_of("getUpdates") if call.params) > 1
 
 
+async def test_quick_answers_of_one_user_keep_their_order(
+    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+) -> None:
+    """PTB runs updates concurrently; one chat's updates must still apply in order, and
+    another user's conversation moves on beside it."""
+    user = TelegramUser(fake, tg_app)
+    await identify(user)
+    await user.press("➕ Daftarkan pekerja")
+    relationship = user.last_with_buttons
+    other = TelegramUser(fake, tg_app, user_id=2002)
+    burst = [
+        fake.press(relationship, "Asisten rumah tangga"),
+        fake.push_text(2002, "/start"),
+        fake.push_text(USER, NIK),
+        fake.push_text(2002, "199001012015032002"),
+        fake.push_text(USER, "Siti Aminah"),
+    ]
+    await user.settle(burst[-1])
+    await other.settle(burst[-2])
+    assert (await user.state())[0] == "Enrollment:birth_date"
+    assert (await other.state())[0] == "Identify:phone"
+    assert "lahir" in fake.messages(USER)[-1].text
+
+
 async def test_updates_of_no_concern_are_ignored(
     fake: FakeTelegram, tg_app: App, bot: TelegramBot
 ) -> None:
@@ -468,16 +499,19 @@ async def _start_child(settings: Settings, fake: FakeTelegram, workdir: Path,
 
 def _kill(child: asyncio.subprocess.Process) -> None:
     if child.returncode is None:
-        child.kill()
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
 
 
 @pytest.fixture
-def children() -> Iterator[list[asyncio.subprocess.Process]]:
-    """Every child process started by a test is killed at its end, whatever happened."""
+async def children() -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    """Every child process started by a test is killed and reaped at its end, whatever
+    happened."""
     started: list[asyncio.subprocess.Process] = []
     yield started
     for child in started:
         _kill(child)
+        await asyncio.wait_for(child.wait(), 10)
 
 
 async def test_the_cli_bot_killed_mid_conversation_resumes_after_a_restart(
@@ -549,6 +583,23 @@ async def test_a_user_who_blocked_the_bot_gets_the_row_marked_failed(
             select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))).one()
     assert row.status == "failed" and row.sent_at is None
     assert row.last_error == "forbidden: Forbidden: bot was blocked by the user"
+
+
+async def test_the_command_menu_comes_from_labels(
+    fake: FakeTelegram, tg_app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With `command_*` labels the "/" menu is published; without them it is left alone."""
+    runner = make_bot(tg_app)
+    await runner.start()
+    await runner.stop()
+    assert fake.calls_of("setMyCommands") == []
+    monkeypatch.setattr(tg_app.renderer, "label", lambda key, context=None: key.upper())
+    runner = make_bot(tg_app)
+    await runner.start()
+    await runner.stop()
+    assert fake.commands == [{"command": "mulai", "description": "COMMAND_MULAI"},
+                             {"command": "bantuan", "description": "COMMAND_BANTUAN"},
+                             {"command": "batal", "description": "COMMAND_BATAL"}]
 
 
 async def test_send_maps_telegram_errors_once(fake: FakeTelegram) -> None:
