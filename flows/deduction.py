@@ -55,7 +55,7 @@ async def ask_agreement(conversation: Conversation, context: Context) -> Reply:
     try:
         terms = await _terms(conversation, context)
     except EnrollmentNotFound:
-        return Reply("deduction/not_available", buttons=((Button("to_menu", "ded:later"),),))
+        return Reply("deduction/not_available", buttons=((Button("to_menu", "ded:menu"),),))
     return Reply(
         "deduction/confirm",
         terms,
@@ -64,9 +64,12 @@ async def ask_agreement(conversation: Conversation, context: Context) -> Reply:
 
 
 async def take_agreement(conversation: Conversation, context: Context) -> Goto:
-    choice = choice_of(context, "ded", ("agree", "later"),
+    choice = choice_of(context, "ded", ("agree", "later", "menu"),
                        {"saya setuju": "agree", "setuju": "agree", "nanti": "later",
                         "nanti saja": "later"})
+    if choice == "menu":  # from "not available": nothing is left to keep or agree to
+        conversation.data.clear()
+        return Goto(None)
     if choice == "later":
         conversation.data.clear()
         conversation.replies.append(Reply("deduction/later"))
