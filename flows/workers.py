@@ -110,6 +110,7 @@ async def take_reason(conversation: Conversation, context: Context) -> str:
     if incoming.kind is Kind.BUTTON:
         choice = choice_of(context, "why", (*REASONS, "back"), {})
         if choice == "back":
+            conversation.data.clear()
             return "back"
         if choice == "other":
             raise Invalid("workers/type_reason")
@@ -150,9 +151,10 @@ async def take_stop_confirm(conversation: Conversation, context: Context) -> str
     channel = context.incoming.channel.value
     try:
         await context.enrollments.stop(asn.id, enrollment_id, reason, stop_month, context.now)
-    except EnrollmentNotFound:
+    except EnrollmentNotFound:  # stopped or changed elsewhere meanwhile: show the list as is
         conversation.data.clear()
-        raise Invalid("errors/stale_button") from None
+        conversation.replies.append(Reply("workers/changed"))
+        return "done"
     await context.audit.record(
         "enrollment.stopped", actor_asn_id=asn.id, channel=channel, now=context.now,
         subject=f"enrollment:{enrollment_id}",
