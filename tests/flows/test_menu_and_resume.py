@@ -1,0 +1,96 @@
+"""The main menu, and conversations that continue where they stopped: in a new chat window,
+after the bot restarts, days later."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, select
+
+from storage.models import ChannelIdentity, DeductionAgreement, Worker
+from tests.chat import ChatClient
+from tests.conftest import BUDI
+from tests.flows.route import NIK_SITI, enrol
+
+
+async def test_the_menu_counts_the_workers_one_protects(budi):
+    assert "Anda belum melindungi pekerja" in budi.last.text
+    await enrol(budi)
+    assert "Pekerja yang Anda lindungi atau sedang diproses: 1." in budi.last.text
+
+
+@pytest.mark.parametrize("how", ["button", "3", "bantuan"])
+async def test_help_from_the_menu_and_back_at_the_menu(budi, how):
+    shown = await (budi.press("❓ Bantuan") if how == "button" else budi.send(how))
+    assert "Bantuan" in shown[0].text and "JKM" in shown[0].text and "175" in shown[0].text
+    assert "Menu utama" in shown[-1].text
+    assert await budi.state() == ("Menu:main", {})
+
+
+@pytest.mark.parametrize("how", ["1", "daftarkan pekerja"])
+async def test_enrol_from_a_typed_menu_choice(budi, how):
+    await budi.send(how)
+    assert await budi.state() == ("Enrollment:relationship", {})
+
+
+async def test_another_chat_window_continues_the_same_conversation(at):
+    chat = await at("Enrollment:desa")
+    stored = await chat.state()
+    window = ChatClient(chat.app, user_id="1001")
+    shown = await window.send("/mulai")
+    assert "di tengah pengisian" in shown[0].text and "desa atau kelurahan" in shown[-1].text
+    assert await window.state() == stored
+    await window.send("Kumpulrejo")
+    assert (await window.state())[0] == "Enrollment:consent"
+
+
+async def restart(client: ChatClient, make_app) -> ChatClient:
+    """Stop the application and start a new one on the same database and keys."""
+    settings = client.app.settings
+    await client.app.close()
+    return ChatClient(await make_app(settings=settings), user_id=client.user_id)
+
+
+async def test_a_half_done_enrolment_survives_a_restart(at, make_app, clock):
+    chat = await at("Enrollment:desa")
+    stored = await chat.state()
+    chat = await restart(chat, make_app)
+    clock.advance(days=3)
+    assert await chat.state() == stored
+    shown = await chat.send("Kumpulrejo")
+    assert "Persetujuan pekerja" in shown[-1].text
+    await chat.press("✅ Pekerja setuju")
+    assert "NIK: 3324••••••••0001" in chat.last.text and "SITI AMINAH" in chat.last.text
+    await chat.press("💾 Simpan")
+    await chat.press("✅ Saya setuju")
+    async with chat.app.sessions() as session:
+        worker = (await session.scalars(select(Worker))).one()
+        agreement = (await session.scalars(select(DeductionAgreement))).one()
+    assert chat.app.cipher.decrypt(worker.nik_enc) == NIK_SITI
+    assert agreement.agreed_at == clock.now
+
+
+async def test_identification_half_done_survives_a_restart(at, make_app):
+    chat = await at("Identify:phone")
+    chat = await restart(chat, make_app)
+    shown = await chat.share_contact(BUDI.phone_local)
+    assert "Budi Santoso (Dinas Kesehatan)" in shown[0].text
+
+
+async def test_the_agreement_step_survives_a_restart(at, make_app):
+    chat = await at("Deduction:confirm")
+    chat = await restart(chat, make_app)
+    shown = await chat.send("/mulai")
+    assert "Total potongan gaji per bulan: Rp16.800" in shown[-1].text
+    await chat.press("✅ Saya setuju")
+    assert await chat.state() == ("Menu:main", {})
+
+
+async def test_when_the_account_is_unlinked_a_half_done_form_is_dropped(at):
+    chat = await at("Enrollment:summary")
+    async with chat.app.sessions.begin() as session:  # the ASN linked another account
+        await session.execute(delete(ChannelIdentity))
+    shown = await chat.press("💾 Simpan")
+    assert "Selamat datang" in shown[0].text and "ketik NIP" in shown[-1].text
+    assert await chat.state() == ("Identify:nip", {})
+    async with chat.app.sessions() as session:
+        assert (await session.scalars(select(Worker))).all() == []
