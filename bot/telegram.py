@@ -418,15 +418,20 @@ class TelegramBot:
         return handled
 
     async def set_webhook(self) -> str:
-        """Point Telegram at TELEGRAM_WEBHOOK_URL with the secret token; the host it chose."""
+        """Point Telegram at TELEGRAM_WEBHOOK_URL with the secret token; the URL's host.
+
+        The secret is required: without it anyone who learns the URL could post a forged
+        update, e.g. a contact card "of their own" that proves someone else's phone.
+        """
         settings = self.app.settings
         if not settings.telegram_webhook_url:
             raise TelegramNotConfigured("TELEGRAM_WEBHOOK_URL is not set")
-        secret = settings.telegram_webhook_secret
+        if settings.telegram_webhook_secret is None:
+            raise TelegramNotConfigured("TELEGRAM_WEBHOOK_SECRET is not set")
         await self.initialize()
         await self.application.bot.set_webhook(
             url=settings.telegram_webhook_url,
-            secret_token=secret.get_secret_value() if secret else None,
+            secret_token=settings.telegram_webhook_secret.get_secret_value(),
             allowed_updates=list(ALLOWED_UPDATES),
         )
         return urlsplit(settings.telegram_webhook_url).netloc
@@ -467,10 +472,11 @@ async def process_webhook_update(bot: TelegramBot, data: dict[str, Any]) -> bool
 
 
 def webhook_secret_ok(settings: Settings, header: str | None) -> bool:
-    """Whether X-Telegram-Bot-Api-Secret-Token matches TELEGRAM_WEBHOOK_SECRET."""
+    """Whether X-Telegram-Bot-Api-Secret-Token matches TELEGRAM_WEBHOOK_SECRET (a plain
+    function over the header, testable without a server). No secret configured: False."""
     secret = settings.telegram_webhook_secret
     if secret is None:
-        return True
+        return False
     return header is not None and hmac.compare_digest(
         header.encode(), secret.get_secret_value().encode()
     )

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from telegram import Bot, Update
+from telegram import Bot, Message, Update
 
 from bot.app import App, create_app
 from bot.settings import Settings
@@ -629,6 +629,23 @@ async def test_send_maps_telegram_errors_once(fake: FakeTelegram) -> None:
             await transport.send(str(USER), {**body, "text": "1 < 2"})
 
 
+async def test_the_fake_answers_the_rest_of_what_ptb_calls(fake: FakeTelegram) -> None:
+    """Webhook info and message edits, parsed by PTB itself: the fake's answers are valid."""
+    bot = Bot(fake.token, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot")
+    async with bot:
+        assert bot.username == fake.username
+        assert await bot.set_webhook("https://bot.example.go.id/hook", secret_token="s")
+        assert (await bot.get_webhook_info()).url == "https://bot.example.go.id/hook"
+        assert await bot.delete_webhook()
+        assert (await bot.get_webhook_info()).url == ""
+        fake.push_text(USER, "halo")
+        sent = await bot.send_message(USER, "<b>Satu</b> &amp; dua", parse_mode="HTML")
+        assert sent.text == "Satu & dua"
+        edited = await bot.edit_message_text("Tiga", chat_id=USER, message_id=sent.message_id)
+        assert isinstance(edited, Message) and edited.text == "Tiga"
+        assert [call.method for call in fake.calls][-2:] == ["sendMessage", "editMessageText"]
+
+
 def test_keyboards_follow_the_body() -> None:
     contact = {"label": "📱", "payload": "contact", "contact": True}
     choice = {"label": "Ya", "payload": "yes", "contact": False}
@@ -741,10 +758,15 @@ async def test_the_bot_needs_a_token_and_a_webhook_url(sqlite_url: str) -> None:
             TelegramBot(app)
     finally:
         await app.close()
-    app = create_app(make_settings(sqlite_url, telegram_bot_token="123456:TEST",
-                                   telegram_api_base_url="http://127.0.0.1:9"))
-    try:
-        with pytest.raises(TelegramNotConfigured, match="TELEGRAM_WEBHOOK_URL"):
-            await run_telegram(app, webhook=True)
-    finally:
-        await app.close()
+    for webhook, missing in ((None, "TELEGRAM_WEBHOOK_URL"),
+                             ("https://bot.example.go.id/hook", "TELEGRAM_WEBHOOK_SECRET")):
+        settings = make_settings(sqlite_url, telegram_bot_token="123456:TEST",
+                                 telegram_api_base_url="http://127.0.0.1:9",
+                                 telegram_webhook_url=webhook)
+        app = create_app(settings)
+        try:
+            with pytest.raises(TelegramNotConfigured, match=missing):
+                await run_telegram(app, webhook=True)
+            assert not webhook_secret_ok(settings, "")
+        finally:
+            await app.close()
