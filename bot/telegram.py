@@ -37,6 +37,7 @@ from datetime import timedelta
 from typing import Any, Final
 from urllib.parse import urlsplit
 
+from pydantic import SecretStr
 from telegram import (
     Bot,
     InlineKeyboardButton,
@@ -119,10 +120,17 @@ def bot_id_from_token(token: str) -> int:
     return int(head)
 
 
+def _secret(value: SecretStr | None) -> str | None:
+    """A secret setting, with an empty one (`NAME=` as in .env.example) taken as unset."""
+    text = value.get_secret_value().strip() if value is not None else ""
+    return text or None
+
+
 def _token(settings: Settings) -> str:
-    if settings.telegram_bot_token is None:
+    token = _secret(settings.telegram_bot_token)
+    if token is None:
         raise TelegramNotConfigured("TELEGRAM_BOT_TOKEN is not set")
-    return settings.telegram_bot_token.get_secret_value()
+    return token
 
 
 def build_application(
@@ -426,12 +434,13 @@ class TelegramBot:
         settings = self.app.settings
         if not settings.telegram_webhook_url:
             raise TelegramNotConfigured("TELEGRAM_WEBHOOK_URL is not set")
-        if settings.telegram_webhook_secret is None:
+        secret = _secret(settings.telegram_webhook_secret)
+        if secret is None:
             raise TelegramNotConfigured("TELEGRAM_WEBHOOK_SECRET is not set")
         await self.initialize()
         await self.application.bot.set_webhook(
             url=settings.telegram_webhook_url,
-            secret_token=settings.telegram_webhook_secret.get_secret_value(),
+            secret_token=secret,
             allowed_updates=list(ALLOWED_UPDATES),
         )
         return urlsplit(settings.telegram_webhook_url).netloc
@@ -474,12 +483,10 @@ async def process_webhook_update(bot: TelegramBot, data: dict[str, Any]) -> bool
 def webhook_secret_ok(settings: Settings, header: str | None) -> bool:
     """Whether X-Telegram-Bot-Api-Secret-Token matches TELEGRAM_WEBHOOK_SECRET (a plain
     function over the header, testable without a server). No secret configured: False."""
-    secret = settings.telegram_webhook_secret
+    secret = _secret(settings.telegram_webhook_secret)
     if secret is None:
         return False
-    return header is not None and hmac.compare_digest(
-        header.encode(), secret.get_secret_value().encode()
-    )
+    return header is not None and hmac.compare_digest(header.encode(), secret.encode())
 
 
 def keep_token_out_of_logs() -> None:

@@ -758,11 +758,22 @@ async def test_the_bot_needs_a_token_and_a_webhook_url(sqlite_url: str) -> None:
             TelegramBot(app)
     finally:
         await app.close()
-    for webhook, missing in ((None, "TELEGRAM_WEBHOOK_URL"),
-                             ("https://bot.example.go.id/hook", "TELEGRAM_WEBHOOK_SECRET")):
+    app = create_app(make_settings(sqlite_url, telegram_bot_token=""))
+    try:
+        with pytest.raises(TelegramNotConfigured, match="TELEGRAM_BOT_TOKEN"):
+            TelegramBot(app)
+    finally:
+        await app.close()
+    # An empty value, as `NAME=` in .env.example gives, counts as missing.
+    for webhook, secret, missing in (
+        (None, "s", "TELEGRAM_WEBHOOK_URL"),
+        ("https://bot.example.go.id/hook", None, "TELEGRAM_WEBHOOK_SECRET"),
+        ("https://bot.example.go.id/hook", "", "TELEGRAM_WEBHOOK_SECRET"),
+    ):
         settings = make_settings(sqlite_url, telegram_bot_token="123456:TEST",
                                  telegram_api_base_url="http://127.0.0.1:9",
-                                 telegram_webhook_url=webhook)
+                                 telegram_webhook_url=webhook,
+                                 telegram_webhook_secret=secret)
         app = create_app(settings)
         try:
             with pytest.raises(TelegramNotConfigured, match=missing):
