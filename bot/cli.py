@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -124,6 +125,7 @@ def chat() -> None:
     """Obrolan dengan bot di terminal (kanal konsol)."""
     from bot.terminal import run_terminal_chat
 
+    quiet_logs()
     with_app(run_terminal_chat)
 
 
@@ -134,6 +136,7 @@ def demo() -> None:
     from bot.terminal import run_terminal_chat
 
     write_env_file()
+    quiet_logs()
 
     async def work(app: App) -> None:
         await app.migrate()
@@ -162,9 +165,17 @@ def run(
     with_app(work, settings)
 
 
+def quiet_logs() -> None:
+    """The terminal chat shares the screen with the log: only warnings and errors show."""
+    logging.getLogger().setLevel(logging.WARNING)
+
+
 def main() -> None:
     logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr,
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(), stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Per-transition and per-migration chatter is for debugging, not for operators.
+    for noisy in ("transitions", "alembic", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     cli()
