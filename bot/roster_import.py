@@ -14,10 +14,11 @@ All rows are written in one transaction, so a crash half-way leaves the roster a
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import csv
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ ALIASES = {
 }
 DELIMITERS = (";", ",", "\t")
 ENCODINGS = ("utf-8-sig", "cp1252")
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # Excel's "Unicode Text"
 BATCH_SIZE = 1_000
 NAME_LIMIT = 200  # the width of the name columns in storage/models.py
 NEW_UNITS_SHOWN = 20
@@ -53,6 +55,9 @@ _PHONE_SEPARATORS = re.compile(r"[\s\-.()]")
 _ID_MOBILE = re.compile(r"(?:\+?62|0)(8\d{6,12})")
 _KECAMATAN_PREFIX = re.compile(r"^(kecamatan|kec\.?)\s+")
 _DIGIT_RUN = re.compile(r"\d{5,}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What Excel makes of an 18-digit number in a General column: 1,98503E+17.
+_SCIENTIFIC = re.compile(r"\d[,]?\d*[eE]\+?\d+")
 
 
 class UnusableFile(Exception):
@@ -92,6 +97,7 @@ class Totals:
     unchanged: int = 0
     problems: list[Problem] = field(default_factory=list)
     new_units: list[str] = field(default_factory=list)
+    kecamatan_known: int = 0
 
     @property
     def refused(self) -> int:
@@ -150,21 +156,25 @@ def header_key(name: str) -> str:
 def _detect_encoding(path: Path) -> tuple[str, int]:
     """The first encoding that decodes the whole file, and its number of lines (for the
     progress bar); read in chunks so that a large file is never held twice in memory."""
-    for encoding in ENCODINGS:
+    try:
+        with path.open("rb") as stream:
+            start = stream.read(2)
+    except OSError:
+        raise UnusableFile("roster_unreadable", path=str(path), line=None) from None
+    for encoding in ("utf-16",) if start in UTF16_BOMS else ENCODINGS:
         decoder = codecs.getincrementaldecoder(encoding)()
         lines = 0
         try:
             with path.open("rb") as stream:
                 while chunk := stream.read(1 << 20):
-                    decoder.decode(chunk)
-                    lines += chunk.count(b"\n")
+                    lines += decoder.decode(chunk).count("\n")
                 decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
         except OSError:
-            raise UnusableFile("roster_unreadable", path=str(path)) from None
+            raise UnusableFile("roster_unreadable", path=str(path), line=None) from None
         return encoding, lines
-    raise UnusableFile("roster_unreadable", path=str(path))
+    raise UnusableFile("roster_unreadable", path=str(path), line=None)
 
 
 class RosterFile:
@@ -176,10 +186,17 @@ class RosterFile:
         self._stream = path.open(encoding=self.encoding, newline="")
         header_line = self._stream.readline()
         self._stream.seek(0)
+        if "\x00" in header_line:  # UTF-16 without its BOM, or not text at all
+            self.close()
+            raise UnusableFile("roster_unreadable", path=str(path), line=1)
         counts = {delimiter: header_line.count(delimiter) for delimiter in DELIMITERS}
         delimiter = max(DELIMITERS, key=lambda d: counts[d]) if any(counts.values()) else ","
         self._reader = csv.reader(self._stream, delimiter=delimiter)
-        header = next(self._reader, [])
+        try:
+            header = next(self._reader, [])
+        except csv.Error:
+            self.close()
+            raise UnusableFile("roster_unreadable", path=str(path), line=1) from None
         self.columns: dict[str, int] = {}
         for index, name in enumerate(header):
             self.columns.setdefault(header_key(name), index)
@@ -190,17 +207,27 @@ class RosterFile:
             raise UnusableFile("roster_missing_columns", path=str(path), missing=missing,
                                found=found)
 
-    def __iter__(self) -> Iterator[tuple[int, dict[str, str]]]:
-        """(line number, {column: cell}) for every row that is not blank."""
+    def __iter__(self) -> Iterator[tuple[int, int, dict[str, str]]]:
+        """(first line, last line, {column: cell}) for every row that is not blank; a row
+        spans several lines only when a quoted cell holds line breaks."""
         wanted = [name for name in (*REQUIRED, *OPTIONAL) if name in self.columns]
         positions = [(name, self.columns[name]) for name in wanted]
         line = self._reader.line_num + 1
-        for cells in self._reader:
+        while True:
+            try:
+                cells = next(self._reader)
+            except StopIteration:
+                return
+            except csv.Error:
+                # A NUL byte or a runaway quoted field: the rest cannot be trusted.
+                raise UnusableFile("roster_unreadable", path=str(self.path), line=line
+                                   ) from None
+            last = self._reader.line_num
             if any(cell.strip() for cell in cells):
-                yield line, {
+                yield line, last, {
                     name: cells[index] if index < len(cells) else "" for name, index in positions
                 }
-            line = self._reader.line_num + 1
+            line = last + 1
 
     def close(self) -> None:
         self._stream.close()
@@ -216,8 +243,16 @@ class RowChecker:
         self._has_position = has_position
         self._first_line: dict[str, int] = {}
 
-    def check(self, line: int, cells: dict[str, str]) -> Checked | Problem:
+    def check(self, line: int, last_line: int, cells: dict[str, str]) -> Checked | Problem:
         reasons: list[dict[str, Any]] = []
+        if last_line > line:
+            # An unclosed quote swallows the lines after it into one cell: say so, loudly.
+            reasons.append({"code": "multiline", "last_line": last_line})
+            return Problem(line, reasons)
+        broken = [name for name, cell in cells.items() if _CONTROL.search(cell)]
+        if broken:
+            reasons.append({"code": "control_characters", "columns": broken})
+            return Problem(line, reasons)
         nip = self._nip(line, cells["nip"], reasons)
         name = clean(cells["nama"])
         if not name:
@@ -247,7 +282,9 @@ class RowChecker:
         except InvalidNip:
             value = normalise_nip(raw)
             digits = sum(char.isdigit() for char in value)
-            if len(value) == NIP_LENGTH and digits == NIP_LENGTH:
+            if _SCIENTIFIC.fullmatch(value):
+                reasons.append({"code": "nip_scientific"})
+            elif len(value) == NIP_LENGTH and digits == NIP_LENGTH:
                 reasons.append({"code": "nip_birth_date"})
             else:
                 reasons.append({"code": "nip_length", "digits": digits,
@@ -293,13 +330,9 @@ class RosterWriter:
         self._has_kecamatan = has_kecamatan
         self._has_position = has_position
         self._totals = totals
-        self.pending: list[Checked] = []
 
-    async def flush(self) -> int:
-        """Write the pending rows; returns how many were written (for the progress bar)."""
-        batch, self.pending = self.pending, []
-        if not batch:
-            return 0
+    async def write(self, batch: list[Checked]) -> None:
+        """Upsert one batch of checked rows, counting what changed."""
         new: dict[str, str] = {}
         for row in batch:
             key = unit_key(row.unit)
@@ -328,7 +361,6 @@ class RosterWriter:
         self._totals.added += counts.added
         self._totals.updated += counts.updated
         self._totals.unchanged += counts.unchanged
-        return len(batch)
 
 
 def _echo(app: App, template: str, **context: Any) -> None:
@@ -343,6 +375,49 @@ def _progress() -> Progress:
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console, disable=not console.is_terminal,
     )
+
+
+def _check_batch(rows: Iterator[tuple[int, int, dict[str, str]]], checker: RowChecker,
+                 problems: list[Problem]) -> tuple[list[Checked], int]:
+    """Read and check rows until a batch is good or the file ends; runs in a worker thread."""
+    good: list[Checked] = []
+    read = 0
+    for line, last_line, cells in rows:
+        read += 1
+        outcome = checker.check(line, last_line, cells)
+        if isinstance(outcome, Problem):
+            problems.append(outcome)
+            continue
+        good.append(outcome)
+        if len(good) >= BATCH_SIZE:
+            break
+    return good, read
+
+
+async def _pipeline(rows: Iterator[tuple[int, int, dict[str, str]]], checker: RowChecker,
+                    writer: RosterWriter, totals: Totals, advance: Callable[[int], None]
+                    ) -> None:
+    """Check batch n+1 in a thread while the database writes batch n: the checks are Python
+    (phonenumbers mostly), the writes mostly SQLite's C code or the PostgreSQL server, so the
+    two overlap and a 100,000-row file takes about the longer of the two, not their sum.
+    Only one write is ever in flight, so the session is used by one task at a time."""
+    writing: asyncio.Task[None] | None = None
+    try:
+        while True:
+            good, read = await asyncio.to_thread(_check_batch, rows, checker, totals.problems)
+            if writing is not None:
+                await writing
+                writing = None
+            if read == 0:
+                return
+            totals.rows += read
+            advance(read)
+            if good:
+                writing = asyncio.create_task(writer.write(good))
+    except BaseException:
+        if writing is not None:  # let the session fall idle before the transaction rolls back
+            await asyncio.gather(writing, return_exceptions=True)
+        raise
 
 
 async def import_roster(app: App, path: Path) -> tuple[int, Totals]:
@@ -360,25 +435,14 @@ async def import_roster(app: App, path: Path) -> tuple[int, Totals]:
                     opd.setdefault(unit_key(unit.name), unit.id)
                 elif unit.kind == store.KECAMATAN:
                     kecamatan.setdefault(kecamatan_key(unit.name), unit.id)
+            totals.kecamatan_known = len(kecamatan)
             checker = RowChecker(kecamatan, has_kecamatan, has_position)
             writer = RosterWriter(session, app, opd, has_kecamatan, has_position, totals)
             with _progress() as progress:
                 description = app.renderer.text("cli/roster_progress", {})
                 task = progress.add_task(description, total=max(roster.lines - 1, 0))
-                since_advance = 0
-                for line, cells in roster:
-                    totals.rows += 1
-                    since_advance += 1
-                    outcome = checker.check(line, cells)
-                    if isinstance(outcome, Problem):
-                        totals.problems.append(outcome)
-                        continue
-                    writer.pending.append(outcome)
-                    if len(writer.pending) >= BATCH_SIZE:
-                        await writer.flush()
-                        progress.advance(task, since_advance)
-                        since_advance = 0
-                await writer.flush()
+                await _pipeline(iter(roster), checker, writer, totals,
+                                lambda rows: progress.advance(task, rows))
                 progress.update(task, completed=totals.rows, total=totals.rows)
     finally:
         roster.close()
@@ -399,6 +463,11 @@ async def import_roster_file(app: App, path: Path) -> int:
         return code
     if totals.problems:
         _echo(app, "roster_problems", problems=totals.problems)
+        if not totals.kecamatan_known and any(
+            reason["code"] == "kecamatan_unknown"
+            for problem in totals.problems for reason in problem.reasons
+        ):
+            _echo(app, "roster_no_kecamatan")
     if totals.new_units:
         _echo(app, "roster_new_units", names=totals.new_units, limit=NEW_UNITS_SHOWN)
     _echo(app, "roster_summary", path=str(path), rows=totals.rows, taken=totals.taken,

@@ -203,6 +203,63 @@ async def test_windows_1252_file_is_read(app, tmp_path, capsys):
     assert (await roster(app))["197001011995031001"]["name"] == "Dédé Sutisna"
 
 
+async def test_excel_unicode_text_utf16_with_tabs_is_read(app, tmp_path, capsys):
+    await seed_roster(app)
+    path = tmp_path / "unicode.txt"
+    path.write_text("NIP\tNama\tUnit\tNo HP\n197001011995031001\tAgus Wibowo\tDinas Kesehatan\t"
+                    "81211112001\n", encoding="utf-16")
+
+    assert await import_roster_file(app, path) == 0
+    assert (await roster(app))["197001011995031001"]["phone"] == "+6281211112001"
+
+
+async def test_a_nip_mangled_by_excel_gets_a_hint(app, tmp_path, capsys):
+    await seed_roster(app)
+    path = tmp_path / "excel.csv"
+    path.write_text("nip;nama;unit;no_hp\n1,98503E+17;Agus Wibowo;Dinas Kesehatan;081211112001\n")
+
+    assert await import_roster_file(app, path) == 1
+    assert "baris 2: NIP tertulis sebagai angka ilmiah" in capsys.readouterr().out
+
+
+async def test_a_broken_file_half_way_writes_nothing(app, tmp_path, capsys):
+    await seed_roster(app)
+    before = await roster(app)
+    path = tmp_path / "broken.csv"
+    runaway = "x" * 200_000  # beyond what any CSV cell may hold
+    path.write_text((DATA / "good.csv").read_text() + f"199505052020011007,{runaway},,,\n")
+
+    assert await import_roster_file(app, path) == 2
+
+    out = capsys.readouterr().out
+    assert "tidak dapat dibaca sebagai CSV (masalah di baris 8)" in out
+    assert "Tidak ada data yang disimpan." in out
+    assert await roster(app) == before
+    assert await unit_names(app, "opd") == ["Dinas Kesehatan", "Dinas Pendidikan dan Kebudayaan"]
+
+
+async def test_an_unclosed_quote_or_a_stray_control_character_refuses_the_row(
+    app, tmp_path, capsys
+):
+    await seed_roster(app)
+    path = tmp_path / "quotes.csv"
+    path.write_text(
+        "nip,nama,unit,no_hp\n"
+        "197001011995031001,Agus Wibowo,Dinas Kesehatan,081211112001\n"
+        "198206152008012002,Dewi\x00Lestari,Dinas Kesehatan,085711112002\n"
+        '199112302019031003,"Rizky Saputra,Diskominfo,081311112003\n'
+        "196812121990101004,Slamet Riyanto,Diskominfo,082111112004\n"
+        "198807072012122005,Sri Rahayu,Diskominfo,085611112005\n"
+    )
+
+    assert await import_roster_file(app, path) == 1
+
+    out = capsys.readouterr().out
+    assert "baris 3: kolom nama berisi karakter tak terlihat" in out
+    assert "baris 4: baris ini sampai baris 6 terbaca sebagai satu sel" in out
+    assert set(await roster(app)) == {BUDI.nip, "199001012015032002", "197001011995031001"}
+
+
 async def test_a_file_with_only_a_header_or_nothing_at_all_is_refused(app, tmp_path, capsys):
     header_only = tmp_path / "header.csv"
     header_only.write_text("nip,nama,unit,no_hp\n")
@@ -215,6 +272,15 @@ async def test_a_file_with_only_a_header_or_nothing_at_all_is_refused(app, tmp_p
     assert "Kolom yang ditemukan: (tidak ada)." in capsys.readouterr().out
     async with app.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(Asn)) == 0
+
+
+async def test_an_installation_without_kecamatan_says_so_once(app, capsys):
+    code = await import_roster_file(app, DATA / "good.csv")
+
+    out = capsys.readouterr().out
+    assert code == 1
+    assert out.count("tidak dikenal") == 5  # the sixth row leaves kecamatan empty
+    assert out.count("Basis data belum berisi daftar kecamatan") == 1
 
 
 async def test_absent_optional_columns_keep_what_is_stored(app, tmp_path, capsys):
