@@ -133,6 +133,7 @@ async def ask_stop_confirm(conversation: Conversation, context: Context) -> Repl
             "nik": enrollment.nik_masked,
             "reason": conversation.data["stop_reason"],
             "stop_month": _stop_month(context),
+            "agreed": enrollment.status != "draft",
         },
         buttons=((Button("confirm_stop", "stop:yes"),), (Button("back", "stop:no"),)),
     )
@@ -149,6 +150,7 @@ async def take_stop_confirm(conversation: Conversation, context: Context) -> str
     reason = conversation.data["stop_reason"]
     stop_month = first_of_month_after(context.today, context.config.deduction_offset_months)
     channel = context.incoming.channel.value
+    enrollment = await _owned(context, enrollment_id)
     try:
         await context.enrollments.stop(asn.id, enrollment_id, reason, stop_month, context.now)
     except EnrollmentNotFound:  # stopped or changed elsewhere meanwhile: show the list as is
@@ -160,10 +162,10 @@ async def take_stop_confirm(conversation: Conversation, context: Context) -> str
         subject=f"enrollment:{enrollment_id}",
         details={"reason": reason, "stop_month": stop_month.isoformat()},
     )
-    enrollment = await _owned(context, enrollment_id)
     conversation.data.clear()
     conversation.replies.append(
-        Reply("workers/stopped", {"name": enrollment.worker_name, "stop_month": stop_month})
+        Reply("workers/stopped", {"name": enrollment.worker_name, "stop_month": stop_month,
+                                  "agreed": enrollment.status != "draft"})
     )
     return "done"
 

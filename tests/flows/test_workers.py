@@ -178,3 +178,15 @@ async def test_stopped_meanwhile_elsewhere_is_said_and_the_list_shown(at):
     assert "sudah berubah" in shown[0].text
     assert "Status: dihentikan" in shown[-1].text
     assert await chat.state() == ("Workers:list", {})
+
+
+async def test_closing_a_draft_does_not_speak_of_stopping_a_deduction(budi):
+    await enrol(budi, agree=False)
+    await budi.press("👥 Pekerja saya")
+    await budi.press("⛔ Hentikan")
+    shown = await budi.press("Keberatan biaya")
+    assert "belum Anda setujui" in shown[-1].text
+    assert "Potongan gaji berhenti" not in shown[-1].text
+    shown = await budi.press("⛔ Ya, hentikan")
+    assert shown[0].text == "Draf pendaftaran SITI AMINAH ditutup. Tidak ada potongan gaji."
+    assert (await rows(budi, Enrollment))[0].status == "ended"

@@ -32,7 +32,7 @@ SAMPLE = {
     "desa": "Kumpulrejo", "age": 66, "max_age": 65, "min_age": 15,
     "asn_name": "Budi Santoso", "nip": "198503152010011001", "jkk": 10_000, "jkm": 6_800,
     "premium": 16_800, "monthly_total": 33_600, "first_month": date(2025, 9, 1),
-    "stop_month": date(2025, 9, 1), "reason": "Keberatan dengan biaya iuran",
+    "stop_month": date(2025, 9, 1), "reason": "Keberatan dengan biaya iuran", "agreed": True,
     "enrollments": [
         EnrollmentView(1, "SITI AMINAH", "3324••••••••0001", "art", "registered", NOW,
                        "25012345678", None),
