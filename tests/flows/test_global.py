@@ -169,3 +169,35 @@ async def test_group_chats_get_only_a_pointer_to_the_private_chat(chat):
         chat.app.renderer.text("common/private_only", {})
     ]
     assert await chat.state() == (None, {})
+
+
+@pytest.mark.parametrize(
+    ("command", "kind"),
+    [("/start", "mulai"), ("/menu", "mulai"), ("/MULAI", "mulai"),
+     ("/mulai@AsnPeduliBot", "mulai"), ("/help", "bantuan"), ("/bantuan sekarang", "bantuan"),
+     ("/cancel", "batal"),
+     ("/batal@AsnPeduliBot", "batal"), ("/", "unknown"), ("/mulai2", "unknown")],
+)
+async def test_command_spellings(at, command, kind):
+    chat = await at("Enrollment:name")
+    stored = await chat.state()
+    shown = await chat.send(command)
+    first = shown[0].text
+    if kind == "mulai":
+        assert "di tengah pengisian" in first and await chat.state() == stored
+    elif kind == "bantuan":
+        assert first == help_text(chat, "Enrollment:name") and await chat.state() == stored
+    elif kind == "batal":
+        assert "Dibatalkan" in first and await chat.state() == ("Menu:main", {})
+    else:
+        assert "Perintah itu tidak saya kenal" in first and await chat.state() == stored
+
+
+async def test_a_field_opened_from_ubah_still_returns_to_the_summary_after_help(at):
+    chat = await at("Enrollment:edit")
+    await chat.press("Pekerjaan")
+    await chat.send("/bantuan")
+    await chat.send("/mulai")
+    await chat.press("Nelayan")
+    assert "Pekerjaan: Nelayan" in chat.last.text
+    assert (await chat.state())[0] == "Enrollment:summary"
