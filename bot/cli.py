@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from bot.app import App, create_app
 from bot.settings import Settings
@@ -151,18 +151,30 @@ def run(
     webhook: Annotated[bool, typer.Option(help="Mode webhook (untuk server web).")] = False,
 ) -> None:
     """Jalankan bot Telegram (long polling, atau webhook)."""
-    from bot.telegram import run_telegram
+    from bot.telegram import TelegramNotConfigured, run_telegram
 
     settings = load_settings()
-    if settings.telegram_bot_token is None:
+    if not _filled(settings.telegram_bot_token):
         say("telegram_token_missing")
+        raise typer.Exit(2)
+    if webhook and not (settings.telegram_webhook_url
+                        and _filled(settings.telegram_webhook_secret)):
+        say("telegram_webhook_missing")
         raise typer.Exit(2)
 
     async def work(app: App) -> None:
         await app.migrate()
         await run_telegram(app, webhook=webhook)
 
-    with_app(work, settings)
+    try:
+        with_app(work, settings)
+    except TelegramNotConfigured as problem:
+        say("telegram_not_configured", problem=str(problem))
+        raise typer.Exit(2) from None
+
+
+def _filled(secret: SecretStr | None) -> bool:
+    return secret is not None and bool(secret.get_secret_value().strip())
 
 
 def quiet_logs() -> None:

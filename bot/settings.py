@@ -28,7 +28,11 @@ DEFAULT_SCHEDULE = [PremiumRow(effective_from=date(2022, 1, 1), jkk=10_000, jkm=
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore",
+        # "NAME=" left empty, as in .env.example, means "not set", not "empty string".
+        env_ignore_empty=True,
+    )
 
     # Database
     database_url: str = "sqlite+aiosqlite:///var/asn_peduli.db"

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from storage.crypto import PersonalDataCipher
 from storage.models import OutboxMessage
@@ -52,14 +53,27 @@ class SqlOutbox:
     async def due(
         self, now: datetime, limit: int, channels: tuple[str, ...]
     ) -> list[OutgoingMessage]:
-        """Pending rows whose time has come, oldest first; on PostgreSQL rows another sender
+        """Pending rows whose time has come, oldest first, at most the oldest one per chat so a
+        retried message is never overtaken by the next one; on PostgreSQL rows another sender
         holds are skipped (FOR UPDATE SKIP LOCKED)."""
+        earlier = aliased(OutboxMessage)
+        waiting_behind = (
+            select(earlier.id)
+            .where(
+                earlier.channel == OutboxMessage.channel,
+                earlier.chat_id == OutboxMessage.chat_id,
+                earlier.status == PENDING,
+                earlier.id < OutboxMessage.id,
+            )
+            .exists()
+        )
         query = (
             select(OutboxMessage)
             .where(
                 OutboxMessage.status == PENDING,
                 OutboxMessage.next_attempt_at <= now,
                 OutboxMessage.channel.in_(channels),
+                ~waiting_behind,
             )
             .order_by(OutboxMessage.id)
             .limit(limit)

@@ -571,8 +571,6 @@ async def test_a_429_is_retried_after_the_time_telegram_asks_for(
     assert row.last_error and "retry in 1 s" in row.last_error
 
 
-@pytest.mark.xfail(strict=True, reason="bot/sender.py sends a chat's later rows while an "
-                   "earlier one waits out a 429, so the user reads them out of order")
 async def test_a_429_does_not_reorder_the_messages_of_a_chat(
     fake: FakeTelegram, tg_app: App, bot: TelegramBot
 ) -> None:
