@@ -1,24 +1,23 @@
 """`asn-peduli roster import FILE.csv`: the ASN roster from the personnel office's spreadsheet.
 
-The file is what Excel writes in Indonesia: UTF-8 (with or without a BOM) or Windows-1252,
-separated by commas or by semicolons, headers in any case. Columns nip, nama, unit, no_hp are
-required; kecamatan and jabatan are optional, and when a column is absent the value already
-stored for a known NIP is left as it is (an empty cell, by contrast, clears it).
+The file is what Excel writes in Indonesia: UTF-8 (with or without a BOM), Windows-1252 or
+UTF-16 ("Unicode Text"), separated by commas, semicolons or tabs, headers in any case. Columns
+nip, nama, unit, no_hp are required; kecamatan and jabatan are optional, and when a column is
+absent the value already stored for a known NIP is left as it is (an empty cell clears it).
 
 The import is an upsert by NIP that can be run again and again: the same file twice changes
-nothing. Every row is checked first; a refused row is listed with its line number and the
-reason, with no personal data in full, and the good rows are still written. The exit code tells
-a script what happened: 0 every row taken, 1 some refused, 2 the file could not be used at all.
-All rows are written in one transaction, so a crash half-way leaves the roster as it was.
+nothing. Each row is checked before it is written; a refused row is listed with its line number
+and the reasons, with no personal data in full, and the good rows are still written. The exit
+code tells a script what happened: 0 every row taken, 1 some refused, 2 the file could not be
+used at all. All rows go in one transaction, so a failure half-way leaves the roster as it was.
 """
 
 from __future__ import annotations
 
-import asyncio
 import codecs
 import csv
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,7 +218,7 @@ class RosterFile:
             except StopIteration:
                 return
             except csv.Error:
-                # A NUL byte or a runaway quoted field: the rest cannot be trusted.
+                # A cell beyond the csv module's size limit: the rest cannot be trusted.
                 raise UnusableFile("roster_unreadable", path=str(self.path), line=line
                                    ) from None
             last = self._reader.line_num
@@ -236,11 +235,9 @@ class RosterFile:
 class RowChecker:
     """The per-row rules: NIP, phone, name, unit, kecamatan, a NIP twice in the file."""
 
-    def __init__(self, kecamatan: dict[str, int], has_kecamatan: bool, has_position: bool
-                 ) -> None:
+    def __init__(self, kecamatan: dict[str, int], has_kecamatan: bool) -> None:
         self._kecamatan = kecamatan
         self._has_kecamatan = has_kecamatan
-        self._has_position = has_position
         self._first_line: dict[str, int] = {}
 
     def check(self, line: int, last_line: int, cells: dict[str, str]) -> Checked | Problem:
@@ -249,8 +246,8 @@ class RowChecker:
             # An unclosed quote swallows the lines after it into one cell: say so, loudly.
             reasons.append({"code": "multiline", "last_line": last_line})
             return Problem(line, reasons)
-        broken = [name for name, cell in cells.items() if _CONTROL.search(cell)]
-        if broken:
+        if _CONTROL.search("".join(cells.values())):
+            broken = [name for name, cell in cells.items() if _CONTROL.search(cell)]
             reasons.append({"code": "control_characters", "columns": broken})
             return Problem(line, reasons)
         nip = self._nip(line, cells["nip"], reasons)
@@ -333,6 +330,8 @@ class RosterWriter:
 
     async def write(self, batch: list[Checked]) -> None:
         """Upsert one batch of checked rows, counting what changed."""
+        if not batch:
+            return
         new: dict[str, str] = {}
         for row in batch:
             key = unit_key(row.unit)
@@ -377,49 +376,6 @@ def _progress() -> Progress:
     )
 
 
-def _check_batch(rows: Iterator[tuple[int, int, dict[str, str]]], checker: RowChecker,
-                 problems: list[Problem]) -> tuple[list[Checked], int]:
-    """Read and check rows until a batch is good or the file ends; runs in a worker thread."""
-    good: list[Checked] = []
-    read = 0
-    for line, last_line, cells in rows:
-        read += 1
-        outcome = checker.check(line, last_line, cells)
-        if isinstance(outcome, Problem):
-            problems.append(outcome)
-            continue
-        good.append(outcome)
-        if len(good) >= BATCH_SIZE:
-            break
-    return good, read
-
-
-async def _pipeline(rows: Iterator[tuple[int, int, dict[str, str]]], checker: RowChecker,
-                    writer: RosterWriter, totals: Totals, advance: Callable[[int], None]
-                    ) -> None:
-    """Check batch n+1 in a thread while the database writes batch n: the checks are Python
-    (phonenumbers mostly), the writes mostly SQLite's C code or the PostgreSQL server, so the
-    two overlap and a 100,000-row file takes about the longer of the two, not their sum.
-    Only one write is ever in flight, so the session is used by one task at a time."""
-    writing: asyncio.Task[None] | None = None
-    try:
-        while True:
-            good, read = await asyncio.to_thread(_check_batch, rows, checker, totals.problems)
-            if writing is not None:
-                await writing
-                writing = None
-            if read == 0:
-                return
-            totals.rows += read
-            advance(read)
-            if good:
-                writing = asyncio.create_task(writer.write(good))
-    except BaseException:
-        if writing is not None:  # let the session fall idle before the transaction rolls back
-            await asyncio.gather(writing, return_exceptions=True)
-        raise
-
-
 async def import_roster(app: App, path: Path) -> tuple[int, Totals]:
     """Import the file; the exit code and what happened, for the caller to report."""
     roster = RosterFile(path)
@@ -436,13 +392,27 @@ async def import_roster(app: App, path: Path) -> tuple[int, Totals]:
                 elif unit.kind == store.KECAMATAN:
                     kecamatan.setdefault(kecamatan_key(unit.name), unit.id)
             totals.kecamatan_known = len(kecamatan)
-            checker = RowChecker(kecamatan, has_kecamatan, has_position)
+            checker = RowChecker(kecamatan, has_kecamatan)
             writer = RosterWriter(session, app, opd, has_kecamatan, has_position, totals)
             with _progress() as progress:
                 description = app.renderer.text("cli/roster_progress", {})
                 task = progress.add_task(description, total=max(roster.lines - 1, 0))
-                await _pipeline(iter(roster), checker, writer, totals,
-                                lambda rows: progress.advance(task, rows))
+                batch: list[Checked] = []
+                since_advance = 0
+                for line, last_line, cells in roster:
+                    totals.rows += 1
+                    since_advance += 1
+                    outcome = checker.check(line, last_line, cells)
+                    if isinstance(outcome, Problem):
+                        totals.problems.append(outcome)
+                        continue
+                    batch.append(outcome)
+                    if len(batch) >= BATCH_SIZE:
+                        await writer.write(batch)
+                        batch = []
+                        progress.advance(task, since_advance)
+                        since_advance = 0
+                await writer.write(batch)
                 progress.update(task, completed=totals.rows, total=totals.rows)
     finally:
         roster.close()
