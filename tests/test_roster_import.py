@@ -163,6 +163,53 @@ async def test_rows_with_problems_are_listed_and_the_good_rows_taken(app_any_db,
     assert held["197001011995031001"]["unit"] == "Dinas Kesehatan"  # line 2, not line 5
 
 
+async def test_every_other_refusal_reason_is_told(app, tmp_path, capsys):
+    await seed_roster(app)
+    long_text = "A" * 201
+    path = tmp_path / "reasons.csv"
+    path.write_text(
+        "nip,nama,unit,no_hp,jabatan\n"
+        ",Agus Wibowo,Dinas Kesehatan,081211112001,\n"
+        "198513452010011001,Agus Wibowo,Dinas Kesehatan,081211112001,\n"
+        f"197001011995031001,{long_text},Dinas Kesehatan,081211112001,\n"
+        "198206152008012002,Dewi Lestari,,081211112002,\n"
+        f"199112302019031003,Rizky Saputra,{long_text},081311112003,\n"
+        "196812121990101004,Slamet Riyanto,Diskominfo,,\n"
+        f"198807072012122005,Sri Rahayu,Diskominfo,085611112005,{long_text}\n"
+    )
+
+    assert await import_roster_file(app, path) == 1
+
+    out = capsys.readouterr().out
+    assert "baris 2: NIP kosong\n" in out
+    assert "baris 3: NIP tidak diawali tanggal lahir yang benar (TTTTBBHH)\n" in out
+    assert "baris 4: nama lebih dari 200 karakter\n" in out
+    assert "baris 5: unit kosong\n" in out
+    assert "baris 6: nama unit lebih dari 200 karakter\n" in out
+    assert "baris 7: nomor HP kosong\n" in out
+    assert "baris 8: jabatan lebih dari 200 karakter\n" in out
+    assert "ditolak: 7" in out and "diterima: 0" in out
+    assert "OPD baru" not in out  # no unit is created for a refused row
+
+
+async def test_many_new_units_are_summed_up(app, tmp_path, capsys):
+    await seed_roster(app)
+    lines = ["nip,nama,unit,no_hp"] + [
+        f"1980010120050110{index:02d},Pegawai Satu,Unit Baru {index:02d},08121111{index:04d}"
+        for index in range(1, 26)
+    ]
+    path = tmp_path / "units.csv"
+    path.write_text("\n".join(lines) + "\n")
+
+    assert await import_roster_file(app, path) == 0
+
+    out = capsys.readouterr().out
+    assert "OPD baru dibuat (25): Unit Baru 01, Unit Baru 02," in out
+    assert "Unit Baru 20, dan 5 lainnya." in out and "Unit Baru 21" not in out
+    assert "Periksa ejaannya" in out
+    assert len(await unit_names(app, "opd")) == 27
+
+
 async def test_a_file_without_a_required_column_writes_nothing(app_any_db, capsys):
     await seed_roster(app_any_db)
     before = await roster(app_any_db)
@@ -281,6 +328,17 @@ async def test_an_installation_without_kecamatan_says_so_once(app, capsys):
     assert code == 1
     assert out.count("tidak dikenal") == 5  # the sixth row leaves kecamatan empty
     assert out.count("Basis data belum berisi daftar kecamatan") == 1
+
+
+async def test_a_file_that_is_not_text_or_not_there_is_refused(app, tmp_path, capsys):
+    binary = tmp_path / "roster.xlsx"
+    binary.write_bytes(b"PK\x03\x04\x81\x8d\x8f\x90\x9d" * 10)
+
+    assert await import_roster_file(app, binary) == 2
+    out = capsys.readouterr().out
+    assert f"Berkas {binary} tidak dapat dibaca sebagai CSV. Simpan ulang dari Excel" in out
+    assert await import_roster_file(app, tmp_path / "missing.csv") == 2
+    assert "tidak dapat dibaca sebagai CSV" in capsys.readouterr().out
 
 
 async def test_absent_optional_columns_keep_what_is_stored(app, tmp_path, capsys):
