@@ -27,6 +27,7 @@ import pytest
 from bot.app import App, create_app
 from bot.console import Shown
 from bot.settings import Settings
+from messages.renderer import Renderer
 from tests.chat import ChatClient
 from tests.conftest import BUDI, SRI, make_settings, seed_roster
 from tests.flows.route import ROUTE
@@ -73,14 +74,23 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(scope="session")
+def renderer() -> Renderer:
+    """One renderer for the session: templates are then compiled once, not once per test
+    (create_app builds a new one, and compiling is a tenth of a flow test's time)."""
+    return Renderer()
+
+
 AppFactory = Callable[..., Awaitable[App]]
 
 
 @pytest.fixture
-async def make_app(tmp_path, migrated_file, clock) -> AsyncIterator[AppFactory]:
+async def make_app(tmp_path, migrated_file, clock, renderer, monkeypatch
+                   ) -> AsyncIterator[AppFactory]:
     """Build seeded applications with settings overrides, each on its own database file;
     `settings=` reuses a Settings object (same file, same keys: a restart)."""
     built: list[App] = []
+    monkeypatch.setattr("bot.app.Renderer", lambda: renderer)
 
     async def factory(settings: Settings | None = None, **overrides: object) -> App:
         if settings is None:
@@ -108,9 +118,15 @@ async def seeded(make_app) -> App:
 
 
 @pytest.fixture
-async def sri(seeded) -> ChatClient:
-    """Sri's chat, identified and at the main menu."""
-    return await login(ChatClient(seeded, user_id="2002"), SRI)
+async def budi(at) -> ChatClient:
+    """Overrides the root fixture: Budi's chat at the main menu, from a snapshot."""
+    return await at("Menu:main")
+
+
+@pytest.fixture
+async def sri(budi) -> ChatClient:
+    """Sri's chat on Budi's application, identified and at the main menu."""
+    return await login(ChatClient(budi.app, user_id="2002"), SRI)
 
 
 async def login(client: ChatClient, person=BUDI) -> ChatClient:
