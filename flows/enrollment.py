@@ -254,7 +254,14 @@ async def take_kecamatan(conversation: Conversation, context: Context) -> str:
     by_id = {str(item.id): item for item in kecamatan}
     typed = {item.name.lower(): str(item.id) for item in kecamatan}
     typed.update({"lainnya": "other", "luar": "other", "di luar": "other"})
-    choice = choice_of(context, "kec", (*by_id, "other"), typed)
+    try:
+        choice = choice_of(context, "kec", (*by_id, "other"), typed)
+    except Invalid as invalid:
+        if invalid.template != "errors/choose_button":
+            raise
+        # A typed name not on the list: say so, and where to go for a place outside.
+        raise Invalid("enrollment/unknown_kecamatan", region=context.config.region_name
+                      ) from None
     if choice == "other":
         return "outside"
     conversation.data["kecamatan_id"] = by_id[choice].id

@@ -289,9 +289,11 @@ async def test_kecamatan_by_button_or_typed_name(at, do, name):
     assert (state, data["kecamatan"], data["kecamatan_id"]) == ("Enrollment:desa", name, unit.id)
 
 
-async def test_a_kecamatan_not_on_the_list_asks_for_a_button(at):
+async def test_a_kecamatan_not_on_the_list_points_to_the_outside_button(at):
     chat = await at("Enrollment:kecamatan")
-    await refused(chat, "Atlantis", "pilih salah satu tombol")
+    await refused(chat, "Tugu", "tidak ada di daftar Kabupaten Kendal")
+    assert 'tekan "Di luar Kabupaten Kendal"' in chat.last.text
+    assert chat.last.labels == ["Kaliwungu", "Patebon", "Kendal", "Di luar Kabupaten Kendal"]
 
 
 @pytest.mark.parametrize("how", ["button", "lainnya", "luar"])

@@ -45,6 +45,8 @@ def expected(state: str, what: str) -> str:
         return "Tombol itu sudah tidak berlaku"
     if state == "Identify:phone":
         return USE_CONTACT
+    if state == "Enrollment:kecamatan":
+        return "tidak ada di daftar Kabupaten Kendal"
     if state not in BAD_TEXT:
         return CHOOSE
     if what == "long":
