@@ -135,7 +135,8 @@ def demo() -> None:
     from bot.demo_data import ensure_demo_data
     from bot.terminal import run_terminal_chat
 
-    write_env_file()
+    if write_env_file():
+        say("env_written", path=str(ENV_FILE))
     quiet_logs()
 
     async def work(app: App) -> None:

@@ -20,6 +20,8 @@ async def run_terminal_chat(app: App, demo: bool = False) -> None:
             "region": app.settings.region_name, "nip": DEMO_ASN.nip,
             "phone": DEMO_ASN.phone_local, "name": DEMO_ASN.name, "unit": DEMO_ASN.unit,
         }))
+    # Open the conversation (or show where it stopped), so the first typed line is an answer.
+    await app.dispatcher.handle(console.incoming(user_id, "/mulai"))
     await app.sender.drain()
     while True:
         try:

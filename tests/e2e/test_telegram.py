@@ -291,7 +291,7 @@ async def test_a_sticker_gets_an_explanation_and_changes_nothing(
     before = await user.state()
     assert before[0] == "Enrollment:name"
     [explanation] = await user.sticker()
-    assert "Stiker" in explanation.text
+    assert "stiker" in explanation.text
     assert await user.state() == before
     await user.settle(fake.push_photo(USER))
     assert await user.state() == before
