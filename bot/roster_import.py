@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import phonenumbers
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -50,8 +49,6 @@ NEW_UNITS_SHOWN = 20
 
 EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
 
-_PHONE_SEPARATORS = re.compile(r"[\s\-.()]")
-_ID_MOBILE = re.compile(r"(?:\+?62|0)(8\d{6,12})")
 _KECAMATAN_PREFIX = re.compile(r"^(kecamatan|kec\.?)\s+")
 _DIGIT_RUN = re.compile(r"\d{5,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -110,21 +107,6 @@ class Totals:
 def clean(text: str) -> str:
     """Trim and collapse the spaces that spreadsheets accumulate inside cells."""
     return " ".join(text.split())
-
-
-def phone_e164(text: str) -> str:
-    """`flows.phone.to_e164`, five times faster on the usual roster cell (0812-3456-7890,
-    +62 812..., 62812...): phonenumbers' `parse` is most of to_e164's cost, and for these
-    forms it can only yield country 62 and the digits after the 0 or 62, so the number is
-    built directly and phonenumbers still decides whether it is valid. Anything else, or a
-    number it finds invalid, goes through to_e164 itself (which raises InvalidPhone)."""
-    match = _ID_MOBILE.fullmatch(_PHONE_SEPARATORS.sub("", text))
-    if match is not None:
-        national = match.group(1)
-        number = phonenumbers.PhoneNumber(country_code=62, national_number=int(national))
-        if phonenumbers.is_valid_number(number):
-            return f"+62{national}"
-    return to_e164(text)
 
 
 def unit_key(name: str) -> str:
@@ -299,7 +281,7 @@ class RowChecker:
             reasons.append({"code": "phone_missing"})
             return None
         try:
-            return phone_e164(text)
+            return to_e164(text)
         except InvalidPhone:
             reasons.append({"code": "phone_invalid", "masked": masked_phone(text)})
             return None

@@ -30,11 +30,11 @@ def parse_date(text: str) -> date:
     elif words and words.group(2) in MONTHS:
         day, month, year = int(words.group(1)), MONTHS[words.group(2)], int(words.group(3))
     else:
-        raise InvalidDate(text)
+        raise InvalidDate("not a date")
     try:
         return date(year, month, day)
     except ValueError as exc:
-        raise InvalidDate(text) from exc
+        raise InvalidDate("not a date") from exc
 
 
 def age_on(born: date, day: date) -> int:

@@ -52,16 +52,16 @@ def parse_nik(text: str) -> Nik:
     """Check 16 digits, a plausible region code, day 1-31 or 41-71, month 1-12."""
     value = _SEPARATORS.sub("", text.strip())
     if len(value) != NIK_LENGTH or not value.isascii() or not value.isdigit():
-        raise InvalidNik(value)
+        raise InvalidNik("not a NIK")
     province, regency = int(value[0:2]), int(value[2:4])
     if province < 11 or province > 99 or regency == 0:
-        raise InvalidNik(value)
+        raise InvalidNik("not a NIK")
     day, month, year2 = int(value[6:8]), int(value[8:10]), int(value[10:12])
     female = day > 40
     if female:
         day -= 40
     if not 1 <= day <= 31 or not 1 <= month <= 12:
-        raise InvalidNik(value)
+        raise InvalidNik("not a NIK")
     if value[12:16] == "0000":
-        raise InvalidNik(value)
+        raise InvalidNik("not a NIK")
     return Nik(value=value, region=value[0:6], day=day, month=month, year2=year2, female=female)

@@ -36,11 +36,11 @@ def parse_nip(text: str) -> Nip:
     """Check length, digits and the birth date at the start; PPPK middles are allowed."""
     value = normalise_nip(text)
     if len(value) != NIP_LENGTH or not value.isascii() or not value.isdigit():
-        raise InvalidNip(value)
+        raise InvalidNip("not a NIP")
     try:
         born = date(int(value[0:4]), int(value[4:6]), int(value[6:8]))
     except ValueError as exc:
-        raise InvalidNip(value) from exc
+        raise InvalidNip("not a NIP") from exc
     if born.year < 1940:
-        raise InvalidNip(value)
+        raise InvalidNip("not a NIP")
     return Nip(value=value, birth_date=born)

@@ -8,10 +8,11 @@ import phonenumbers
 
 from storage.masking import mask_phone
 
-__all__ = ["InvalidPhone", "mask_phone", "to_e164"]
+__all__ = ["InvalidPhone", "mask_phone", "parse_e164", "to_e164"]
 
 DEFAULT_REGION = "ID"
 _SEPARATORS = re.compile(r"[\s().\-]")
+_ID_MOBILE = re.compile(r"(?:\+?62|0)(8\d{6,12})")
 
 
 class InvalidPhone(ValueError):
@@ -19,17 +20,34 @@ class InvalidPhone(ValueError):
 
 
 def to_e164(text: str, region: str = DEFAULT_REGION) -> str:
-    """0812-3456-7890, 62812…, +62 812… all give +6281234567890."""
+    """0812-3456-7890, 62812…, +62 812… all give +6281234567890.
+
+    The usual Indonesian mobile forms skip phonenumbers' `parse` (most of the cost, which
+    matters when a roster of 100,000 rows is imported): they can only mean country 62 and the
+    digits after the 0 or 62, so the number is built directly and phonenumbers still decides
+    whether it is valid. Anything else goes through `parse_e164`.
+    """
+    match = _ID_MOBILE.fullmatch(_SEPARATORS.sub("", text.strip()))
+    if match is not None:
+        national = match.group(1)
+        number = phonenumbers.PhoneNumber(country_code=62, national_number=int(national))
+        if phonenumbers.is_valid_number(number):
+            return f"+62{national}"
+    return parse_e164(text, region)
+
+
+def parse_e164(text: str, region: str = DEFAULT_REGION) -> str:
+    """The full phonenumbers reading of any form, with an explicit country code or not."""
     raw = text.strip()
     if any(ch.isalpha() for ch in raw):  # phonenumbers would read "abc" as keypad digits
-        raise InvalidPhone(text)
+        raise InvalidPhone("not a phone number")
     digits = _SEPARATORS.sub("", raw)
     if digits.isdigit() and digits.startswith("62"):  # the country code without its "+"
         raw = "+" + digits
     try:
         number = phonenumbers.parse(raw, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidPhone(text) from exc
+        raise InvalidPhone("not a phone number") from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidPhone(text)
+        raise InvalidPhone("not a phone number")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
