@@ -73,8 +73,13 @@ class OutboxSender:
             rows = await SqlOutbox(session, self._cipher).due(
                 self._clock(), self._batch_size, tuple(self._transports)
             )
+        failed_chats: set[tuple[str, str]] = set()
         for row in rows:
-            await self._deliver(row)
+            chat = (row.channel, row.chat_id)
+            if chat in failed_chats:
+                continue  # keep the chat's order: its later rows wait for the failed one
+            if not await self._deliver(row):
+                failed_chats.add(chat)
         return len(rows)
 
     async def drain(self) -> None:
@@ -82,7 +87,8 @@ class OutboxSender:
         while await self.deliver_due():
             pass
 
-    async def _deliver(self, row: OutgoingMessage) -> None:
+    async def _deliver(self, row: OutgoingMessage) -> bool:
+        """Send one row and record the outcome; True when it was sent."""
         transport = self._transports[row.channel]
         try:
             message_id = await transport.send(row.chat_id, row.body)
@@ -90,12 +96,13 @@ class OutboxSender:
             delay = (timedelta(seconds=error.retry_after) if error.retry_after
                      else backoff(row.attempts))
             await self._mark(row, error=str(error), delay=delay)
+            return False
         except PermanentSendError as error:
             await self._mark(row, error=str(error), delay=None)
-        else:
-            async with self._sessions.begin() as session:
-                await SqlOutbox(session, self._cipher).mark_sent(row.id, message_id,
-                                                                 self._clock())
+            return False
+        async with self._sessions.begin() as session:
+            await SqlOutbox(session, self._cipher).mark_sent(row.id, message_id, self._clock())
+        return True
 
     async def _mark(self, row: OutgoingMessage, error: str, delay: timedelta | None) -> None:
         log.warning("sending outbox row %s on %s failed: %s", row.id, row.channel, error)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -73,16 +74,21 @@ def _environment(markup: str) -> Environment:
     return env
 
 
+@cache
+def _compiled() -> tuple[dict[str, Environment], dict[str, Template]]:
+    """The environments (which cache compiled templates) and the labels, built on first use
+    and shared by every Renderer of the process: compiling is costly, the result immutable."""
+    envs = {markup: _environment(markup) for markup in (HTML, WHATSAPP, PLAIN)}
+    raw = tomllib.loads(LABELS.read_text(encoding="utf-8"))
+    labels = {key: envs[PLAIN].from_string(value) for key, value in raw.items()}
+    return envs, labels
+
+
 class Renderer:
-    """Renders templates for each markup; environments and labels are built once."""
+    """Renders templates for each markup."""
 
     def __init__(self) -> None:
-        self._envs = {markup: _environment(markup) for markup in (HTML, WHATSAPP, PLAIN)}
-        raw = tomllib.loads(LABELS.read_text(encoding="utf-8"))
-        plain = self._envs[PLAIN]
-        self._labels: dict[str, Template] = {
-            key: plain.from_string(value) for key, value in raw.items()
-        }
+        self._envs, self._labels = _compiled()
 
     def render(self, reply: Reply, channel: str) -> Rendered:
         markup = MARKUP_BY_CHANNEL[channel]

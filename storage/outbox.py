@@ -53,9 +53,10 @@ class SqlOutbox:
     async def due(
         self, now: datetime, limit: int, channels: tuple[str, ...]
     ) -> list[OutgoingMessage]:
-        """Pending rows whose time has come, oldest first, at most the oldest one per chat so a
-        retried message is never overtaken by the next one; on PostgreSQL rows another sender
-        holds are skipped (FOR UPDATE SKIP LOCKED)."""
+        """Pending rows whose time has come, oldest first, leaving out any chat whose earlier
+        message still waits for a retry, so a message is never overtaken by the next one (the
+        sender also stops a chat's batch at its first failure); on PostgreSQL rows another
+        sender holds are skipped (FOR UPDATE SKIP LOCKED)."""
         earlier = aliased(OutboxMessage)
         waiting_behind = (
             select(earlier.id)
@@ -63,6 +64,7 @@ class SqlOutbox:
                 earlier.channel == OutboxMessage.channel,
                 earlier.chat_id == OutboxMessage.chat_id,
                 earlier.status == PENDING,
+                earlier.next_attempt_at > now,
                 earlier.id < OutboxMessage.id,
             )
             .exists()

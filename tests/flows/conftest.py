@@ -27,7 +27,6 @@ import pytest
 from bot.app import App, create_app
 from bot.console import Shown
 from bot.settings import Settings
-from messages.renderer import Renderer
 from tests.chat import ChatClient
 from tests.conftest import BUDI, SRI, make_settings, seed_roster
 from tests.flows.route import ROUTE
@@ -74,23 +73,14 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture(scope="session")
-def renderer() -> Renderer:
-    """One renderer for the session: templates are then compiled once, not once per test
-    (create_app builds a new one, and compiling is a tenth of a flow test's time)."""
-    return Renderer()
-
-
 AppFactory = Callable[..., Awaitable[App]]
 
 
 @pytest.fixture
-async def make_app(tmp_path, migrated_file, clock, renderer, monkeypatch
-                   ) -> AsyncIterator[AppFactory]:
+async def make_app(tmp_path, migrated_file, clock) -> AsyncIterator[AppFactory]:
     """Build seeded applications with settings overrides, each on its own database file;
     `settings=` reuses a Settings object (same file, same keys: a restart)."""
     built: list[App] = []
-    monkeypatch.setattr("bot.app.Renderer", lambda: renderer)
 
     async def factory(settings: Settings | None = None, **overrides: object) -> App:
         if settings is None:
