@@ -9,14 +9,18 @@ The agreement is stored with the very words shown, the amounts, the time and the
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flows.conversation import Context, Conversation, Flow, Goto, Step, choice_of
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, choice_of
 from flows.events import Button, Reply
-from flows.premium import first_of_month_after, rate_on
+from flows.premium import NoPremiumRate, first_deduction
 from storage.interfaces import AgreementRecord, EnrollmentNotFound
 
 AGREEMENT_VERSION = "potong-gaji-v1"
+
+
+log = logging.getLogger(__name__)
 
 
 class S:
@@ -32,8 +36,10 @@ async def _terms(conversation: Conversation, context: Context) -> dict[str, Any]
     )
     if enrollment is None or enrollment.status != "draft":
         raise EnrollmentNotFound(conversation.data["enrollment_id"])
-    first_month = first_of_month_after(context.today, context.config.deduction_offset_months)
-    rate = rate_on(context.config.premium_schedule, first_month)
+    config = context.config
+    first_month, rate = first_deduction(
+        config.premium_schedule, context.today, config.deduction_offset_months
+    )
     others = await context.enrollments.deducted_count(asn.id)
     return {
         "asn_name": asn.name,
@@ -56,6 +62,10 @@ async def ask_agreement(conversation: Conversation, context: Context) -> Reply:
         terms = await _terms(conversation, context)
     except EnrollmentNotFound:
         return Reply("deduction/not_available", buttons=((Button("to_menu", "ded:menu"),),))
+    except NoPremiumRate as missing:
+        log.error("premium schedule has no rate for %s: fix PREMIUM_SCHEDULE", missing.day)
+        return Reply("deduction/no_rate", {"month": missing.day},
+                     buttons=((Button("later", "ded:later"),),))
     return Reply(
         "deduction/confirm",
         terms,
@@ -82,6 +92,8 @@ async def take_agreement(conversation: Conversation, context: Context) -> Goto:
         conversation.data.clear()
         conversation.replies.append(Reply("deduction/not_available"))
         return Goto(None)
+    except NoPremiumRate as missing:
+        raise Invalid("deduction/no_rate", month=missing.day) from None
     record = AgreementRecord(
         wording_version=AGREEMENT_VERSION,
         wording=context.wording("deduction/agreement_wording", terms),

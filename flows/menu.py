@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flows.conversation import Context, Conversation, Flow, Goto, Step, choice_of
 from flows.events import Button, Reply
+from flows.premium import NoPremiumRate, first_deduction
 
 
 class S:
@@ -23,9 +24,16 @@ async def show_menu(conversation: Conversation, context: Context) -> Reply:
     asn = context.asn
     assert asn is not None, "the router shows the menu to identified ASN only"
     count = await context.enrollments.holding_count(asn.id)
+    config = context.config
+    try:
+        _, rate = first_deduction(config.premium_schedule, context.today,
+                                  config.deduction_offset_months)
+        premium: int | None = rate.total
+    except NoPremiumRate:
+        premium = None  # the deduction step explains; the menu just leaves the figure out
     return Reply(
         "menu/main",
-        {"name": asn.name, "workers": count},
+        {"name": asn.name, "workers": count, "premium": premium},
         buttons=(
             (Button("menu_enrol", "menu:enrol"),),
             (Button("menu_workers", "menu:workers"),),

@@ -27,6 +27,10 @@ class PremiumRate:
 class NoPremiumRate(LookupError):
     """The schedule has no row in force on the asked date (a configuration error)."""
 
+    def __init__(self, day: date) -> None:
+        super().__init__(f"no premium rate in force on {day.isoformat()}")
+        self.day = day
+
 
 def rate_on(schedule: Sequence[PremiumRate], day: date) -> PremiumRate:
     """The latest row whose effective date is on or before `day`."""
@@ -40,3 +44,10 @@ def first_of_month_after(day: date, months: int = 1) -> date:
     """The first day of the month `months` after the month holding `day`."""
     index = day.year * 12 + (day.month - 1) + months
     return date(index // 12, index % 12 + 1, 1)
+
+
+def first_deduction(schedule: Sequence[PremiumRate], today: date, offset_months: int
+                    ) -> tuple[date, PremiumRate]:
+    """The first salary month deducted for an agreement made today, and the rate then."""
+    month = first_of_month_after(today, offset_months)
+    return month, rate_on(schedule, month)

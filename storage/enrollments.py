@@ -164,10 +164,11 @@ class SqlEnrollmentRepository:
         self, asn_id: int, enrollment_id: int, reason: str, stop_month: date, now: datetime
     ) -> None:
         enrollment = await self._owned(asn_id, enrollment_id, HOLDING_STATUSES)
+        # A draft never had a deduction agreed, so there is none to stop.
+        enrollment.deduction_stop_month = None if enrollment.status == "draft" else stop_month
         enrollment.status = "ended"
         enrollment.ended_at = now
         enrollment.end_reason = reason
-        enrollment.deduction_stop_month = stop_month
 
     async def _owned(
         self, asn_id: int, enrollment_id: int, statuses: tuple[str, ...]

@@ -180,3 +180,26 @@ async def test_sri_cannot_reach_budis_draft(budi):
     assert "sudah tidak berlaku" in shown[0].text
     assert (await sri.state())[0] == "Workers:list"
     assert (await rows(budi, Enrollment))[0].status == "draft"
+
+
+async def test_a_month_without_a_premium_rate_keeps_the_draft_and_says_so(make_app):
+    """A schedule that starts after the first deducted month is a configuration error: the
+    ASN is told kindly, nothing is agreed, the draft stays, and the menu shows no figure."""
+    late = [{"effective_from": "2026-01-01", "jkk": 10_000, "jkm": 6_800}]
+    chat = ChatClient(await make_app(premium_schedule=late), user_id="1001")
+    await login(chat)
+    assert "Anda belum melindungi pekerja." in chat.last.text
+    assert "Rp" not in chat.last.text
+    await reach(chat, "Deduction:confirm")
+    assert "besaran iuran untuk bulan September 2025 belum ditetapkan" in chat.last.text
+    shown = await chat.send("Saya setuju")
+    assert "belum ditetapkan" in texts(shown)
+    assert (await chat.state())[0] == "Deduction:confirm"
+    assert await rows(chat, DeductionAgreement) == []
+    assert [e.status for e in await rows(chat, Enrollment)] == ["draft"]
+
+
+async def test_the_menu_names_the_premium_from_the_schedule(make_app):
+    chat = ChatClient(await make_app(premium_schedule=DISCOUNT_2025), user_id="1001")
+    await login(chat)
+    assert "Satu pekerja cukup dengan iuran Rp8.400 sebulan." in chat.last.text

@@ -65,6 +65,9 @@ async def test_one_active_holder_per_nik(app_any_db, asn_ids):
         statuses = sorted((await session.scalars(select(Enrollment.status))).all())
         workers = (await session.scalars(select(Worker))).all()
     assert statuses == ["draft", "ended"]
+    async with app_any_db.sessions() as session:
+        ended = (await session.scalars(select(Enrollment).where(Enrollment.id == first.id))).one()
+    assert ended.deduction_stop_month is None  # a draft had no deduction to stop
     assert len(workers) == 1 and again.id != first.id
 
 
