@@ -106,6 +106,23 @@ def roster_import(
     raise typer.Exit(with_app(work))
 
 
+@roster_cli.command("kecamatan")
+def roster_kecamatan(
+    file: Annotated[Path | None, typer.Argument(
+        exists=True, dir_okay=False, readable=True,
+        help="CSV dengan kolom kode,nama; tanpa berkas: daftar Kabupaten Kendal.")] = None,
+) -> None:
+    """Isi daftar kecamatan wilayah (dipakai pendaftaran dan impor roster)."""
+    from bot.kecamatan import KECAMATAN_CSV, load_kecamatan
+
+    async def work(app: App) -> tuple[int, int]:
+        await app.migrate()
+        return await load_kecamatan(app, file or KECAMATAN_CSV)
+
+    listed, added = with_app(work)
+    say("kecamatan_loaded", listed=listed, added=added)
+
+
 @cli.command("demo-data")
 def demo_data(
     asn: Annotated[int, typer.Option(help="Jumlah ASN demo.")] = 1_000,

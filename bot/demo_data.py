@@ -13,17 +13,15 @@ Running it again changes nothing: units and ASN are upserted, a NIK already held
 
 from __future__ import annotations
 
-import csv
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import typer
 
-import storage
 from bot.app import App
+from bot.kecamatan import read_kecamatan
 from flows.deduction import AGREEMENT_VERSION
 from flows.enrollment import CONSENT_VERSION, OCCUPATIONS, RELATIONSHIPS
 from flows.nik import parse_nik
@@ -53,7 +51,6 @@ DEMO_ASN = DemoAsn(
 
 # Kendal, August 2025: 974 of about 10,300 ASN protected a worker.
 COVERAGE = 0.0942
-KECAMATAN_CSV = Path(storage.__file__).parent / "data" / "kendal_kecamatan.csv"
 KENDAL_REGENCY = "3324"
 
 # Fictional but realistic: the kind of OPD a Kabupaten has, named as Kendal names them.
@@ -144,17 +141,6 @@ STATUS_WEIGHTS = {"submitted": 20, "verified": 30, "active": 50}
 
 
 @dataclass(frozen=True, slots=True)
-class Kecamatan:
-    code: str
-    name: str
-
-    @property
-    def nik_region(self) -> str:
-        """33.24.14 gives 332414, the first six digits of a NIK issued there."""
-        return self.code.replace(".", "")
-
-
-@dataclass(frozen=True, slots=True)
 class DemoPerson:
     """One fictional ASN; the phone in E.164, as the roster stores it."""
 
@@ -183,12 +169,6 @@ class DemoWorker:
     channel: str
     days_ago: int
     kpj_number: str | None
-
-
-def read_kecamatan(path: Path = KECAMATAN_CSV) -> list[Kecamatan]:
-    """The kecamatan list shipped with the package (Kemendagri codes)."""
-    with path.open(encoding="utf-8", newline="") as stream:
-        return [Kecamatan(row["kode"], row["nama"]) for row in csv.DictReader(stream)]
 
 
 def _random_date(rng: random.Random, first: date, last: date) -> date:

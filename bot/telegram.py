@@ -86,8 +86,7 @@ ATTACHMENTS: Final = (
 # so this bounds only how many conversations move at once; keep it below the database pool.
 CONCURRENT_UPDATES: Final = 16
 
-# The commands shown in Telegram's "/" menu, when messages/labels.toml names them
-# (`command_mulai = "..."`); without the labels the menu is left as BotFather set it.
+# The commands shown in Telegram's "/" menu, described by labels `command_<name>`.
 MENU_COMMANDS: Final = ("mulai", "bantuan", "batal")
 
 
@@ -446,13 +445,8 @@ class TelegramBot:
         return urlsplit(settings.telegram_webhook_url).netloc
 
     async def publish_commands(self) -> None:
-        """Fill Telegram's "/" menu from labels `command_<name>`, when they exist."""
-        try:
-            commands = [(name, self.app.renderer.label(f"command_{name}"))
-                        for name in MENU_COMMANDS]
-        except KeyError:
-            log.debug("telegram: no command_* labels; the command menu is left as it is")
-            return
+        """Fill Telegram's "/" menu from the labels `command_<name>`."""
+        commands = [(name, self.app.renderer.label(f"command_{name}")) for name in MENU_COMMANDS]
         try:
             await self.application.bot.set_my_commands(commands)
         except TelegramError as error:

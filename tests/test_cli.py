@@ -153,3 +153,27 @@ def test_demo_on_a_fresh_directory_reaches_the_main_menu(tmp_path):
     assert "data demo tidak ditulis" in second.stdout
     assert "Menu utama" in second.stdout and "ketik NIP" not in second.stdout
     assert env_values(tmp_path / ".env")["DATA_ENCRYPTION_KEYS"] == keys
+
+
+def test_a_fresh_installation_loads_its_kecamatan_list_then_the_roster(fresh_dir):
+    """Without demo data nothing lists the kecamatan; `roster kecamatan` does, once."""
+    run("init-env")
+    database = fresh_dir / "var" / "asn_peduli.db"
+    roster = fresh_dir / "asn.csv"
+    roster.write_text("nip,nama,unit,no_hp,kecamatan\n"
+                      "198503152010011001,Budi Santoso,Dinas Kesehatan,081234567890,Patebon\n")
+
+    code, out = run("roster", "kecamatan")
+    assert code == 0 and "20 di berkas, 20 baru ditambahkan" in out
+    code, out = run("roster", "kecamatan")
+    assert code == 0 and "0 baru ditambahkan (yang lain sudah ada)" in out
+    own = fresh_dir / "kecamatan.csv"
+    own.write_text("kode,nama\n33.74.01,Mijen\n33.24.14,Patebon\n")
+    code, out = run("roster", "kecamatan", str(own))
+    assert code == 0 and "2 di berkas, 1 baru ditambahkan" in out
+
+    code, _ = run("roster", "import", str(roster))
+    assert code == 0
+    assert query(database, "SELECT count(*) FROM units WHERE kind = 'kecamatan'") == [(21,)]
+    assert query(database, "SELECT u.name FROM asn JOIN units u ON u.id = asn.kecamatan_id"
+                 ) == [("Patebon",)]

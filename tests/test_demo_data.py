@@ -14,9 +14,9 @@ from bot.demo_data import (
     demo_people,
     demo_workers,
     ensure_demo_data,
-    read_kecamatan,
     write_demo_data,
 )
+from bot.kecamatan import read_kecamatan
 from flows.nik import parse_nik
 from flows.nip import parse_nip
 from storage.masking import mask_nik

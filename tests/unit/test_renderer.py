@@ -39,7 +39,8 @@ SAMPLE = {
         EnrollmentView(2, "ANDI", "3324••••••••0002", "keluarga", "ended", NOW, None,
                        date(2025, 9, 1)),
     ],
-    "nip_example": "198503152010011001", "phone_example": "081234567890",
+    "month": date(2025, 9, 1), "nip_example": "198503152010011001",
+    "phone_example": "081234567890",
 }
 
 
