@@ -87,7 +87,7 @@ ATTACHMENTS: Final = (
 CONCURRENT_UPDATES: Final = 16
 
 # The commands shown in Telegram's "/" menu, described by labels `command_<name>`.
-MENU_COMMANDS: Final = ("mulai", "bantuan", "batal")
+MENU_COMMANDS: Final = ("mulai", "kembali", "bantuan", "batal")
 
 
 class TelegramNotConfigured(RuntimeError):

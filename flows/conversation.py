@@ -132,6 +132,10 @@ class Flow:
         if event is None or not event.trigger(conversation):
             raise RuntimeError(f"{trigger} from {conversation.state} matched no transition")
 
+    def can(self, conversation: Conversation, trigger: str) -> bool:
+        """Whether the table has `trigger` from the conversation's state at all."""
+        return trigger in self.machine.get_triggers(self._state(conversation))
+
     def help_template(self, state: str) -> str:
         return self.steps[state].help
 

@@ -53,6 +53,14 @@ def _field(source: str, dest: str) -> list[dict[str, Any]]:
     ]
 
 
+def _back(source: str, dest: str) -> list[dict[str, Any]]:
+    """/kembali from a field: to the summary while editing, else to the field before."""
+    return [
+        {"trigger": "back", "source": source, "dest": S.SUMMARY, "conditions": "editing"},
+        {"trigger": "back", "source": source, "dest": dest},
+    ]
+
+
 TRANSITIONS: list[dict[str, Any]] = [
     *_field(S.RELATIONSHIP, S.NIK),
     *_field(S.NIK, S.NAME),
@@ -74,6 +82,16 @@ TRANSITIONS: list[dict[str, Any]] = [
     {"trigger": "edit_occupation", "source": S.EDIT, "dest": S.OCCUPATION},
     {"trigger": "edit_phone", "source": S.EDIT, "dest": S.PHONE},
     {"trigger": "edit_address", "source": S.EDIT, "dest": S.KECAMATAN},
+    *_back(S.NIK, S.RELATIONSHIP),
+    *_back(S.NAME, S.NIK),
+    *_back(S.BIRTH_DATE, S.NAME),
+    *_back(S.OCCUPATION, S.BIRTH_DATE),
+    *_back(S.PHONE, S.OCCUPATION),
+    *_back(S.KECAMATAN, S.PHONE),
+    *_back(S.KECAMATAN_OTHER, S.KECAMATAN),
+    *_back(S.DESA, S.KECAMATAN),
+    {"trigger": "back", "source": S.CONSENT, "dest": S.DESA},
+    {"trigger": "back", "source": S.SUMMARY, "dest": S.CONSENT},
 ]
 
 RELATIONSHIPS = ("keluarga", "art", "tetangga", "lainnya")

@@ -26,6 +26,7 @@ class S:
 TRANSITIONS = [
     {"trigger": "next", "source": S.NIP, "dest": S.PHONE},
     {"trigger": "mismatch", "source": S.PHONE, "dest": S.NIP},
+    {"trigger": "back", "source": S.PHONE, "dest": S.NIP},
 ]
 
 

@@ -17,6 +17,7 @@ from flows.workers import S as Workers
 START = frozenset({"mulai", "start", "menu"})
 HELP = frozenset({"bantuan", "help"})
 CANCEL = frozenset({"batal", "cancel"})
+BACK = frozenset({"kembali", "back"})
 # Places to rest, not half-done tasks: there /mulai and /batal simply go home.
 RESTING = frozenset({Identify.NIP, Menu.MAIN, Workers.LIST})
 
@@ -101,6 +102,12 @@ class Router:
             else:
                 conversation.replies.append(Reply("common/nothing_to_cancel"))
             await self.enter(conversation, context, None)
+        elif command in BACK:
+            if flow.can(conversation, "back"):
+                flow.fire(conversation, "back")
+            else:
+                conversation.replies.append(Reply("common/no_back"))
+            conversation.replies.append(await flow.prompt(conversation, context))
         else:
             await self._explain(Invalid("errors/unknown_command"), flow, conversation, context)
 

@@ -57,6 +57,7 @@ async def show_list(conversation: Conversation, context: Context) -> Reply:
     """Every enrolment with its status; buttons to stop one or to finish a draft."""
     asn = context.asn
     assert asn is not None
+    conversation.data.clear()  # the list holds nothing: a stop begun and left is forgotten
     enrollments = await context.enrollments.for_asn(asn.id)
     rows: list[tuple[Button, ...]] = []
     for item in enrollments:

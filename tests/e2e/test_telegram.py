@@ -601,6 +601,7 @@ async def test_the_command_menu_comes_from_labels(fake: FakeTelegram, tg_app: Ap
     await runner.stop()
     assert fake.commands == [
         {"command": "mulai", "description": "Mulai, atau kembali ke menu utama"},
+        {"command": "kembali", "description": "Kembali ke langkah sebelumnya"},
         {"command": "bantuan", "description": "Bantuan untuk langkah ini"},
         {"command": "batal", "description": "Batalkan isian yang sedang berjalan"},
     ]
