@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,6 +20,7 @@ from bot.locks import KeyedLocks
 from flows.conversation import Context, Conversation, FlowConfig
 from flows.events import Incoming, Reply
 from flows.router import Router
+from messages.formatting import JAKARTA
 from messages.renderer import PLAIN, Renderer
 from storage.audit import SqlAuditRepository
 from storage.conversations import ConversationKey, SqlConversationRepository
@@ -31,7 +31,6 @@ from storage.roster import SqlRosterRepository
 from storage.updates import SqlProcessedUpdates
 
 log = logging.getLogger(__name__)
-JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 def numeric_id(value: str) -> int:
