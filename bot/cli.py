@@ -18,8 +18,8 @@ import typer
 from pydantic import SecretStr, ValidationError
 
 from bot.app import App, create_app
+from bot.cli_output import say
 from bot.settings import Settings
-from messages.renderer import Renderer
 
 T = TypeVar("T")
 
@@ -32,11 +32,6 @@ cli.add_typer(roster_cli, name="roster")
 
 ENV_FILE = Path(".env")
 ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
-
-
-def say(template: str, **context: object) -> None:
-    """Command-line output is user-facing too: it comes from templates under messages/."""
-    typer.echo(Renderer().text(f"cli/{template}", dict(context)))
 
 
 def load_settings() -> Settings:

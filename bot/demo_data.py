@@ -16,18 +16,16 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
-
-import typer
 
 from bot.app import App
+from bot.cli_output import say
 from bot.kecamatan import read_kecamatan
-from flows.deduction import AGREEMENT_VERSION
+from flows.deduction import AGREEMENT_VERSION, agreement_terms
 from flows.enrollment import CONSENT_VERSION, OCCUPATIONS, RELATIONSHIPS
 from flows.nik import parse_nik
 from flows.nip import parse_nip
 from flows.phone import to_e164
-from flows.premium import first_of_month_after, rate_on
+from flows.premium import first_deduction
 from storage import roster_import as store
 from storage.enrollments import SqlEnrollmentRepository
 from storage.interfaces import AgreementRecord, WorkerDraft
@@ -270,9 +268,6 @@ def demo_workers(people: list[DemoPerson], seed: int = 2025) -> list[DemoWorker]
     return workers
 
 
-def _echo(app: App, template: str, **context: Any) -> None:
-    typer.echo(app.renderer.text(f"cli/{template}", context))
-
 
 async def write_demo_data(app: App, asn_count: int = 1000, seed: int = 2025) -> None:
     """Upsert the demo kecamatan, OPD and ASN, and enrol the demo workers not yet held."""
@@ -318,15 +313,10 @@ async def write_demo_data(app: App, asn_count: int = 1000, seed: int = 2025) -> 
                 ),
                 CONSENT_VERSION, consent, worker.channel, at,
             )
-            first_month = first_of_month_after(at.date(), config.deduction_offset_months)
-            rate = rate_on(config.premium_schedule, first_month)
-            terms = {
-                "asn_name": names[worker.asn_nip], "nip": worker.asn_nip,
-                "worker": worker.name, "nik": mask_nik(worker.nik), "jkk": rate.jkk,
-                "jkm": rate.jkm, "premium": rate.total, "workers": 1,
-                "monthly_total": rate.total, "first_month": first_month,
-                "version": AGREEMENT_VERSION,
-            }
+            first_month, rate = first_deduction(config.premium_schedule, at.date(),
+                                                config.deduction_offset_months)
+            terms = agreement_terms(names[worker.asn_nip], worker.asn_nip, worker.name,
+                                    mask_nik(worker.nik), rate, first_month, workers=1)
             await enrollments.submit(
                 asn_ids[worker.asn_nip], saved.id,
                 AgreementRecord(
@@ -341,7 +331,7 @@ async def write_demo_data(app: App, asn_count: int = 1000, seed: int = 2025) -> 
                 progressed.append((saved.id, worker.status, worker.kpj_number))
             added_workers += 1
         await store.set_enrollment_statuses(session, progressed)
-    _echo(app, "demo_written", region=app.settings.region_name,
+    say("demo_written", region=app.settings.region_name,
           kecamatan=len(kecamatan_ids), opd=len(opd_ids), asn=len(people),
           added=counts.added, updated=counts.updated, workers=len(workers),
           workers_added=added_workers,
@@ -353,6 +343,6 @@ async def ensure_demo_data(app: App) -> None:
     async with app.sessions() as session:
         existing = await store.asn_count(session)
     if existing:
-        _echo(app, "demo_kept", asn=existing)
+        say("demo_kept", asn=existing)
         return
     await write_demo_data(app)

@@ -22,12 +22,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
+from bot.cli_output import say
 from flows.nip import NIP_LENGTH, InvalidNip, normalise_nip, parse_nip
 from flows.phone import InvalidPhone, to_e164
 from storage import roster_import as store
@@ -344,10 +344,6 @@ class RosterWriter:
         self._totals.unchanged += counts.unchanged
 
 
-def _echo(app: App, template: str, **context: Any) -> None:
-    """Every sentence the admin reads comes from messages/templates/cli/."""
-    typer.echo(app.renderer.text(f"cli/{template}", context))
-
 
 def _progress() -> Progress:
     """A bar on the terminal's stderr; nothing when output goes to a file or a pipe."""
@@ -408,21 +404,21 @@ async def import_roster_file(app: App, path: Path) -> int:
     try:
         code, totals = await import_roster(app, path)
     except UnusableFile as unusable:
-        _echo(app, unusable.template, **unusable.context)
+        say(unusable.template, **unusable.context)
         return EXIT_UNUSABLE
     if totals.rows == 0:
-        _echo(app, "roster_empty", path=str(path))
+        say("roster_empty", path=str(path))
         return code
     if totals.problems:
-        _echo(app, "roster_problems", problems=totals.problems)
+        say("roster_problems", problems=totals.problems)
         if not totals.kecamatan_known and any(
             reason["code"] == "kecamatan_unknown"
             for problem in totals.problems for reason in problem.reasons
         ):
-            _echo(app, "roster_no_kecamatan")
+            say("roster_no_kecamatan")
     if totals.new_units:
-        _echo(app, "roster_new_units", names=totals.new_units, limit=NEW_UNITS_SHOWN)
-    _echo(app, "roster_summary", path=str(path), rows=totals.rows, taken=totals.taken,
+        say("roster_new_units", names=totals.new_units, limit=NEW_UNITS_SHOWN)
+    say("roster_summary", path=str(path), rows=totals.rows, taken=totals.taken,
           added=totals.added, updated=totals.updated, unchanged=totals.unchanged,
           refused=totals.refused)
     return code

@@ -10,11 +10,12 @@ The agreement is stored with the very words shown, the amounts, the time and the
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
 from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, choice_of
 from flows.events import Button, Reply
-from flows.premium import NoPremiumRate, first_deduction
+from flows.premium import NoPremiumRate, PremiumRate, first_deduction
 from storage.interfaces import AgreementRecord, EnrollmentNotFound
 
 AGREEMENT_VERSION = "potong-gaji-v1"
@@ -41,16 +42,23 @@ async def _terms(conversation: Conversation, context: Context) -> dict[str, Any]
         config.premium_schedule, context.today, config.deduction_offset_months
     )
     others = await context.enrollments.deducted_count(asn.id)
+    return agreement_terms(asn.name, asn.nip, enrollment.worker_name, enrollment.nik_masked,
+                           rate, first_month, workers=others + 1)
+
+
+def agreement_terms(asn_name: str, nip: str, worker: str, nik_masked: str, rate: PremiumRate,
+                    first_month: date, workers: int) -> dict[str, Any]:
+    """The context of the agreement's words: the prompt, the stored wording, the demo data."""
     return {
-        "asn_name": asn.name,
-        "nip": asn.nip,
-        "worker": enrollment.worker_name,
-        "nik": enrollment.nik_masked,
+        "asn_name": asn_name,
+        "nip": nip,
+        "worker": worker,
+        "nik": nik_masked,
         "jkk": rate.jkk,
         "jkm": rate.jkm,
         "premium": rate.total,
-        "workers": others + 1,
-        "monthly_total": rate.total * (others + 1),
+        "workers": workers,
+        "monthly_total": rate.total * workers,
         "first_month": first_month,
         "version": AGREEMENT_VERSION,
     }

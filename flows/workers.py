@@ -10,6 +10,7 @@ Stopping ends future deductions from a named month; a draft can go on to the agr
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from flows.conversation import (
     Context,
@@ -94,7 +95,8 @@ async def take_list_choice(conversation: Conversation, context: Context) -> str 
     raise Invalid("errors/stale_button")
 
 
-def _stop_month(context: Context) -> object:
+def _stop_month(context: Context) -> date:
+    """The first salary month without the deduction, when stopping today."""
     return first_of_month_after(context.today, context.config.deduction_offset_months)
 
 
@@ -149,7 +151,7 @@ async def take_stop_confirm(conversation: Conversation, context: Context) -> str
     assert asn is not None
     enrollment_id = int(conversation.data["stop_id"])
     reason = conversation.data["stop_reason"]
-    stop_month = first_of_month_after(context.today, context.config.deduction_offset_months)
+    stop_month = _stop_month(context)
     channel = context.incoming.channel.value
     enrollment = await _owned(context, enrollment_id)
     try:

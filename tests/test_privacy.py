@@ -3,6 +3,10 @@
 import logging
 from pathlib import Path
 
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
 from tests.chat import texts
 
 NIK = "3324015708800001"
@@ -39,3 +43,12 @@ async def test_no_nik_birth_date_or_phone_in_clear_anywhere(budi, caplog):
     assert b"SITI AMINAH" in raw  # the scan does read the data (names are not encrypted)
     for secret in (NIK, PHONE_DIGITS):
         assert secret not in caplog.text
+
+
+async def test_database_errors_do_not_carry_statement_parameters(app):
+    """A failing statement's message (logged with the traceback) names no parameter."""
+    with pytest.raises(DBAPIError) as failure:
+        async with app.engine.begin() as connection:
+            await connection.execute(text("SELECT * FROM no_such_table WHERE phone = :p"),
+                                     {"p": "+6281234567890"})
+    assert "6281234567890" not in str(failure.value)
