@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -64,6 +65,10 @@ class App:
     def add_transport(self, transport: Transport, bot_id: int = 0) -> None:
         self.transports[transport.channel.value] = transport
         self.dispatcher.set_bot_id(transport.channel.value, bot_id)
+
+    async def run_background(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
+        """The work beside the transports until `stop` is set: the outbox sender."""
+        await self.sender.run(stop, poll_seconds=poll_seconds)
 
     async def migrate(self) -> None:
         await upgrade(self.engine)

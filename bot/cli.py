@@ -6,22 +6,20 @@ disposes of it at the end.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import SecretStr, ValidationError
+from pydantic import SecretStr
 
-from bot.app import App, create_app
+from bot.app import App
+from bot.cli_app import load_settings, with_app
+from bot.cli_exports import bpjs_cli, export_cli
 from bot.cli_output import say
-from bot.settings import Settings
-
-T = TypeVar("T")
+from bot.cli_roles import role_cli
 
 cli = typer.Typer(help="ASN Peduli: pendaftaran pekerja rentan ke BPJS Ketenagakerjaan.",
                   no_args_is_help=True, add_completion=False)
@@ -29,31 +27,12 @@ db_cli = typer.Typer(help="Basis data.", no_args_is_help=True)
 roster_cli = typer.Typer(help="Data ASN (roster).", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(roster_cli, name="roster")
+cli.add_typer(role_cli, name="role")
+cli.add_typer(export_cli, name="export")
+cli.add_typer(bpjs_cli, name="bpjs")
 
 ENV_FILE = Path(".env")
 ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
-
-
-def load_settings() -> Settings:
-    try:
-        return Settings()  # type: ignore[call-arg]  # read from the environment and .env
-    except ValidationError as error:
-        missing = [str(item["loc"][0]).upper() for item in error.errors()]
-        say("settings_invalid", names=missing)
-        raise typer.Exit(2) from None
-
-
-def with_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Build the application, run `work`, and always dispose of the engine."""
-
-    async def run() -> T:
-        app = create_app(settings or load_settings())
-        try:
-            return await work(app)
-        finally:
-            await app.close()
-
-    return asyncio.run(run())
 
 
 def write_env_file(path: Path = ENV_FILE, force: bool = False) -> bool:

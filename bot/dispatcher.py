@@ -23,6 +23,7 @@ from flows.router import Router
 from messages.formatting import JAKARTA
 from messages.renderer import PLAIN, Renderer
 from storage.audit import SqlAuditRepository
+from storage.chats import SqlChats
 from storage.conversations import ConversationKey, SqlConversationRepository
 from storage.crypto import PersonalDataCipher
 from storage.enrollments import SqlEnrollmentRepository
@@ -109,6 +110,8 @@ class Dispatcher:
                 wording=self._wording,
             )
             await self._router.handle(conversation, context)
+            await SqlChats(session).inbound(incoming.channel.value, incoming.chat_id,
+                                            incoming.chat_type.value, now)
             await conversations.save(key, conversation.state, conversation.data, now)
             self._queue(session, incoming, conversation.replies, now)
             if incoming.update_id:
@@ -130,8 +133,13 @@ class Dispatcher:
         outbox = SqlOutbox(session, self._cipher)
         for reply in replies:
             channel = (reply.channel or incoming.channel).value
+            chat_id = reply.chat_id or incoming.chat_id
             rendered = self._renderer.render(reply, channel)
-            outbox.add(channel, reply.chat_id or incoming.chat_id, rendered.as_body(), now)
+            # A message to someone else (a coordinator told of a submission) is news the bot
+            # starts, not an answer: on WhatsApp it may need a template.
+            own_chat = channel == incoming.channel.value and chat_id == incoming.chat_id
+            outbox.add(channel, chat_id, rendered.as_body(), now,
+                       kind="reply" if own_chat else "news")
 
     def _wording(self, template: str, context: Any) -> str:
         return self._renderer.text(template, dict(context), PLAIN)

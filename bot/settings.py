@@ -6,7 +6,7 @@ they never print. A missing required secret stops start-up with a message naming
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
@@ -47,6 +47,25 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
 
+    # WhatsApp Cloud API
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    whatsapp_api_base_url: str = "https://graph.facebook.com"
+    whatsapp_api_version: str = "21.0"
+    # Approved template messages for messages the bot starts outside the 24-hour window.
+    whatsapp_template_language: str = "id"
+    whatsapp_template_news: str = "asn_peduli_kabar"
+    whatsapp_template_reminder: str = "asn_peduli_pengingat"
+    whatsapp_template_broadcast: str = "asn_peduli_siaran"
+    whatsapp_template_report: str = "asn_peduli_laporan"
+
+    # Web server (asn-peduli serve)
+    web_host: str = "127.0.0.1"
+    web_port: int = 8080
+    web_max_body_bytes: int = 256 * 1024
+
     # Console (terminal chat)
     console_user_id: str = "1"
 
@@ -61,9 +80,26 @@ class Settings(BaseSettings):
     login_max_failures: int = 5
     login_window_minutes: int = 60
 
-    # Outbox sender
+    # Outbox sender: pacing per channel (messages per second overall, per private chat,
+    # per group chat per minute), as Telegram and the Cloud API allow.
     sender_batch_size: int = 50
     sender_max_attempts: int = 8
+    sender_claim_seconds: int = 60
+    telegram_rate_overall: float = 30.0
+    telegram_rate_private_chat: float = 1.0
+    telegram_rate_group_per_minute: float = 20.0
+    whatsapp_rate_overall: float = 80.0
+
+    # Coordinators, reports and reminders (times are Asia/Jakarta)
+    coverage_target_percent: float = Field(default=20.0, gt=0, le=100)
+    report_day: int = Field(default=1, ge=1, le=28)
+    report_time: time = time(8, 0)
+    coordinator_reminder_time: time = time(9, 0)
+    quiet_hours_start: time = time(21, 0)
+    quiet_hours_end: time = time(7, 0)
+    reminder_unfinished_days: list[int] = Field(default_factory=lambda: [1, 3])
+    reminder_monthly_day: int = Field(default=10, ge=1, le=28)
+    scheduler_interval_seconds: int = 60
 
     # Logging
     log_level: str = "INFO"

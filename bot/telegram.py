@@ -376,8 +376,8 @@ class TelegramBot:
         await self.publish_commands()
         self._sender_stop.clear()
         self._sender_task = asyncio.create_task(
-            self.app.sender.run(self._sender_stop, poll_seconds=self._sender_poll_seconds),
-            name="telegram-outbox-sender",
+            self.app.run_background(self._sender_stop, poll_seconds=self._sender_poll_seconds),
+            name="telegram-background-work",
         )
         if polling:
             await self.application.start()

@@ -84,7 +84,11 @@ class Reply:
     """An outgoing message as data: a template key and its context, plus choices.
 
     `inline` buttons sit under the message; otherwise they form a reply keyboard
-    (needed for "share my contact"). `remove_keyboard` clears a reply keyboard.
+    (needed for "share my contact"). `remove_keyboard` clears a reply keyboard. `image` is
+    the id of a stored attachment (the monthly chart) sent with the text as its caption.
+    `page` is which page of a long list of choices a channel with a small list (WhatsApp:
+    10 rows) shows; the user turns pages with a "page:N" choice.
+    `chat_id`/`channel` address someone other than the sender (a coordinator, a group).
     """
 
     template: str
@@ -94,3 +98,5 @@ class Reply:
     remove_keyboard: bool = False
     chat_id: str | None = None
     channel: Channel | None = None
+    image: int | None = None
+    page: int = 0

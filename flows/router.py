@@ -7,6 +7,7 @@ and leaves the state as it was; a conversation left half-way resumes where it st
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from flows.conversation import Context, Conversation, Flow, Goto, Invalid
 from flows.events import ChatType, Kind, Reply
@@ -20,6 +21,16 @@ CANCEL = frozenset({"batal", "cancel"})
 BACK = frozenset({"kembali", "back"})
 # Places to rest, not half-done tasks: there /mulai and /batal simply go home.
 RESTING = frozenset({Identify.NIP, Menu.MAIN, Workers.LIST})
+PAGE_PREFIX = "page:"
+MAX_PAGE = 100
+
+
+def _page_turn(kind: Kind, payload: str) -> int | None:
+    """The page a "page:N" choice asks for, None for any other input."""
+    if kind is not Kind.BUTTON or not payload.startswith(PAGE_PREFIX):
+        return None
+    number = payload[len(PAGE_PREFIX):]
+    return int(number) if number.isdigit() and int(number) <= MAX_PAGE else None
 
 
 class Router:
@@ -58,6 +69,13 @@ class Router:
         command = incoming.command
         if command is not None:
             await self._command(command, flow, conversation, context)
+            return
+        page = _page_turn(incoming.kind, incoming.payload)
+        if page is not None:
+            # A channel with short lists (WhatsApp) shows long choices a page at a time:
+            # the same question again, on the page asked for; the state does not move.
+            prompt = await flow.prompt(conversation, context)
+            conversation.replies.append(replace(prompt, page=page))
             return
         try:
             outcome = await flow.accept(conversation, context)

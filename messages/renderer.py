@@ -38,15 +38,22 @@ class Rendered:
     inline: bool
     remove_keyboard: bool
     markup: str
+    image: int | None = None
+    page: int = 0
 
     def as_body(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "text": self.text,
             "buttons": self.buttons,
             "inline": self.inline,
             "remove_keyboard": self.remove_keyboard,
             "markup": self.markup,
         }
+        if self.image is not None:
+            body["image"] = self.image
+        if self.page:
+            body["page"] = self.page
+        return body
 
 
 def _environment(markup: str) -> Environment:
@@ -99,6 +106,8 @@ class Renderer:
             inline=reply.inline,
             remove_keyboard=reply.remove_keyboard,
             markup=markup,
+            image=reply.image,
+            page=reply.page,
         )
 
     def text(self, template: str, context: dict[str, Any], markup: str = PLAIN) -> str:

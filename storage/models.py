@@ -12,11 +12,13 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -99,6 +101,9 @@ class Asn(Base):
     phone: Mapped[str] = mapped_column(String(20), index=True)  # E.164
     position: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime]
+    # The ASN's own choice (menu); the roster import never touches it.
+    reminders_enabled: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=text("true"))
 
 
 class ChannelIdentity(Base):
@@ -172,6 +177,11 @@ class Enrollment(Base):
     end_reason: Mapped[str | None] = mapped_column(String(500))
     deduction_stop_month: Mapped[date | None] = mapped_column(Date)
     kpj_number: Mapped[str | None] = mapped_column(String(32))
+    # The coordinator's verification (verified or rejected) and BPJS's answer.
+    decided_at: Mapped[datetime | None]
+    decided_by_asn_id: Mapped[int | None] = mapped_column(ForeignKey("asn.id"))
+    rejection_reason: Mapped[str | None] = mapped_column(String(500))
+    registered_at: Mapped[datetime | None]
 
 
 class Consent(Base):
@@ -255,17 +265,92 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime]
 
 
+class Chat(Base):
+    """A chat the bot talks in: its last inbound message (WhatsApp's 24-hour window),
+    whether the recipient blocked the bot, and for a group the unit it is linked to."""
+
+    __tablename__ = "chats"
+    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    chat_id: Mapped[str] = mapped_column(String(64))
+    chat_type: Mapped[str] = mapped_column(String(16))  # private | group
+    title: Mapped[str | None] = mapped_column(String(200))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    linked_by_asn_id: Mapped[int | None] = mapped_column(ForeignKey("asn.id"))
+    linked_at: Mapped[datetime | None]
+    last_inbound_at: Mapped[datetime | None]
+    unreachable_at: Mapped[datetime | None]
+    unreachable_reason: Mapped[str | None] = mapped_column(String(200))
+
+
+class Broadcast(Base):
+    """A camat's campaign message to an audience of their kecamatan."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asn_id: Mapped[int] = mapped_column(ForeignKey("asn.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    audience: Mapped[str] = mapped_column(String(32))  # all | not_participating | groups
+    template: Mapped[str | None] = mapped_column(String(64))  # a ready campaign template
+    text: Mapped[str | None] = mapped_column(Text)  # or the camat's own words
+    channel: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # sending | done | cancelled
+    recipients: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    cancelled_at: Mapped[datetime | None]
+
+
+class Attachment(Base):
+    """A file sent with a message (the monthly chart); outbox bodies refer to it by id."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    filename: Mapped[str] = mapped_column(String(200))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime]
+
+
+class ReminderLog(Base):
+    """A reminder or report already queued: (kind, subject, period) is queued once only,
+    so a scheduler that runs late, twice, or in two processes never repeats one."""
+
+    __tablename__ = "reminder_log"
+    __table_args__ = (UniqueConstraint("kind", "subject", "period"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(32))
+    queued_at: Mapped[datetime]
+
+
 class OutboxMessage(Base):
     """An outgoing message, written in the transaction that caused it; body encrypted."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "next_attempt_at"),
+        Index("ix_outbox_chat", "channel", "chat_id", "status", "id"),
+        Index("ix_outbox_broadcast", "broadcast_id", "status"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
     body_enc: Mapped[str] = mapped_column(Text)  # rendered text + keyboard as JSON
-    status: Mapped[str] = mapped_column(String(16))  # pending | sent | failed
+    # pending | sent | failed | unreachable | cancelled
+    status: Mapped[str] = mapped_column(String(16))
+    # reply (answer to the user) | news | reminder | broadcast | report: all but a reply are
+    # started by the bot, which on WhatsApp needs a template outside the 24-hour window.
+    kind: Mapped[str] = mapped_column(String(16), default="reply", server_default="reply")
+    broadcast_id: Mapped[int | None] = mapped_column(ForeignKey("broadcasts.id"))
+    # A sender holds a row it is sending until this time; another sender skips it.
+    claimed_until: Mapped[datetime | None]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime]
     created_at: Mapped[datetime]

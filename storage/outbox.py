@@ -37,13 +37,25 @@ class SqlOutbox:
         self._session = session
         self._cipher = cipher
 
-    def add(self, channel: str, chat_id: str, body: dict[str, Any], now: datetime) -> None:
+    def add(
+        self,
+        channel: str,
+        chat_id: str,
+        body: dict[str, Any],
+        now: datetime,
+        kind: str = "reply",
+        broadcast_id: int | None = None,
+    ) -> None:
+        """Queue one message; `kind` says whether it answers the user ("reply") or the bot
+        starts it ("news", "reminder", "broadcast", "report")."""
         self._session.add(
             OutboxMessage(
                 channel=channel,
                 chat_id=chat_id,
                 body_enc=self._cipher.encrypt_json(body),
                 status=PENDING,
+                kind=kind,
+                broadcast_id=broadcast_id,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,

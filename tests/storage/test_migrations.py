@@ -16,17 +16,18 @@ async def test_migration_matches_models(app_any_db):
         revision = await current_revision(connection)
         tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     assert diff == []
-    assert revision == "0001"
+    assert revision == "0002"
     assert {
         "units", "asn", "channel_identities", "workers", "enrollments", "deduction_agreements",
         "consents", "roles", "conversation_states", "processed_updates", "outbox", "audit_log",
+        "chats", "broadcasts", "attachments", "reminder_log",
     } <= tables
 
 
 async def test_upgrade_twice_is_harmless(app_any_db):
     await app_any_db.migrate()
     async with app_any_db.engine.connect() as connection:
-        assert await current_revision(connection) == "0001"
+        assert await current_revision(connection) == "0002"
 
 
 async def test_sqlite_runs_in_wal_mode(app):

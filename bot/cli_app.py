@@ -1,0 +1,42 @@
+"""What every command needs: the settings, read once, and an application disposed of after.
+
+Kept apart from bot/cli.py so that the command groups in bot/cli_*.py can use it without
+importing the module that registers them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from pydantic import ValidationError
+
+from bot.app import App, create_app
+from bot.cli_output import say
+from bot.settings import Settings
+
+T = TypeVar("T")
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()  # type: ignore[call-arg]  # read from the environment and .env
+    except ValidationError as error:
+        missing = [str(item["loc"][0]).upper() for item in error.errors()]
+        say("settings_invalid", names=missing)
+        raise typer.Exit(2) from None
+
+
+def with_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = None) -> T:
+    """Build the application, run `work`, and always dispose of the engine."""
+
+    async def run() -> T:
+        app = create_app(settings or load_settings())
+        try:
+            return await work(app)
+        finally:
+            await app.close()
+
+    return asyncio.run(run())

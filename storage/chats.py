@@ -1,0 +1,74 @@
+"""The chats the bot talks in, and where an ASN can be reached.
+
+A row per (channel, chat id) records the last message the user sent (WhatsApp allows free
+text only within 24 hours of it), whether the recipient blocked the bot or is not on the
+platform (the sender then stops sending to them), and for a group the unit it is linked to.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ChannelIdentity, Chat
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAddress:
+    """Where to send: a channel and a chat id on it."""
+
+    channel: str
+    chat_id: str
+
+
+class SqlChats:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def inbound(self, channel: str, chat_id: str, chat_type: str, now: datetime) -> None:
+        """The user wrote: the 24-hour window opens again and a block is evidently lifted."""
+        dialect = self._session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        changes = {"last_inbound_at": now, "unreachable_at": None, "unreachable_reason": None}
+        await self._session.execute(
+            insert(Chat)
+            .values(channel=channel, chat_id=chat_id, chat_type=chat_type, **changes)
+            .on_conflict_do_update(index_elements=["channel", "chat_id"], set_=changes)
+        )
+
+    async def mark_unreachable(
+        self, channel: str, chat_id: str, reason: str, now: datetime
+    ) -> None:
+        """The platform said the recipient cannot be reached (blocked the bot, no account)."""
+        updated = await self._session.execute(
+            update(Chat)
+            .where(Chat.channel == channel, Chat.chat_id == chat_id)
+            .values(unreachable_at=now, unreachable_reason=reason[:200])
+        )
+        if not getattr(updated, "rowcount", 0):
+            self._session.add(
+                Chat(channel=channel, chat_id=chat_id, chat_type="private",
+                     unreachable_at=now, unreachable_reason=reason[:200])
+            )
+
+    async def is_unreachable(self, channel: str, chat_id: str) -> bool:
+        found = await self._session.scalar(
+            select(Chat.unreachable_at).where(Chat.channel == channel, Chat.chat_id == chat_id)
+        )
+        return found is not None
+
+    async def address_of_asn(self, asn_id: int) -> ChatAddress | None:
+        """The chat an ASN was last linked on (one message per ASN, not one per channel)."""
+        row = (
+            await self._session.execute(
+                select(ChannelIdentity.channel, ChannelIdentity.chat_id)
+                .where(ChannelIdentity.asn_id == asn_id)
+                .order_by(ChannelIdentity.linked_at.desc(), ChannelIdentity.id.desc())
+                .limit(1)
+            )
+        ).first()
+        return ChatAddress(row[0], row[1]) if row else None
