@@ -165,6 +165,30 @@ def run(
         raise typer.Exit(2) from None
 
 
+@cli.command("serve")
+def serve() -> None:
+    """Jalankan server web: webhook Telegram dan WhatsApp, serta pemeriksaan kesehatan."""
+    from bot.web import run_server
+
+    async def work(app: App) -> None:
+        await app.migrate()
+        await run_server(app)
+
+    with_app(work)
+
+
+@cli.command("worker")
+def worker() -> None:
+    """Jalankan pengirim pesan dan penjadwal saja (boleh beberapa proses di PostgreSQL)."""
+    from bot.worker import run_worker
+
+    async def work(app: App) -> None:
+        await app.migrate()
+        await run_worker(app)
+
+    with_app(work)
+
+
 def _filled(secret: SecretStr | None) -> bool:
     return secret is not None and bool(secret.get_secret_value().strip())
 
