@@ -23,6 +23,10 @@ class PermanentSendError(SendError):
     """Will not pass by retrying: the user blocked the bot, the chat does not exist."""
 
 
+class RecipientUnreachable(PermanentSendError):
+    """The recipient blocked the bot or has no account: stop sending to this chat."""
+
+
 class Transport(Protocol):
     channel: Channel
 

@@ -4,6 +4,7 @@ and dates read the Indonesian way, and every template and label the flows name e
 from __future__ import annotations
 
 import html
+import importlib
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -42,6 +43,18 @@ SAMPLE = {
     "month": date(2025, 9, 1), "nip_example": "198503152010011001",
     "phone_example": "081234567890",
 }
+
+
+def _more_samples() -> dict[str, object]:
+    """Each area's templates bring their sample values in tests/unit/samples_<area>.py."""
+    merged: dict[str, object] = {}
+    for path in sorted(Path(__file__).parent.glob("samples_*.py")):
+        module = importlib.import_module(f"tests.unit.{path.stem}")
+        merged.update(module.SAMPLE)
+    return merged
+
+
+SAMPLE.update(_more_samples())
 
 
 @pytest.fixture(scope="module")
