@@ -72,6 +72,39 @@ class KecamatanView:
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class UnitProgress:
+    """One unit's (OPD or kecamatan) participation at a moment and a month before.
+
+    An ASN participates while at least one of their enrolments is agreed and not ended
+    (submitted, verified, registered or active); a worker is protected once BPJS has
+    registered the enrolment (registered or active). Rank 1 is the highest percentage.
+    """
+
+    unit_id: int
+    unit_name: str
+    asn_total: int
+    asn_participating: int
+    workers_protected: int
+    participating_month_ago: int
+    rank: int
+    units_ranked: int
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.asn_participating / self.asn_total if self.asn_total else 0.0
+
+    @property
+    def percent_month_ago(self) -> float:
+        return (100.0 * self.participating_month_ago / self.asn_total
+                if self.asn_total else 0.0)
+
+    @property
+    def change(self) -> int:
+        """ASN who joined (or, negative, left) since a month before."""
+        return self.asn_participating - self.participating_month_ago
+
+
 class NikAlreadyHeld(Exception):
     """Another active enrolment holds this NIK (possibly saved a moment ago)."""
 
