@@ -8,21 +8,27 @@ ranks a few dozen units.
 from __future__ import annotations
 
 import calendar
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from fractions import Fraction
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, func, null, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.premium import PremiumRate, first_of_month_after, rate_on
 from messages.formatting import JAKARTA
-from storage.interfaces import UnitProgress
-from storage.models import Asn, Enrollment, Unit
+from storage.crypto import PersonalDataCipher
+from storage.interfaces import DEDUCTED_STATUSES, HOLDING_STATUSES, UnitProgress
+from storage.models import Asn, DeductionAgreement, Enrollment, Unit, Worker
 
 UNIT_KINDS = ("opd", "kecamatan")
 
 # Statuses never counted as participating: not yet agreed, or refused by the coordinator.
 _NOT_AGREED = ("draft", "rejected")
 _REGISTERED = ("registered", "active")
+STREAM_BATCH = 1_000  # rows fetched at a time when an export walks a large result
 
 
 def month_before(at: datetime) -> datetime:
@@ -141,3 +147,298 @@ def _view(row: tuple[int, str, int, int, int, int], rank: int, units: int) -> Un
         workers_protected=protected, participating_month_ago=ago, rank=rank,
         units_ranked=units,
     )
+
+
+# --- the region as a whole, and the monthly report's words ---------------------------------
+
+@dataclass(frozen=True, slots=True)
+class RegionTotals:
+    """The sum of every OPD: each ASN belongs to exactly one OPD, so sums count people once."""
+
+    asn_total: int
+    asn_participating: int
+    workers_protected: int
+    participating_month_ago: int
+    units: int
+    units_at_target: int
+    units_full: tuple[str, ...]  # OPD where every ASN participates
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.asn_participating / self.asn_total if self.asn_total else 0.0
+
+    @property
+    def change(self) -> int:
+        return self.asn_participating - self.participating_month_ago
+
+
+def is_full(unit: UnitProgress) -> bool:
+    """Every ASN of the unit participates (a unit without ASN is not "full")."""
+    return unit.asn_total > 0 and unit.asn_participating >= unit.asn_total
+
+
+def region_totals(progress: list[UnitProgress], target_percent: float) -> RegionTotals:
+    return RegionTotals(
+        asn_total=sum(unit.asn_total for unit in progress),
+        asn_participating=sum(unit.asn_participating for unit in progress),
+        workers_protected=sum(unit.workers_protected for unit in progress),
+        participating_month_ago=sum(unit.participating_month_ago for unit in progress),
+        units=len(progress),
+        units_at_target=sum(1 for unit in progress
+                            if unit.asn_total and unit.percent >= target_percent),
+        units_full=tuple(unit.unit_name for unit in progress if is_full(unit)),
+    )
+
+
+def report_moment(month: date, now: datetime) -> datetime:
+    """The moment a month's report describes: the first instant of the next month in
+    Jakarta (so "a month before" is the first instant of the month itself), or now while
+    the month is still running."""
+    start_next = datetime.combine(first_of_month_after(month), time(0), tzinfo=JAKARTA)
+    return min(start_next, now)
+
+
+def _one_decimal(value: float) -> float:
+    return round(value, 1)
+
+
+def unit_line(unit: UnitProgress) -> dict[str, Any]:
+    """One unit as the report's templates read it."""
+    return {
+        "name": unit.unit_name, "percent": _one_decimal(unit.percent), "rank": unit.rank,
+        "units": unit.units_ranked, "participating": unit.asn_participating,
+        "total": unit.asn_total, "change": unit.change, "protected": unit.workers_protected,
+    }
+
+
+def monthly_report_context(
+    opd: list[UnitProgress],
+    *,
+    at: datetime,
+    target_percent: float,
+    region_name: str,
+    own: UnitProgress | None = None,
+    own_kind: str = "opd",
+    top: int = 3,
+) -> dict[str, Any]:
+    """The context of report/monthly.j2 for one group chat.
+
+    `opd` is unit_progress(session, "opd", at); `own` is the group's own unit (an OPD from
+    `opd`, or a kecamatan from unit_progress(session, "kecamatan", at)), or None for a group
+    linked to no unit. The same `opd` list serves every group of the region.
+    """
+    totals = region_totals(opd, target_percent)
+    leaders = [unit for unit in opd if unit.asn_total > 0][:top]
+    return {
+        "region": region_name,
+        "report_at": at,
+        "report_target": _one_decimal(target_percent),
+        "report_percent": _one_decimal(totals.percent),
+        "report_participating": totals.asn_participating,
+        "report_asn_total": totals.asn_total,
+        "report_protected": totals.workers_protected,
+        "report_change": totals.change,
+        "report_top": [unit_line(unit) for unit in leaders],
+        "report_full": list(totals.units_full),
+        "report_own": unit_line(own) if own is not None else None,
+        "report_own_kind": own_kind,
+    }
+
+
+# --- the payroll-deduction list --------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class PayrollRow:
+    """One ASN's deduction in a month: how many workers, and the premium in force then."""
+
+    nip: str
+    name: str
+    unit_name: str
+    workers: int
+    amount: int
+
+
+def _deducted_in(month: date) -> ColumnElement[bool]:
+    """An enrolment whose premium is deducted from salary month `month`."""
+    return and_(
+        DeductionAgreement.first_month <= month,
+        or_(Enrollment.deduction_stop_month.is_(None), Enrollment.deduction_stop_month > month),
+        or_(
+            Enrollment.status.in_(DEDUCTED_STATUSES),
+            and_(Enrollment.status == "ended", Enrollment.deduction_stop_month.is_not(None)),
+        ),
+    )
+
+
+def _payroll_query(month: date) -> Select[tuple[str, str, str, int]]:
+    workers = func.count(Enrollment.id)
+    return (
+        select(Asn.nip, Asn.name, Unit.name, workers)
+        .select_from(Enrollment)
+        .join(DeductionAgreement, DeductionAgreement.enrollment_id == Enrollment.id)
+        .join(Asn, Asn.id == Enrollment.asn_id)
+        .join(Unit, Unit.id == Asn.unit_id)
+        .where(_deducted_in(month))
+        .group_by(Asn.id, Asn.nip, Asn.name, Unit.name)
+        .order_by(Unit.name, Asn.name, Asn.nip)
+    )
+
+
+async def payroll_count(session: AsyncSession, month: date) -> int:
+    """How many ASN the month's list holds (for the progress bar)."""
+    inner = _payroll_query(month).order_by(None).subquery()
+    return await session.scalar(select(func.count()).select_from(inner)) or 0
+
+
+async def payroll_rows(
+    session: AsyncSession, month: date, schedule: Sequence[PremiumRate]
+) -> AsyncIterator[PayrollRow]:
+    """Every ASN with at least one enrolment deducted in `month`, by OPD then name.
+
+    The amount is the premium in force in that month (the dated schedule) per worker: a
+    regulated change, such as a discount, applies to every agreement from its first month.
+    Raises NoPremiumRate when the schedule has no row for the month.
+    """
+    per_worker = rate_on(schedule, month).total
+    result = await session.stream(
+        _payroll_query(month).execution_options(yield_per=STREAM_BATCH))
+    async for nip, name, unit_name, workers in result:
+        yield PayrollRow(nip, name, unit_name, workers, workers * per_worker)
+
+
+# --- the BPJS registration batch -------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class BatchRow:
+    """A verified enrolment as BPJS Ketenagakerjaan's BPU registration asks for it.
+
+    Holds the worker's NIK, birth date and phone in full: BPJS cannot register without them.
+    """
+
+    enrollment_id: int
+    nik: str
+    name: str
+    birth_date: date
+    phone: str | None
+    desa: str
+    kecamatan: str
+    occupation: str
+    first_month: date
+    monthly_premium: int
+    asn_nip: str
+    asn_name: str
+    unit_name: str
+
+
+def _batch_query() -> Select[Any]:
+    return (
+        select(
+            Enrollment.id, Worker.nik_enc, Worker.name, Worker.birth_date_enc,
+            Worker.phone_enc, Worker.desa, Worker.kecamatan_name, Worker.occupation,
+            DeductionAgreement.first_month, DeductionAgreement.monthly_total, Asn.nip,
+            Asn.name, Unit.name,
+        )
+        .select_from(Enrollment)
+        .join(Worker, Worker.id == Enrollment.worker_id)
+        .join(DeductionAgreement, DeductionAgreement.enrollment_id == Enrollment.id)
+        .join(Asn, Asn.id == Enrollment.asn_id)
+        .join(Unit, Unit.id == Asn.unit_id)
+        .where(Enrollment.status == "verified")
+        .order_by(Unit.name, Enrollment.id)
+    )
+
+
+async def batch_count(session: AsyncSession) -> int:
+    return await session.scalar(
+        select(func.count()).select_from(Enrollment).where(Enrollment.status == "verified")
+    ) or 0
+
+
+async def batch_rows(session: AsyncSession, cipher: PersonalDataCipher
+                     ) -> AsyncIterator[BatchRow]:
+    """Every verified enrolment, decrypted for BPJS, by OPD then enrolment id."""
+    result = await session.stream(_batch_query().execution_options(yield_per=STREAM_BATCH))
+    decrypt = cipher.decrypt
+    async for row in result:
+        (enrollment_id, nik_enc, name, birth_enc, phone_enc, desa, kecamatan, occupation,
+         first_month, premium, asn_nip, asn_name, unit_name) = row
+        yield BatchRow(
+            enrollment_id=enrollment_id, nik=decrypt(nik_enc), name=name,
+            birth_date=date.fromisoformat(decrypt(birth_enc)),
+            phone=decrypt(phone_enc) if phone_enc else None, desa=desa, kecamatan=kecamatan,
+            occupation=occupation, first_month=first_month, monthly_premium=premium,
+            asn_nip=asn_nip, asn_name=asn_name, unit_name=unit_name,
+        )
+
+
+# --- BPJS results: registered (with a KPJ number) or rejected --------------------------------
+
+@dataclass(slots=True)
+class ResultTarget:
+    """The enrolment a BPJS result names, with what the ASN's message needs."""
+
+    enrollment_id: int
+    asn_id: int
+    status: str
+    kpj_number: str | None
+    rejection_reason: str | None
+    worker_name: str
+    nik_masked: str
+    nik_hash: str
+
+
+def _target_query() -> Select[Any]:
+    return (
+        select(Enrollment.id, Enrollment.asn_id, Enrollment.status, Enrollment.kpj_number,
+               Enrollment.rejection_reason, Worker.name, Worker.nik_masked, Worker.nik_hash)
+        .join(Worker, Worker.id == Enrollment.worker_id)
+    )
+
+
+async def targets_by_id(session: AsyncSession, ids: Iterable[int]) -> dict[int, ResultTarget]:
+    found: dict[int, ResultTarget] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        rows = await session.execute(_target_query().where(Enrollment.id.in_(chunk)))
+        for row in rows:
+            found[row[0]] = ResultTarget(*row)
+    return found
+
+
+async def targets_by_nik_hash(session: AsyncSession, hashes: Iterable[str]
+                              ) -> dict[str, ResultTarget]:
+    """The enrolment a NIK names: the one holding the worker now, else the latest one that
+    was ever agreed (a rejected or ended enrolment: a repeated import finds it again)."""
+    found: dict[str, tuple[tuple[int, int], ResultTarget]] = {}
+    for chunk in _chunks(sorted(set(hashes))):
+        rows = await session.execute(
+            _target_query().where(Worker.nik_hash.in_(chunk), Enrollment.status != "draft"))
+        for row in rows:
+            target = ResultTarget(*row)
+            preference = (1 if target.status in HOLDING_STATUSES else 0, target.enrollment_id)
+            held = found.get(target.nik_hash)
+            if held is None or preference > held[0]:
+                found[target.nik_hash] = (preference, target)
+    return {key: target for key, (_, target) in found.items()}
+
+
+async def mark_registered(session: AsyncSession, enrollment_id: int, kpj_number: str,
+                          now: datetime) -> None:
+    await session.execute(
+        update(Enrollment).where(Enrollment.id == enrollment_id)
+        .values(status="registered", kpj_number=kpj_number, registered_at=now)
+    )
+
+
+async def mark_rejected(session: AsyncSession, enrollment_id: int, reason: str | None
+                        ) -> None:
+    """BPJS refused the registration: the enrolment ends its hold on the worker and is no
+    longer deducted (rejected is neither a holding nor a deducted status)."""
+    await session.execute(
+        update(Enrollment).where(Enrollment.id == enrollment_id)
+        .values(status="rejected", rejection_reason=reason)
+    )
+
+
+def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
