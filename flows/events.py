@@ -59,6 +59,10 @@ class Incoming:
     contact: SharedContact | None = None
     update_id: str | None = None
     message_id: str | None = None
+    # The sender's own phone number (E.164), set only by a transport whose platform vouches
+    # for it (WhatsApp: the number a message comes from). It proves the phone the way a
+    # shared contact does on Telegram, so identification needs no contact card there.
+    phone: str | None = None
 
     @property
     def command(self) -> str | None:

@@ -4,6 +4,10 @@
          ^                      |
          +------mismatch--------+
 
+On a channel that vouches for the sender's number (WhatsApp: `Incoming.phone`), that number
+is the phone proof: the typed NIP is matched with it at once, and the contact step is skipped
+(a mismatch stays at Identify:nip).
+
 Nothing from the roster (not even whether the NIP exists) is shown before the phone is proven:
 a wrong NIP and a wrong phone get the same answer, and failures are capped per account.
 """
@@ -16,6 +20,7 @@ from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step,
 from flows.events import Button, Kind, Reply
 from flows.nip import InvalidNip, parse_nip
 from flows.phone import InvalidPhone, mask_phone, to_e164
+from storage.interfaces import AsnView
 
 
 class S:
@@ -46,13 +51,23 @@ async def ask_nip(conversation: Conversation, context: Context) -> Reply:
     return Reply("identify/ask_nip", remove_keyboard=True)
 
 
-async def take_nip(conversation: Conversation, context: Context) -> str:
-    """Check the NIP's structure only; whether it is on the roster is told after the phone."""
+async def take_nip(conversation: Conversation, context: Context) -> str | Goto:
+    """Check the NIP's structure only; whether it is on the roster is told after the phone.
+
+    Where the channel already vouches for the sender's phone, NIP and that phone are matched
+    here; a mismatch is counted like a wrong contact and the NIP is asked for again."""
     await _ensure_not_locked(context)
     try:
         nip = parse_nip(text_of(context, max_length=64))
     except InvalidNip:
         raise Invalid("identify/bad_nip") from None
+    sender_phone = context.incoming.phone
+    if sender_phone is not None:
+        asn = await _match(nip.value, sender_phone, context)
+        if asn is None:
+            remaining = await _record_failure(sender_phone, context)
+            raise Invalid("whatsapp/identify_mismatch", remaining=remaining)
+        return await _linked(asn, sender_phone, conversation, context)
     conversation.data["nip"] = nip.value
     return "next"
 
@@ -78,37 +93,58 @@ async def take_phone(conversation: Conversation, context: Context) -> str | Goto
     if incoming.contact.user_id != incoming.user_id:
         raise Invalid("identify/not_own_contact")
     await _ensure_not_locked(context)
-    channel = incoming.channel.value
-    try:
-        phone = to_e164(incoming.contact.phone)
-    except InvalidPhone:
-        phone = None
-    asn = None
-    if phone is not None:
-        asn = await context.roster.find_by_nip_and_phone(conversation.data["nip"], phone)
+    asn = await _match(conversation.data["nip"], incoming.contact.phone, context)
     if asn is None:
-        await context.roster.record_failure(channel, incoming.user_id, context.now)
-        since = context.now - context.config.login_window
-        used = await context.roster.failures_since(channel, incoming.user_id, since)
-        await context.audit.record(
-            "identity.failed", actor_asn_id=None, channel=channel, now=context.now,
-            details={"phone": mask_phone(phone) if phone else None},
-        )
+        remaining = await _record_failure(incoming.contact.phone, context)
         conversation.data.clear()
         conversation.replies.append(
-            Reply(
-                "identify/mismatch",
-                {"remaining": max(context.config.login_max_failures - used, 0)},
-                remove_keyboard=True,
-            )
+            Reply("identify/mismatch", {"remaining": remaining}, remove_keyboard=True)
         )
         return "mismatch"
+    return await _linked(asn, incoming.contact.phone, conversation, context)
+
+
+def _e164(phone: str) -> str | None:
+    try:
+        return to_e164(phone)
+    except InvalidPhone:
+        return None
+
+
+async def _match(nip: str, phone: str, context: Context) -> AsnView | None:
+    """The ASN with this NIP and this phone on the roster, or None."""
+    e164 = _e164(phone)
+    if e164 is None:
+        return None
+    return await context.roster.find_by_nip_and_phone(nip, e164)
+
+
+async def _record_failure(phone: str, context: Context) -> int:
+    """Count a failed proof for this chat account; the attempts left in the window."""
+    incoming = context.incoming
+    channel = incoming.channel.value
+    e164 = _e164(phone)
+    await context.roster.record_failure(channel, incoming.user_id, context.now)
+    since = context.now - context.config.login_window
+    used = await context.roster.failures_since(channel, incoming.user_id, since)
+    await context.audit.record(
+        "identity.failed", actor_asn_id=None, channel=channel, now=context.now,
+        details={"phone": mask_phone(e164) if e164 else None},
+    )
+    return max(context.config.login_max_failures - used, 0)
+
+
+async def _linked(asn: AsnView, phone: str, conversation: Conversation, context: Context
+                  ) -> Goto:
+    """Link this chat account to the ASN and greet them by name: the proof is complete."""
+    incoming = context.incoming
+    channel = incoming.channel.value
     await context.roster.link_identity(
         channel, incoming.user_id, incoming.chat_id, asn.id, context.now
     )
     await context.audit.record(
         "identity.linked", actor_asn_id=asn.id, channel=channel, now=context.now,
-        details={"phone": mask_phone(phone or "")},
+        details={"phone": mask_phone(_e164(phone) or "")},
     )
     context.asn = asn
     conversation.data.clear()

@@ -265,6 +265,25 @@ class ProcessedUpdate(Base):
     processed_at: Mapped[datetime]
 
 
+class InboxUpdate(Base):
+    """A verified webhook delivery not yet dispatched (raw JSON, encrypted: it holds what the
+    user typed). The web server writes it before answering the platform and a background task
+    dispatches and deletes it, so an update acknowledged with 200 survives a crash."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_due", "next_attempt_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    body_enc: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    # A server process handling the row holds it until this time; another one skips it.
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
 class Chat(Base):
     """A chat the bot talks in: its last inbound message (WhatsApp's 24-hour window),
     whether the recipient blocked the bot, and for a group the unit it is linked to."""
@@ -337,6 +356,7 @@ class OutboxMessage(Base):
         Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_chat", "channel", "chat_id", "status", "id"),
         Index("ix_outbox_broadcast", "broadcast_id", "status"),
+        Index("ix_outbox_platform_message", "channel", "platform_message_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -357,6 +377,9 @@ class OutboxMessage(Base):
     sent_at: Mapped[datetime | None]
     platform_message_id: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(String(500))
+    # What the platform reported later (WhatsApp status callbacks).
+    delivered_at: Mapped[datetime | None]
+    read_at: Mapped[datetime | None]
 
 
 class AuditLog(Base):

@@ -60,6 +60,21 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_broadcasts_unit_id"), ["unit_id"], unique=False)
 
     op.create_table(
+        "inbox",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(length=16), nullable=False),
+        sa.Column("body_enc", sa.Text(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("last_error", sa.String(length=200), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_inbox")),
+    )
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.create_index("ix_inbox_due", ["next_attempt_at", "id"], unique=False)
+
+    op.create_table(
         "chats",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("channel", sa.String(length=16), nullable=False),
@@ -111,6 +126,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_outbox_chat", ["channel", "chat_id", "status", "id"], unique=False
         )
+        batch_op.add_column(sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("read_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.create_index(
+            "ix_outbox_platform_message", ["channel", "platform_message_id"], unique=False
+        )
         batch_op.create_foreign_key(
             batch_op.f("fk_outbox_broadcast_id_broadcasts"), "broadcasts", ["broadcast_id"], ["id"]
         )
@@ -122,6 +142,9 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f("fk_outbox_broadcast_id_broadcasts"), type_="foreignkey"
         )
+        batch_op.drop_index("ix_outbox_platform_message")
+        batch_op.drop_column("read_at")
+        batch_op.drop_column("delivered_at")
         batch_op.drop_index("ix_outbox_chat")
         batch_op.drop_index("ix_outbox_broadcast")
         batch_op.drop_column("claimed_until")
@@ -144,6 +167,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_chats_unit_id"))
 
     op.drop_table("chats")
+    with op.batch_alter_table("inbox", schema=None) as batch_op:
+        batch_op.drop_index("ix_inbox_due")
+
+    op.drop_table("inbox")
     with op.batch_alter_table("broadcasts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_broadcasts_unit_id"))
         batch_op.drop_index(batch_op.f("ix_broadcasts_asn_id"))
