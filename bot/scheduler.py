@@ -1,0 +1,286 @@
+"""The scheduler: every minute, queue the reminders and reports whose time has come.
+
+It keeps no timers. Each run asks storage/reminders.py which messages are due and not yet
+in `reminder_log`, and writes each message's log row and outbox row in one transaction, so
+a message is queued exactly once however late, however often, and in however many
+processes the scheduler runs; the outbox sender delivers it.
+
+Choices the design left open:
+
+- Nothing is sent on a Sunday or in the quiet hours (21:00-07:00 WIB): a run then does
+  nothing, and the first run at an allowed moment (07:00 on the next allowed day) queues what
+  fell due meanwhile.
+- After an outage every owed message goes out once: for an unfinished enrolment whose 1-day
+  and 3-day reminders both passed, only the 3-day one is sent and both are logged; a
+  periodic message (campaign, coordinator, report) goes out for its latest period only.
+- Reminders switched off: a reminder falling due while an ASN has them off is logged as
+  done without a message, so switching them on again never brings back reminders of
+  periods that passed; the next ones come as usual. The same holds for a recipient the
+  platform reported unreachable (blocked the bot, no account): skipped, not postponed.
+- The coordinator's reminder is a reminder like the others: it follows the coordinator's
+  own switch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import traceback
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bot.charts import chart_title, participation_chart
+from bot.notify import Notifier
+from flows.events import Reply
+from flows.premium import NoPremiumRate, first_deduction
+from messages.formatting import JAKARTA
+from storage.attachments import store_attachment
+from storage.interfaces import UnitProgress
+from storage.models import Attachment
+from storage.reminders import (
+    COORDINATOR,
+    NO_WORKER,
+    REPORT,
+    GroupDue,
+    Recipient,
+    ReminderTimes,
+    anchor_period,
+    asn_subject,
+    chat_subject,
+    claim,
+    coordinator_due,
+    no_worker_due,
+    recipients,
+    report_due,
+    role_subject,
+    unfinished_due,
+    unfinished_kind,
+)
+from storage.reports import month_before, monthly_report_context, report_moment, unit_progress
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.app import App
+
+log = logging.getLogger(__name__)
+
+# Subjects handled per transaction: short transactions, and a campaign to a province's
+# hundreds of thousands of ASN goes out in steps instead of one long lock.
+BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class _ReportMaterial:
+    """What every group of one report push shares: the numbers and one stored chart."""
+
+    at: datetime
+    opd: list[UnitProgress]
+    kecamatan: list[UnitProgress]
+    attachment_id: int
+
+
+class Scheduler:
+    def __init__(self, app: App) -> None:
+        self._app = app
+        settings = app.settings
+        self._times = ReminderTimes(
+            quiet_start=settings.quiet_hours_start,
+            quiet_end=settings.quiet_hours_end,
+            unfinished_days=tuple(sorted(set(settings.reminder_unfinished_days))),
+            monthly_day=settings.reminder_monthly_day,
+            coordinator_time=settings.coordinator_reminder_time,
+            report_day=settings.report_day,
+            report_time=settings.report_time,
+        )
+        self._notifier = Notifier(app.renderer, app.cipher)
+        self._flow_config = settings.flow_config()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run every `scheduler_interval_seconds` until `stop` is set; a failed run is logged
+        (without personal data) and the next one tries again."""
+        interval = self._app.settings.scheduler_interval_seconds
+        while not stop.is_set():
+            try:
+                queued = await self.run_once()
+            except Exception as error:
+                frame = traceback.extract_tb(error.__traceback__)[-1:]
+                where = f"{frame[0].filename}:{frame[0].lineno}" if frame else "?"
+                # The type and place only: an exception's text may quote a name or a number.
+                log.error("scheduler run failed: %s at %s", type(error).__name__, where)
+            else:
+                if queued:
+                    self._app.sender.wake()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Queue everything due at `now` (the app's clock by default); how many messages."""
+        now = now or self._app.clock()
+        if not self._times.allowed(now):
+            return 0
+        counts = {
+            "unfinished": await self._unfinished(now),
+            NO_WORKER: await self._no_worker(now),
+            COORDINATOR: await self._coordinators(now),
+            REPORT: await self._reports(now),
+        }
+        total = sum(counts.values())
+        if total:
+            log.info("scheduler queued %d messages %s", total, counts)
+        return total
+
+    # --- reminders to ASN -------------------------------------------------------------------
+
+    def _premium(self, now: datetime) -> int | None:
+        """The monthly premium an ASN would agree to today, for the reminders' words."""
+        config = self._flow_config
+        try:
+            _, rate = first_deduction(config.premium_schedule, now.astimezone(JAKARTA).date(),
+                                      config.deduction_offset_months)
+        except NoPremiumRate:
+            return None
+        return rate.total
+
+    async def _unfinished(self, now: datetime) -> int:
+        steps = self._times.unfinished_days
+        premium = self._premium(now)
+        queued, after = 0, 0
+        while True:
+            async with self._app.sessions.begin() as session:
+                items = await unfinished_due(session, now, steps, after, BATCH)
+                addresses = await recipients(session, [item.asn_id for item in items])
+                for item in items:
+                    due = [step for step in steps if item.anchor + timedelta(days=step) <= now]
+                    subject, period = asn_subject(item.asn_id), anchor_period(item.anchor)
+                    claimed = set()
+                    for step in due:
+                        if step not in item.logged_days and await claim(
+                            session, unfinished_kind(step), subject, period, now
+                        ):
+                            claimed.add(step)
+                    # Owed both the 1-day and the 3-day reminder: the 3-day one says it all.
+                    if not due or due[-1] not in claimed or not item.reminders_enabled:
+                        continue
+                    reply = Reply("reminders/unfinished", {
+                        "name": item.name,
+                        "draft_workers": list(item.draft_workers),
+                        "enrolment_in_progress": item.in_progress,
+                        "premium": premium,
+                    })
+                    queued += self._queue_to(session, addresses.get(item.asn_id), reply, now)
+            if len(items) < BATCH:
+                return queued
+            after = items[-1].asn_id
+
+    async def _no_worker(self, now: datetime) -> int:
+        period, due = self._times.no_worker_period(now)
+        premium = self._premium(now)
+        queued, after = 0, 0
+        while True:
+            async with self._app.sessions.begin() as session:
+                items = await no_worker_due(session, period, due, after, BATCH)
+                addresses = await recipients(session, [item.asn_id for item in items])
+                for item in items:
+                    if not await claim(session, NO_WORKER, asn_subject(item.asn_id), period,
+                                       now) or not item.reminders_enabled:
+                        continue
+                    reply = Reply("reminders/no_worker", {"name": item.name, "premium": premium})
+                    queued += self._queue_to(session, addresses.get(item.asn_id), reply, now)
+            if len(items) < BATCH:
+                return queued
+            after = items[-1].asn_id
+
+    async def _coordinators(self, now: datetime) -> int:
+        period, due = self._times.coordinator_period(now)
+        queued, after = 0, 0
+        while True:
+            async with self._app.sessions.begin() as session:
+                items = await coordinator_due(session, period, due, after, BATCH)
+                addresses = await recipients(session, [item.asn_id for item in items])
+                for item in items:
+                    if not await claim(session, COORDINATOR, role_subject(item.role_id), period,
+                                       now) or not item.reminders_enabled:
+                        continue
+                    reply = Reply("reminders/coordinator", {
+                        "name": item.name, "unit": item.unit_name,
+                        "pending_verifications": item.pending,
+                    })
+                    queued += self._queue_to(session, addresses.get(item.asn_id), reply, now)
+            if len(items) < BATCH:
+                return queued
+            after = items[-1].role_id
+
+    def _queue_to(self, session: AsyncSession, recipient: Recipient | None, reply: Reply,
+                  now: datetime) -> int:
+        """Queue to a reachable recipient; 0 (the reminder stays logged) when there is none."""
+        if recipient is None or recipient.unreachable:
+            return 0
+        self._notifier.queue(session, recipient.address, reply, "reminder", now)
+        return 1
+
+    # --- the monthly report to group chats --------------------------------------------------
+
+    async def _reports(self, now: datetime) -> int:
+        period, due = self._times.report_period(now)
+        async with self._app.sessions() as session:
+            if not await report_due(session, period, due, 0, 1):
+                return 0
+        material = await self._report_material(due, now)
+        queued, after = 0, 0
+        while True:
+            async with self._app.sessions.begin() as session:
+                groups = await report_due(session, period, due, after, BATCH)
+                for group in groups:
+                    if not await claim(session, REPORT, chat_subject(group.chat_row_id), period,
+                                       now) or group.unreachable:
+                        continue
+                    self._notifier.queue(session, group.address, self._report(material, group),
+                                         REPORT, now)
+                    queued += 1
+            if len(groups) < BATCH:
+                break
+            after = groups[-1].chat_row_id
+        if not queued:
+            # Another scheduler pushed this report first: its chart is the one sent.
+            async with self._app.sessions.begin() as session:
+                attachment = await session.get(Attachment, material.attachment_id)
+                if attachment is not None:
+                    await session.delete(attachment)
+        return queued
+
+    async def _report_material(self, due: datetime, now: datetime) -> _ReportMaterial:
+        """The numbers and the chart, computed once per push for every group.
+
+        The report pushed in a month describes the month before, as of its last instant,
+        so a push that is late after an outage shows the same figures as one on time.
+        """
+        settings = self._app.settings
+        at = report_moment(month_before(due).date().replace(day=1), now)
+        async with self._app.sessions() as session:
+            opd = await unit_progress(session, "opd", at)
+            kecamatan = await unit_progress(session, "kecamatan", at)
+        title = chart_title(settings.region_name, at)
+        # Drawing takes a moment of CPU: off the event loop, so chats are not held up.
+        png = await asyncio.to_thread(participation_chart, opd,
+                                      settings.coverage_target_percent, title)
+        async with self._app.sessions.begin() as session:
+            attachment_id = await store_attachment(
+                session, "image/png", f"partisipasi-{at.astimezone(JAKARTA):%Y-%m-%d}.png",
+                png, now)
+        return _ReportMaterial(at, opd, kecamatan, attachment_id)
+
+    def _report(self, material: _ReportMaterial, group: GroupDue) -> Reply:
+        units = material.opd if group.unit_kind == "opd" else material.kecamatan
+        own = next((unit for unit in units if unit.unit_id == group.unit_id), None)
+        context = monthly_report_context(
+            material.opd,
+            at=material.at,
+            target_percent=self._app.settings.coverage_target_percent,
+            region_name=self._app.settings.region_name,
+            own=own,
+            own_kind=group.unit_kind,
+        )
+        return Reply("report/monthly", context, image=material.attachment_id)
