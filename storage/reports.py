@@ -90,9 +90,9 @@ async def unit_progress(session: AsyncSession, kind: str, at: datetime) -> list[
     units = (await session.execute(
         select(Unit.id, Unit.name).where(Unit.kind == kind)
     )).all()
-    totals = dict((await session.execute(
+    totals: dict[int, int] = {unit_id: count for unit_id, count in await session.execute(
         select(group, func.count()).where(group.is_not(None)).group_by(group)
-    )).tuples().all())
+    )}
     counted = await session.execute(
         select(
             group,
