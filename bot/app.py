@@ -13,6 +13,8 @@ from bot.dispatcher import Dispatcher
 from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.transport import Transport
+from flows.broadcast import BroadcastFlow
+from flows.coordinator import CoordinatorFlow
 from flows.deduction import DeductionFlow
 from flows.enrollment import EnrollmentFlow
 from flows.identify import IdentifyFlow
@@ -26,7 +28,8 @@ from storage.database import create_engine, session_factory, upgrade
 
 def build_router() -> Router:
     """Every flow's machine, built once for the whole process."""
-    return Router([IdentifyFlow(), MenuFlow(), EnrollmentFlow(), DeductionFlow(), WorkersFlow()])
+    return Router([IdentifyFlow(), MenuFlow(), EnrollmentFlow(), DeductionFlow(), WorkersFlow(),
+                   CoordinatorFlow(), BroadcastFlow()])
 
 
 @dataclass

@@ -23,13 +23,16 @@ from flows.router import Router
 from messages.formatting import JAKARTA
 from messages.renderer import PLAIN, Renderer
 from storage.audit import SqlAuditRepository
+from storage.broadcasts import SqlBroadcastRepository
 from storage.chats import SqlChats
 from storage.conversations import ConversationKey, SqlConversationRepository
 from storage.crypto import PersonalDataCipher
 from storage.enrollments import SqlEnrollmentRepository
 from storage.outbox import SqlOutbox
+from storage.roles import SqlRoleRepository
 from storage.roster import SqlRosterRepository
 from storage.updates import SqlProcessedUpdates
+from storage.verifications import SqlProgressRepository, SqlVerificationRepository
 
 log = logging.getLogger(__name__)
 
@@ -106,8 +109,13 @@ class Dispatcher:
                 roster=SqlRosterRepository(session),
                 enrollments=SqlEnrollmentRepository(session, self._cipher),
                 audit=SqlAuditRepository(session),
+                roles=SqlRoleRepository(session),
+                verifications=SqlVerificationRepository(session),
+                progress=SqlProgressRepository(session),
+                broadcasts=SqlBroadcastRepository(session, self._cipher),
                 config=self._config,
                 wording=self._wording,
+                render=self._render,
             )
             await self._router.handle(conversation, context)
             await SqlChats(session).inbound(incoming.channel.value, incoming.chat_id,
@@ -143,4 +151,7 @@ class Dispatcher:
 
     def _wording(self, template: str, context: Any) -> str:
         return self._renderer.text(template, dict(context), PLAIN)
+
+    def _render(self, reply: Reply, channel: str) -> dict[str, Any]:
+        return self._renderer.render(reply, channel).as_body()
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, time, timedelta
+from typing import Any, ClassVar
 
 from transitions import Machine
 
@@ -21,8 +21,13 @@ from flows.premium import PremiumRate
 from storage.interfaces import (
     AsnView,
     AuditRepository,
+    BroadcastRepository,
     EnrollmentRepository,
+    ProgressRepository,
+    RoleRepository,
+    RoleView,
     RosterRepository,
+    VerificationRepository,
 )
 
 
@@ -37,6 +42,9 @@ class FlowConfig:
     login_window: timedelta
     deduction_offset_months: int
     region_name: str
+    coverage_target_percent: float = 20.0
+    report_day: int = 1
+    report_time: time = time(8, 0)
 
 
 @dataclass
@@ -52,7 +60,11 @@ class Conversation:
 
 @dataclass(slots=True)
 class Context:
-    """What a step may use while handling one update."""
+    """What a step may use while handling one update.
+
+    `render` turns a Reply into the outbox body one channel shows, for a message queued in
+    bulk (a broadcast renders once per channel, not once per recipient).
+    """
 
     incoming: Incoming
     now: datetime
@@ -60,8 +72,13 @@ class Context:
     roster: RosterRepository
     enrollments: EnrollmentRepository
     audit: AuditRepository
+    roles: RoleRepository
+    verifications: VerificationRepository
+    progress: ProgressRepository
+    broadcasts: BroadcastRepository
     config: FlowConfig
     wording: Callable[[str, Mapping[str, Any]], str]
+    render: Callable[[Reply, str], dict[str, Any]]
     asn: AsnView | None = None
 
 
@@ -83,6 +100,8 @@ class Goto:
 
 Prompt = Callable[[Conversation, Context], Awaitable[Reply]]
 Accept = Callable[[Conversation, Context], Awaitable["str | Goto"]]
+# A command in a group chat: done at once (no conversation), by someone holding a role.
+GroupAction = Callable[[Context, Sequence[RoleView]], Awaitable[Reply]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +110,40 @@ class Step:
     accept: Accept
     help: str = "help/general"
     cancelled: str = "common/cancelled"  # what /batal says here
+    # A place to rest (a list, a report), not a half-done task: /mulai and /batal go home.
+    resting: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A typed command (private chat) that opens `state` for a holder of `role`."""
+
+    state: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class GroupCommand:
+    """A typed command in a group chat, for holders of one of `roles`."""
+
+    action: GroupAction
+    roles: frozenset[str]
 
 
 class Flow:
-    """A conversation: a machine built once, steps per state, and an entry state."""
+    """A conversation: a machine built once, steps per state, and an entry state.
+
+    A flow for a role names it in `role`: the router lets only its holders in, for the
+    unit kept in the conversation's data ("unit_id"), and checks again on every update,
+    so a revoked role stops working at once. `commands` and `group_commands` are the typed
+    commands the flow answers, each with the role it needs.
+    """
 
     name: str
     initial: str
+    role: ClassVar[str | None] = None
+    commands: ClassVar[Mapping[str, Command]] = {}
+    group_commands: ClassVar[Mapping[str, GroupCommand]] = {}
 
     def __init__(self, steps: Mapping[str, Step], transitions: Sequence[dict[str, Any]]) -> None:
         self.steps = dict(steps)
@@ -142,11 +188,26 @@ class Flow:
     def cancel_template(self, state: str) -> str:
         return self.steps[state].cancelled
 
+    def resting(self, state: str) -> bool:
+        return self.steps[state].resting
+
     @staticmethod
     def _state(conversation: Conversation) -> str:
         if conversation.state is None:
             raise RuntimeError("a flow step needs a state")
         return conversation.state
+
+
+async def first_unit(context: Context, role: str) -> dict[str, Any] | None:
+    """The unit a typed role command opens ({"unit_id", "unit_name"}): the holder's first by
+    name (the menu offers each one when someone holds a role for several), or None."""
+    asn = context.asn
+    if asn is None:
+        return None
+    for held in await context.roles.roles_of(asn.id):
+        if held.role == role and held.unit_id is not None:
+            return {"unit_id": held.unit_id, "unit_name": held.unit_name}
+    return None
 
 
 def text_of(context: Context, max_length: int) -> str:

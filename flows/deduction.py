@@ -4,7 +4,8 @@ all the ASN's workers, the first month deducted, and an explicit "Saya setuju".
     Deduction:confirm --agree--> (submitted) main menu
                       --later--> (kept as draft) main menu
 
-The agreement is stored with the very words shown, the amounts, the time and the channel.
+The agreement is stored with the very words shown, the amounts, the time and the channel;
+the OPD's coordinators are told that an enrolment waits for their verification.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, choice_of
-from flows.events import Button, Reply
+from flows.events import Button, Channel, Reply
 from flows.premium import NoPremiumRate, PremiumRate, first_deduction
 from storage.interfaces import AgreementRecord, EnrollmentNotFound
 
@@ -121,7 +122,23 @@ async def take_agreement(conversation: Conversation, context: Context) -> Goto:
     )
     conversation.data.clear()
     conversation.replies.append(Reply("deduction/submitted", terms))
+    await _tell_coordinators(conversation, context, terms)
     return Goto(None)
+
+
+async def _tell_coordinators(conversation: Conversation, context: Context,
+                             terms: dict[str, Any]) -> None:
+    """DESIGN §5.3: the OPD's coordinators learn that an enrolment waits for them (the
+    worker's name and masked NIK only), each in their own chat."""
+    asn = context.asn
+    assert asn is not None
+    if asn.unit_id is None:
+        return
+    news = {"worker": terms["worker"], "nik": terms["nik"]}
+    for address in await context.roles.coordinator_addresses(asn.unit_id):
+        conversation.replies.append(Reply("coordinator/new_submission", news,
+                                          chat_id=address.chat_id,
+                                          channel=Channel(address.channel)))
 
 
 class DeductionFlow(Flow):

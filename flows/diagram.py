@@ -17,7 +17,9 @@ Generated from the transition tables in `flows/` by `python -m flows.diagram > d
 `tests/test_flow_diagrams.py` fails when this file is out of date. Each state also accepts
 /mulai, /bantuan and /batal (see `flows/router.py`); steps that hand over to another flow
 (saving the summary opens `Deduction:confirm`, finishing returns to `Menu:main`) do so in
-code, not in these tables.
+code, not in these tables. The Coordinator and Broadcast flows open from the menu's role
+buttons or from role commands (/koordinator, /verifikasi, /progres, /siaran), for holders of
+the role only; the router checks the role again on every update of those flows.
 """
 
 

@@ -1,26 +1,63 @@
-"""The main menu of an identified ASN: enrol a worker, see one's workers, get help."""
+"""The main menu of an identified ASN: enrol a worker, see one's workers, get help, switch
+reminders off or on; and for role holders, their coordinator's or camat's work.
+
+A role button carries the unit it opens ("menu:coord:12"); the unit is checked against the
+roles table when pressed, so a forged button for another unit opens nothing.
+"""
 
 from __future__ import annotations
 
-from flows.conversation import Context, Conversation, Flow, Goto, Step, choice_of
-from flows.events import Button, Reply
+from dataclasses import replace
+
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step
+from flows.events import Button, Kind, Reply
 from flows.premium import NoPremiumRate, first_deduction
+from storage.interfaces import RoleView
 
 
 class S:
     MAIN = "Menu:main"
 
 
-CHOICES = ("enrol", "workers", "help")
+# Role buttons open these states, for holders of these roles.
+ROLE_ENTRIES = {"coord": ("coordinator", "Coordinator:menu"),
+                "camat": ("camat", "Broadcast:audience")}
 TYPED = {
-    "1": "enrol", "daftar": "enrol", "daftarkan": "enrol", "daftarkan pekerja": "enrol",
-    "2": "workers", "pekerja": "workers", "pekerja saya": "workers",
-    "3": "help", "bantuan": "help",
+    "daftar": "enrol", "daftarkan": "enrol", "daftarkan pekerja": "enrol",
+    "pekerja": "workers", "pekerja saya": "workers",
+    "bantuan": "help",
+    "pengingat": "reminders",
+    "koordinator": "coord", "verifikasi": "coord",
+    "siaran": "camat", "siaran camat": "camat",
 }
 
 
+def _buttons(roles: list[RoleView], reminders_enabled: bool) -> list[Button]:
+    """The menu's choices in order; a typed number names the choice at that place."""
+    buttons = [Button("menu_enrol", "menu:enrol"), Button("menu_workers", "menu:workers"),
+               Button("menu_help", "menu:help")]
+    coordinated = [role for role in roles if role.role == "coordinator" and role.unit_id]
+    for role in coordinated:
+        buttons.append(Button("menu_coordinator", f"menu:coord:{role.unit_id}",
+                              {"unit": role.unit_name}))
+    camat = [role for role in roles if role.role == "camat" and role.unit_id]
+    for role in camat:
+        # One kecamatan needs no name on the button; several do.
+        buttons.append(Button("menu_camat", f"menu:camat:{role.unit_id}",
+                              {"unit": role.unit_name if len(camat) > 1 else ""}))
+    buttons.append(Button("menu_reminders_on" if reminders_enabled else "menu_reminders_off",
+                          "menu:reminders"))
+    return buttons
+
+
+async def _roles(context: Context) -> list[RoleView]:
+    asn = context.asn
+    assert asn is not None, "the router shows the menu to identified ASN only"
+    return await context.roles.roles_of(asn.id)
+
+
 async def show_menu(conversation: Conversation, context: Context) -> Reply:
-    """Greet by name and offer the three things an ASN can do."""
+    """Greet by name and offer what this ASN can do."""
     asn = context.asn
     assert asn is not None, "the router shows the menu to identified ASN only"
     count = await context.enrollments.holding_count(asn.id)
@@ -31,25 +68,82 @@ async def show_menu(conversation: Conversation, context: Context) -> Reply:
         premium: int | None = rate.total
     except NoPremiumRate:
         premium = None  # the deduction step explains; the menu just leaves the figure out
+    buttons = _buttons(await _roles(context), asn.reminders_enabled)
     return Reply(
         "menu/main",
         {"name": asn.name, "workers": count, "premium": premium},
-        buttons=(
-            (Button("menu_enrol", "menu:enrol"),),
-            (Button("menu_workers", "menu:workers"),),
-            (Button("menu_help", "menu:help"),),
-        ),
+        buttons=tuple((button,) for button in buttons),
     )
 
 
+async def _choice(context: Context) -> str:
+    """The pressed button's payload, or the payload of the choice a typed word names."""
+    incoming = context.incoming
+    if incoming.kind is Kind.BUTTON:
+        return incoming.payload
+    if incoming.kind is Kind.CONTACT:
+        raise Invalid("errors/unexpected_contact")
+    if incoming.kind is not Kind.TEXT:
+        raise Invalid("errors/unsupported")
+    asn = context.asn
+    assert asn is not None
+    typed = " ".join(incoming.text.split()).lower()
+    buttons = _buttons(await _roles(context), asn.reminders_enabled)
+    if typed.isdigit() and 1 <= int(typed) <= len(buttons):
+        return buttons[int(typed) - 1].payload
+    wanted = TYPED.get(typed)
+    for button in buttons:
+        if wanted is not None and button.payload.split(":")[1] == wanted:
+            return button.payload
+    raise Invalid("errors/choose_button")
+
+
 async def take_choice(conversation: Conversation, context: Context) -> Goto:
-    choice = choice_of(context, "menu", CHOICES, TYPED)
-    if choice == "enrol":
+    head, _, rest = (await _choice(context)).partition(":")
+    choice, _, unit = rest.partition(":")
+    if head != "menu":
+        raise Invalid("errors/stale_button")
+    if choice == "enrol" and not unit:
         return Goto("Enrollment:relationship")
-    if choice == "workers":
+    if choice == "workers" and not unit:
         return Goto("Workers:list")
-    conversation.replies.append(Reply("help/general"))
+    if choice == "help" and not unit:
+        conversation.replies.append(Reply("help/general"))
+        return Goto(S.MAIN)
+    if choice == "reminders" and not unit:
+        return await _toggle_reminders(conversation, context)
+    if choice in ROLE_ENTRIES and unit.isdigit():
+        return await _open_role(conversation, context, choice, int(unit))
+    raise Invalid("errors/stale_button")
+
+
+async def _toggle_reminders(conversation: Conversation, context: Context) -> Goto:
+    """Switch reminders the other way and say, in words, what holds now."""
+    asn = context.asn
+    assert asn is not None
+    enabled = not asn.reminders_enabled
+    await context.roster.set_reminders(asn.id, enabled)
+    await context.audit.record(
+        "reminders.on" if enabled else "reminders.off", actor_asn_id=asn.id,
+        channel=context.incoming.channel.value, now=context.now,
+    )
+    context.asn = replace(asn, reminders_enabled=enabled)
+    conversation.replies.append(Reply("menu/reminders_on" if enabled else "menu/reminders_off"))
     return Goto(S.MAIN)
+
+
+async def _open_role(conversation: Conversation, context: Context, choice: str, unit_id: int
+                     ) -> Goto:
+    """Open the role's conversation for the unit on the button, if it is really held."""
+    asn = context.asn
+    assert asn is not None
+    role, state = ROLE_ENTRIES[choice]
+    for held in await _roles(context):
+        if held.role == role and held.unit_id == unit_id:
+            conversation.data.clear()
+            conversation.data.update({"unit_id": unit_id, "unit_name": held.unit_name})
+            return Goto(state)
+    raise Invalid("roles/not_for_you")
 
 
 class MenuFlow(Flow):
@@ -57,4 +151,5 @@ class MenuFlow(Flow):
     initial = S.MAIN
 
     def __init__(self) -> None:
-        super().__init__({S.MAIN: Step(show_menu, take_choice, help="help/general")}, [])
+        super().__init__({S.MAIN: Step(show_menu, take_choice, help="help/general",
+                                       resting=True)}, [])

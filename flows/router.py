@@ -1,7 +1,12 @@
-"""Routing one update: global commands first, then the current state's step.
+"""Routing one update: global commands first, then role commands, then the current state.
 
-/mulai, /bantuan and /batal work in every state. Anything unexpected gets a kind explanation
-and leaves the state as it was; a conversation left half-way resumes where it stopped.
+/mulai, /bantuan, /batal and /kembali work in every state. Role commands (/koordinator,
+/verifikasi, /progres, /siaran) are declared by the flows that answer them, each with the
+role it needs; the router lets only holders in and checks the role again on every update of
+a role's conversation, so a revoked role stops working at once. In a group chat only the
+group commands (/tautkan) are answered, for the role holder who typed them; anything else
+there gets a pointer to the private chat. Anything unexpected gets a kind explanation and
+leaves the state as it was; a conversation left half-way resumes where it stopped.
 """
 
 from __future__ import annotations
@@ -9,7 +14,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
-from flows.conversation import Context, Conversation, Flow, Goto, Invalid
+from flows.conversation import (
+    Command,
+    Context,
+    Conversation,
+    Flow,
+    Goto,
+    GroupCommand,
+    Invalid,
+    first_unit,
+)
 from flows.events import ChatType, Kind, Reply
 from flows.identify import S as Identify
 from flows.menu import S as Menu
@@ -19,7 +33,8 @@ START = frozenset({"mulai", "start", "menu"})
 HELP = frozenset({"bantuan", "help"})
 CANCEL = frozenset({"batal", "cancel"})
 BACK = frozenset({"kembali", "back"})
-# Places to rest, not half-done tasks: there /mulai and /batal simply go home.
+# Places to rest, not half-done tasks: there /mulai and /batal simply go home. Flows added
+# later mark theirs with Step(resting=True).
 RESTING = frozenset({Identify.NIP, Menu.MAIN, Workers.LIST})
 PAGE_PREFIX = "page:"
 MAX_PAGE = 100
@@ -38,6 +53,16 @@ class Router:
 
     def __init__(self, flows: Sequence[Flow]) -> None:
         self._flows = list(flows)
+        self._commands: dict[str, Command] = {}
+        self._group_commands: dict[str, GroupCommand] = {}
+        for flow in self._flows:
+            for word, command in flow.commands.items():
+                assert word not in self._commands, f"/{word} declared twice"
+                assert flow.owns(command.state), (flow.name, command.state)
+                self._commands[word] = command
+            for word, group_command in flow.group_commands.items():
+                assert word not in self._group_commands, f"/{word} declared twice"
+                self._group_commands[word] = group_command
 
     @property
     def flows(self) -> list[Flow]:
@@ -53,8 +78,7 @@ class Router:
         """Decide the replies and the next state for one update; storage commits them."""
         incoming = context.incoming
         if incoming.chat_type is not ChatType.PRIVATE:
-            if incoming.kind is Kind.COMMAND:
-                conversation.replies.append(Reply("common/private_only"))
+            await self._group(conversation, context)
             return
         context.asn = await context.roster.identity(incoming.channel.value, incoming.user_id)
         flow = self.flow_for(conversation.state)
@@ -64,6 +88,12 @@ class Router:
             conversation.data.clear()
             if context.asn is None:
                 conversation.replies.append(Reply("identify/welcome"))
+            await self.enter(conversation, context, None)
+            return
+        if not await self._may_stay(flow, conversation, context):
+            # The role this conversation needs was revoked (or moved to another unit).
+            conversation.data.clear()
+            conversation.replies.append(Reply("roles/not_for_you"))
             await self.enter(conversation, context, None)
             return
         command = incoming.command
@@ -98,12 +128,26 @@ class Router:
         conversation.state = state
         conversation.replies.append(await flow.prompt(conversation, context))
 
+    async def _may_stay(self, flow: Flow, conversation: Conversation, context: Context
+                        ) -> bool:
+        """A role's conversation goes on only while its holder still holds the role for the
+        unit the conversation is about."""
+        if flow.role is None:
+            return True
+        asn = context.asn
+        unit_id = conversation.data.get("unit_id")
+        return (asn is not None and isinstance(unit_id, int)
+                and await context.roles.holds(asn.id, flow.role, unit_id))
+
+    def _resting(self, flow: Flow, state: str) -> bool:
+        return state in RESTING or flow.resting(state)
+
     async def _command(
         self, command: str, flow: Flow, conversation: Conversation, context: Context
     ) -> None:
         state = conversation.state
         assert state is not None
-        in_progress = state not in RESTING
+        in_progress = not self._resting(flow, state)
         if command in START:
             if in_progress:
                 conversation.replies.append(Reply("common/resume_hint"))
@@ -126,8 +170,55 @@ class Router:
             else:
                 conversation.replies.append(Reply("common/no_back"))
             conversation.replies.append(await flow.prompt(conversation, context))
+        elif command in self._commands:
+            await self._role_command(command, in_progress, flow, conversation, context)
         else:
             await self._explain(Invalid("errors/unknown_command"), flow, conversation, context)
+
+    async def _role_command(
+        self, word: str, in_progress: bool, flow: Flow, conversation: Conversation,
+        context: Context,
+    ) -> None:
+        """Open a role's conversation for its holder; anyone else is told, kindly, that the
+        command is not for them, and stays where they were."""
+        command = self._commands[word]
+        asn = context.asn
+        if asn is None:  # still identifying: roles come after the proof
+            await self._explain(Invalid("errors/unknown_command"), flow, conversation, context)
+            return
+        unit = await first_unit(context, command.role)
+        if unit is None:
+            await self._explain(Invalid("roles/not_for_you"), flow, conversation, context)
+            return
+        if in_progress:
+            await self._explain(Invalid("roles/finish_first", command=word), flow,
+                                conversation, context)
+            return
+        conversation.data.clear()
+        conversation.data.update(unit)
+        await self.enter(conversation, context, command.state)
+
+    async def _group(self, conversation: Conversation, context: Context) -> None:
+        """Group chats hold no conversation: a group command is done at once for the role
+        holder who typed it; any other command points to the private chat."""
+        incoming = context.incoming
+        word = incoming.command
+        if word is None:
+            return
+        command = self._group_commands.get(word)
+        if command is None:
+            conversation.replies.append(Reply("common/private_only"))
+            return
+        context.asn = await context.roster.identity(incoming.channel.value, incoming.user_id)
+        if context.asn is None:
+            conversation.replies.append(Reply("roles/group_unknown_user"))
+            return
+        held = [role for role in await context.roles.roles_of(context.asn.id)
+                if role.role in command.roles and role.unit_id is not None]
+        if not held:
+            conversation.replies.append(Reply("roles/not_for_you"))
+            return
+        conversation.replies.append(await command.action(context, held))
 
     async def _explain(
         self, invalid: Invalid, flow: Flow, conversation: Conversation, context: Context

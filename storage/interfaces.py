@@ -14,6 +14,12 @@ from typing import Any, Protocol
 HOLDING_STATUSES = ("draft", "submitted", "verified", "registered", "active")
 DEDUCTED_STATUSES = ("submitted", "verified", "registered", "active")
 
+# Roles beyond plain ASN, and the kind of unit each one is held for (admin: none).
+ROLE_UNIT_KIND: dict[str, str | None] = {"coordinator": "opd", "camat": "kecamatan",
+                                         "admin": None}
+# Who a camat's broadcast reaches.
+AUDIENCES = ("all", "not_participating", "groups")
+
 
 @dataclass(frozen=True, slots=True)
 class AsnView:
@@ -23,6 +29,9 @@ class AsnView:
     nip: str
     name: str
     unit_name: str
+    unit_id: int | None = None
+    kecamatan_id: int | None = None
+    reminders_enabled: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +114,58 @@ class UnitProgress:
         return self.asn_participating - self.participating_month_ago
 
 
+@dataclass(frozen=True, slots=True)
+class RoleView:
+    """A role someone holds, with the unit it is held for (None for admin)."""
+
+    role: str
+    unit_id: int | None
+    unit_name: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    """Where to reach a chat: a channel and a chat id on it."""
+
+    channel: str
+    chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class PendingEnrollment:
+    """A submitted enrolment as its OPD's coordinator sees it: the NIK only masked."""
+
+    id: int
+    asn_id: int
+    asn_name: str
+    asn_nip: str
+    worker_name: str
+    nik_masked: str
+    relationship: str
+    occupation: str
+    desa: str
+    kecamatan_name: str
+    submitted_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastStatus:
+    """A broadcast's delivery so far, counted from its outbox rows."""
+
+    id: int
+    status: str  # sending | done | cancelled
+    recipients: int
+    sent: int
+    waiting: int
+    failed: int
+    unreachable: int
+    cancelled: int
+
+    @property
+    def done(self) -> bool:
+        return self.waiting == 0
+
+
 class NikAlreadyHeld(Exception):
     """Another active enrolment holds this NIK (possibly saved a moment ago)."""
 
@@ -127,6 +188,8 @@ class RosterRepository(Protocol):
     async def record_failure(self, channel: str, external_id: str, now: datetime) -> None: ...
 
     async def kecamatan(self) -> list[KecamatanView]: ...
+
+    async def set_reminders(self, asn_id: int, enabled: bool) -> None: ...
 
 
 class EnrollmentRepository(Protocol):
@@ -171,3 +234,60 @@ class AuditRepository(Protocol):
         details: dict[str, Any] | None = None,
         now: datetime,
     ) -> None: ...
+
+
+class RoleRepository(Protocol):
+    """Who holds which role for which unit, where role holders are reached, and the group
+    chats linked to a unit."""
+
+    async def roles_of(self, asn_id: int) -> list[RoleView]: ...
+
+    async def holds(self, asn_id: int, role: str, unit_id: int | None) -> bool: ...
+
+    async def coordinator_addresses(self, unit_id: int) -> list[Address]: ...
+
+    async def address_of_asn(self, asn_id: int) -> Address | None: ...
+
+    async def link_group(
+        self, channel: str, chat_id: str, unit_id: int, asn_id: int, now: datetime
+    ) -> int | None: ...
+
+
+class VerificationRepository(Protocol):
+    """The submitted enrolments of one OPD and the coordinator's decision on each; every
+    method is bounded by the unit, so no id reaches another OPD's enrolment."""
+
+    async def pending_count(self, unit_id: int) -> int: ...
+
+    async def pending(self, unit_id: int, offset: int, limit: int
+                      ) -> list[PendingEnrollment]: ...
+
+    async def pending_one(self, unit_id: int, enrollment_id: int
+                          ) -> PendingEnrollment | None: ...
+
+    async def decide(
+        self, unit_id: int, enrollment_id: int, *, verified: bool, reason: str | None,
+        by_asn_id: int, now: datetime,
+    ) -> PendingEnrollment: ...
+
+
+class ProgressRepository(Protocol):
+    async def unit_progress(self, kind: str, unit_id: int, at: datetime
+                            ) -> UnitProgress | None: ...
+
+
+class BroadcastRepository(Protocol):
+    """A camat's audience, the queueing of a broadcast, its delivery and its cancelling;
+    bounded by the camat's kecamatan like the verifications are by the OPD."""
+
+    async def recipients_by_channel(self, unit_id: int, audience: str) -> dict[str, int]: ...
+
+    async def queue(
+        self, *, asn_id: int, unit_id: int, audience: str, template: str | None,
+        text: str | None, channel: str, bodies: dict[str, dict[str, Any]], now: datetime,
+    ) -> BroadcastStatus: ...
+
+    async def status(self, broadcast_id: int, unit_id: int) -> BroadcastStatus | None: ...
+
+    async def cancel(self, broadcast_id: int, unit_id: int, now: datetime
+                     ) -> BroadcastStatus | None: ...

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.interfaces import AsnView, KecamatanView
 from storage.models import Asn, ChannelIdentity, LoginAttempt, Unit
+
+# What an AsnView is read from: one row per ASN, joined with their OPD.
+_ASN_COLUMNS = (Asn.id, Asn.nip, Asn.name, Unit.name, Asn.unit_id, Asn.kecamatan_id,
+                Asn.reminders_enabled)
+
+
+def _view(row: Row[tuple[int, str, str, str, int, int | None, bool]]) -> AsnView:
+    asn_id, nip, name, unit_name, unit_id, kecamatan_id, reminders = row
+    return AsnView(id=asn_id, nip=nip, name=name, unit_name=unit_name, unit_id=unit_id,
+                   kecamatan_id=kecamatan_id, reminders_enabled=bool(reminders))
 
 
 class SqlRosterRepository:
@@ -20,17 +30,17 @@ class SqlRosterRepository:
     async def find_by_nip_and_phone(self, nip: str, phone: str) -> AsnView | None:
         row = (
             await self._session.execute(
-                select(Asn.id, Asn.nip, Asn.name, Unit.name)
+                select(*_ASN_COLUMNS)
                 .join(Unit, Unit.id == Asn.unit_id)
                 .where(Asn.nip == nip, Asn.phone == phone)
             )
         ).first()
-        return AsnView(*row) if row else None
+        return _view(row) if row else None
 
     async def identity(self, channel: str, external_id: str) -> AsnView | None:
         row = (
             await self._session.execute(
-                select(Asn.id, Asn.nip, Asn.name, Unit.name)
+                select(*_ASN_COLUMNS)
                 .join(ChannelIdentity, ChannelIdentity.asn_id == Asn.id)
                 .join(Unit, Unit.id == Asn.unit_id)
                 .where(
@@ -39,7 +49,7 @@ class SqlRosterRepository:
                 )
             )
         ).first()
-        return AsnView(*row) if row else None
+        return _view(row) if row else None
 
     async def link_identity(
         self, channel: str, external_id: str, chat_id: str, asn_id: int, now: datetime
@@ -88,3 +98,9 @@ class SqlRosterRepository:
             .order_by(Unit.code, Unit.name)
         )
         return [KecamatanView(*row) for row in rows]
+
+    async def set_reminders(self, asn_id: int, enabled: bool) -> None:
+        """The ASN's own switch for reminders (the scheduler reads it; the import keeps it)."""
+        await self._session.execute(
+            update(Asn).where(Asn.id == asn_id).values(reminders_enabled=enabled)
+        )

@@ -1,0 +1,102 @@
+"""An OPD's submitted enrolments, the coordinator's decision on each, and the OPD's progress.
+
+Every query is bounded by the coordinator's unit: an enrolment id from a button (perhaps a
+forged one) that belongs to another OPD's ASN, or that was decided meanwhile, is simply not
+found, and the decision is one guarded UPDATE, so two coordinators deciding the same
+enrolment at once cannot both win.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.interfaces import EnrollmentNotFound, PendingEnrollment, UnitProgress
+from storage.models import Asn, Enrollment, Worker
+from storage.reports import unit_progress
+
+SUBMITTED = "submitted"
+
+
+def _in_unit(unit_id: int) -> Select[tuple[int]]:
+    return select(Asn.id).where(Asn.unit_id == unit_id)
+
+
+class SqlVerificationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def pending_count(self, unit_id: int) -> int:
+        return await self._session.scalar(
+            select(func.count())
+            .select_from(Enrollment)
+            .join(Asn, Asn.id == Enrollment.asn_id)
+            .where(Asn.unit_id == unit_id, Enrollment.status == SUBMITTED)
+        ) or 0
+
+    async def pending(self, unit_id: int, offset: int, limit: int) -> list[PendingEnrollment]:
+        """Oldest first: the ASN who has waited longest is answered first."""
+        rows = await self._session.execute(
+            self._select()
+            .where(Asn.unit_id == unit_id, Enrollment.status == SUBMITTED)
+            .order_by(Enrollment.submitted_at, Enrollment.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return [PendingEnrollment(*row) for row in rows]
+
+    async def pending_one(self, unit_id: int, enrollment_id: int) -> PendingEnrollment | None:
+        row = (await self._session.execute(
+            self._select().where(Asn.unit_id == unit_id, Enrollment.status == SUBMITTED,
+                                 Enrollment.id == enrollment_id)
+        )).first()
+        return PendingEnrollment(*row) if row else None
+
+    async def decide(
+        self, unit_id: int, enrollment_id: int, *, verified: bool, reason: str | None,
+        by_asn_id: int, now: datetime,
+    ) -> PendingEnrollment:
+        """Verified, or rejected with a reason (a rejected enrolment no longer holds the
+        worker's NIK); EnrollmentNotFound when it is not a submitted enrolment of the unit."""
+        found = await self.pending_one(unit_id, enrollment_id)
+        if found is None:
+            raise EnrollmentNotFound(enrollment_id)
+        changed = await self._session.execute(
+            update(Enrollment)
+            .where(Enrollment.id == enrollment_id, Enrollment.status == SUBMITTED,
+                   Enrollment.asn_id.in_(_in_unit(unit_id)))
+            .values(status="verified" if verified else "rejected", decided_at=now,
+                    decided_by_asn_id=by_asn_id,
+                    rejection_reason=None if verified else reason)
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(changed, "rowcount", 0):
+            raise EnrollmentNotFound(enrollment_id)
+        return found
+
+    @staticmethod
+    def _select() -> Select[tuple[int, int, str, str, str, str, str, str, str, str,
+                                  datetime | None]]:
+        return (
+            select(Enrollment.id, Asn.id, Asn.name, Asn.nip, Worker.name, Worker.nik_masked,
+                   Enrollment.relationship, Worker.occupation, Worker.desa,
+                   Worker.kecamatan_name, Enrollment.submitted_at)
+            .join(Asn, Asn.id == Enrollment.asn_id)
+            .join(Worker, Worker.id == Enrollment.worker_id)
+        )
+
+
+class SqlProgressRepository:
+    """One unit's line of the ranking the monthly report uses (storage/reports.py)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def unit_progress(self, kind: str, unit_id: int, at: datetime
+                            ) -> UnitProgress | None:
+        for unit in await unit_progress(self._session, kind, at):
+            if unit.unit_id == unit_id:
+                return unit
+        return None
