@@ -1,0 +1,338 @@
+"""The admin's exports: the monthly report workbook holds unit_progress's numbers, the payroll
+list follows the dated premium schedule and stop months, the BPJS batch carries the full NIK
+in an owner-only file, and the commands say what they wrote."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import stat
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from bot.app import create_app
+from bot.cli import cli
+from bot.export_bpjs import COLUMNS as BATCH_COLUMNS
+from bot.export_bpjs import export_bpjs_batch
+from bot.export_payroll import export_payroll
+from bot.export_report import export_report
+from bot.settings import PremiumRow, Settings
+from storage.models import AuditLog
+from storage.reports import unit_progress
+from tests.conftest import make_settings
+from tests.test_reports import AT, KESEHATAN, SATPOL, SOSIAL, seed_reports
+
+AUGUST = AT.date().replace(month=8)
+NOW = datetime(2025, 10, 5, 3, 0, tzinfo=UTC)
+# The regular premium, a 50% discount in September 2025 only, then the regular one again.
+SCHEDULE = [
+    PremiumRow(effective_from=datetime(2022, 1, 1).date(), jkk=10_000, jkm=6_800),
+    PremiumRow(effective_from=datetime(2025, 9, 1).date(), jkk=5_000, jkm=3_400),
+    PremiumRow(effective_from=datetime(2025, 10, 1).date(), jkk=10_000, jkm=6_800),
+]
+SETTING_NAMES = [name.upper() for name in Settings.model_fields]
+
+
+def month(text: str):
+    year, number = text.split("-")
+    return datetime(int(year), int(number), 1).date()
+
+
+@pytest.fixture
+async def shop(sqlite_url):
+    """The report fixture on SQLite with the discounted schedule and a fixed clock."""
+    app = create_app(make_settings(sqlite_url, premium_schedule=SCHEDULE), clock=lambda: NOW)
+    await app.migrate()
+    try:
+        yield app
+    finally:
+        await app.close()
+
+
+def sheet_rows(path: Path, title: str) -> list[tuple]:
+    workbook = load_workbook(path)
+    try:
+        return [tuple(row) for row in workbook[title].iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def csv_rows(path: Path) -> list[list[str]]:
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read UTF-8"
+    assert b"\r\n" in raw
+    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+async def audits(app, action: str) -> list[AuditLog]:
+    async with app.sessions() as session:
+        return list(await session.scalars(select(AuditLog).where(AuditLog.action == action)))
+
+
+# --- the monthly report ---------------------------------------------------------------------
+
+async def test_the_report_workbook_holds_the_numbers_of_unit_progress(app_any_db, tmp_path):
+    await seed_reports(app_any_db)
+    app_any_db.clock = lambda: NOW
+    path = tmp_path / "laporan-2025-08.xlsx"
+
+    report = await export_report(app_any_db, AUGUST, path)
+
+    assert report.at == AT
+    async with app_any_db.sessions() as session:
+        opd = await unit_progress(session, "opd", AT)
+        kecamatan = await unit_progress(session, "kecamatan", AT)
+    workbook = load_workbook(path)
+    assert workbook.sheetnames == ["Ringkasan", "OPD", "Kecamatan"]
+    for title, progress in (("OPD", opd), ("Kecamatan", kecamatan)):
+        sheet = workbook[title]
+        header = [cell.value for cell in sheet[1]]
+        assert header == ["Peringkat", title, "Jumlah ASN", "ASN ikut", "Partisipasi",
+                          "Pekerja terdaftar BPJS", "ASN ikut bulan lalu", "Perubahan"]
+        assert all(cell.font.b for cell in sheet[1])
+        assert sheet.freeze_panes == "A2"
+        assert sheet.column_dimensions["B"].width >= 40
+        rows = [list(row) for row in sheet.iter_rows(min_row=2, values_only=True)]
+        assert rows == [
+            [p.rank, p.unit_name, p.asn_total, p.asn_participating,
+             pytest.approx(p.percent / 100), p.workers_protected, p.participating_month_ago,
+             p.change]
+            for p in progress
+        ]
+        assert sheet["E2"].number_format == "0.0%"
+        assert all(isinstance(value, int) for row in rows for value in (row[2], row[3]))
+    workbook.close()
+
+    # and by hand, as tests/test_reports.py counted them
+    assert sheet_rows(path, "OPD")[1:] == [
+        (1, KESEHATAN, 10, 5, 0.5, 2, 4, 1),
+        (1, SOSIAL, 4, 2, 0.5, 2, 3, -1),
+        (3, SATPOL, 0, 0, 0, 0, 0, 0),
+    ]
+    summary = dict(sheet_rows(path, "Ringkasan")[1:])
+    assert summary["Wilayah"] == "Kabupaten Kendal"
+    assert summary["Bulan laporan"] == "Agustus 2025"
+    assert summary["Keadaan per"] == "1 September 2025 00.00 WIB"
+    assert summary["Jumlah ASN"] == 14
+    assert summary["ASN ikut melindungi pekerja rentan"] == 7
+    assert summary["Partisipasi"] == 0.5 and summary["Target"] == 0.2
+    assert summary["Pekerja terdaftar BPJS"] == 4
+    assert summary["Perubahan sejak sebulan sebelumnya"] == 0
+    assert summary["OPD mencapai target"] == 2 and summary["OPD 100%"] == "-"
+    assert summary["ASN tanpa data kecamatan"] == 3
+    assert mode(path) & 0o077 != 0  # no personal data: an ordinary file
+
+    [audit] = await audits(app_any_db, "export_report")
+    assert (audit.channel, audit.subject, audit.details["count"]) == ("cli", "month:2025-08", 6)
+
+
+async def test_the_current_month_is_reported_as_of_now(app, tmp_path):
+    await seed_reports(app)
+    app.clock = lambda: datetime(2025, 9, 1, 2, 0, tzinfo=UTC)  # 09:00 WIB on 1 September
+
+    report = await export_report(app, month("2025-09"), tmp_path / "now.xlsx")
+
+    assert report.at == app.clock()
+    assert report.totals.asn_participating == 8  # a8's enrolment at 00:30 WIB counts now
+
+
+# --- the payroll-deduction list -------------------------------------------------------------
+
+PAYROLL_AUGUST = [  # the regular premium: one worker each
+    ("198503152010011001", "ASN A1", KESEHATAN, 1, 16_800),
+    ("198503152010011010", "ASN A10", KESEHATAN, 1, 16_800),
+    ("198503152010011003", "ASN A3", KESEHATAN, 1, 16_800),
+    ("198503152010011006", "ASN A6", KESEHATAN, 1, 16_800),  # stops from September
+    ("198503152010011011", "ASN B1", SOSIAL, 1, 16_800),
+    ("198503152010011012", "ASN B2", SOSIAL, 1, 16_800),
+    ("198503152010011013", "ASN B3", SOSIAL, 1, 16_800),  # stops from September
+]
+PAYROLL_SEPTEMBER = [  # the discounted premium (Rp8.400); A1 pays for two workers
+    ("198503152010011001", "ASN A1", KESEHATAN, 2, 16_800),
+    ("198503152010011010", "ASN A10", KESEHATAN, 1, 8_400),
+    ("198503152010011002", "ASN A2", KESEHATAN, 1, 8_400),
+    ("198503152010011003", "ASN A3", KESEHATAN, 1, 8_400),
+    ("198503152010011009", "ASN A9", KESEHATAN, 1, 8_400),
+    ("198503152010011011", "ASN B1", SOSIAL, 1, 8_400),
+    ("198503152010011012", "ASN B2", SOSIAL, 1, 8_400),
+]
+
+
+async def test_payroll_follows_the_schedule_and_the_stop_months(shop, tmp_path):
+    await seed_reports(shop)
+
+    august = await export_payroll(shop, month("2025-08"), tmp_path / "aug.xlsx", "bar")
+    september = await export_payroll(shop, month("2025-09"), tmp_path / "sep.xlsx", "bar")
+    october = await export_payroll(shop, month("2025-10"), tmp_path / "oct.csv", "bar")
+
+    header, *rows = sheet_rows(tmp_path / "aug.xlsx", "Potongan 2025-08")
+    assert header == ("NIP", "Nama", "Unit kerja", "Jumlah pekerja", "Potongan (Rp)")
+    assert rows == PAYROLL_AUGUST
+    assert (august.asn, august.workers, august.total, august.premium) == (7, 7, 117_600,
+                                                                          16_800)
+    assert sheet_rows(tmp_path / "sep.xlsx", "Potongan 2025-09")[1:] == PAYROLL_SEPTEMBER
+    assert (september.asn, september.workers, september.total, september.premium) == (
+        7, 8, 67_200, 8_400)
+    header, *rows = csv_rows(tmp_path / "oct.csv")
+    assert header == ["NIP", "Nama", "Unit kerja", "Jumlah pekerja", "Potongan (Rp)"]
+    assert ["198503152010011008", "ASN A8", KESEHATAN, "1", "16800"] in rows  # from October
+    assert ["198503152010011001", "ASN A1", KESEHATAN, "2", "33600"] in rows
+    assert (october.asn, october.workers, october.total) == (8, 9, 151_200)
+    workbook = load_workbook(tmp_path / "aug.xlsx")
+    sheet = workbook.active
+    assert sheet["E2"].number_format == "#,##0" and isinstance(sheet["E2"].value, int)
+    assert isinstance(sheet["A2"].value, str)  # the NIP stays text, all 18 digits
+    workbook.close()
+    logged = await audits(shop, "export_payroll")
+    assert [(a.subject, a.details["count"], a.details["total"]) for a in logged] == [
+        ("month:2025-08", 7, 117_600), ("month:2025-09", 7, 67_200),
+        ("month:2025-10", 8, 151_200)]
+
+
+async def test_an_export_replaces_the_file_whole_or_not_at_all(shop, tmp_path, monkeypatch):
+    await seed_reports(shop)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    path = folder / "aug.csv"
+    path.write_text("old")
+
+    async def failing(*_args: object) -> AsyncIterator[object]:
+        raise RuntimeError("disk gone")
+        yield  # an async generator, like the real one
+
+    monkeypatch.setattr("bot.export_payroll.payroll_rows", failing)
+    with pytest.raises(RuntimeError):
+        await export_payroll(shop, month("2025-08"), path, "bar")
+
+    assert path.read_text() == "old"
+    assert [p.name for p in folder.iterdir()] == ["aug.csv"]  # no temporary left behind
+    assert await audits(shop, "export_payroll") == []
+
+
+# --- the BPJS registration batch ------------------------------------------------------------
+
+async def test_the_bpjs_batch_has_the_full_nik_in_an_owner_only_file(app_any_db, tmp_path):
+    fixture = await seed_reports(app_any_db)
+    path = tmp_path / "bpjs.csv"
+
+    done = await export_bpjs_batch(app_any_db, path, "bar")
+
+    assert mode(path) == 0o600
+    header, *rows = csv_rows(path)
+    assert header == [column.header for column in BATCH_COLUMNS]
+    assert done.rows == 2 == len(rows)  # the verified enrolments E3 and E11
+    first = dict(zip(header, rows[0], strict=True))
+    assert first == {
+        "referensi": str(fixture.enrollments["E3"]), "nik": fixture.nik["E3"],
+        "nama_ktp": "PEKERJA E3", "jenis_kelamin": "P", "tanggal_lahir": "17-08-1980",
+        "no_hp": "", "alamat_desa": "Kumpulrejo", "kecamatan": "Patebon",
+        "pekerjaan": "Pedagang kecil", "program": "JKK+JKM", "iuran_per_bulan": "16800",
+        "bulan_mulai": "09-2025", "nip_pembayar": fixture.nip["a2"],
+        "nama_pembayar": "ASN A2", "opd": KESEHATAN, "no_kpj": "", "status": "",
+        "alasan": "",
+    }
+    second = dict(zip(header, rows[1], strict=True))
+    assert second["nik"] == fixture.nik["E11"] and second["no_hp"] == "085700000011"
+    [audit] = await audits(app_any_db, "export_bpjs_batch")
+    assert audit.details == {"count": 2, "format": "csv", "full_nik": True}
+    assert fixture.nik["E3"] not in json.dumps(audit.details)
+
+
+async def test_the_bpjs_batch_as_a_workbook(app, tmp_path):
+    fixture = await seed_reports(app)
+    path = tmp_path / "bpjs.xlsx"
+
+    await export_bpjs_batch(app, path, "bar")
+
+    assert mode(path) == 0o600
+    header, *rows = sheet_rows(path, "Pendaftaran BPU")
+    record = dict(zip(header, rows[1], strict=True))
+    assert record["nik"] == fixture.nik["E11"] and isinstance(record["nik"], str)
+    assert record["referensi"] == fixture.enrollments["E11"]
+    assert record["tanggal_lahir"].date() == datetime(1980, 8, 17).date()
+    assert record["iuran_per_bulan"] == 16_800
+
+
+# --- through the command line ---------------------------------------------------------------
+
+@pytest.fixture
+def cli_env(shop, tmp_path, monkeypatch):
+    """The command line pointed at the `shop` database, from a folder with no .env."""
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
+    settings = shop.settings
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", settings.data_encryption_keys.get_secret_value())
+    monkeypatch.setenv("NIK_HASH_KEY", settings.nik_hash_key.get_secret_value())
+    monkeypatch.setenv("PREMIUM_SCHEDULE", json.dumps(
+        [row.model_dump(mode="json") for row in SCHEDULE]))
+    folder = tmp_path / "work"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    return folder
+
+
+def run(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+async def seeded_shop(shop):
+    return await seed_reports(shop)
+
+
+def test_the_commands_write_what_they_say(seeded_shop, cli_env):
+    code, out = run("export", "report", "--month", "2025-08", "--out", "laporan.xlsx")
+    assert code == 0, out
+    assert "Laporan bulan Agustus 2025 ditulis ke laporan.xlsx" in out
+    assert "7 dari 14 ASN ikut (50%), target 20%; 4 pekerja terdaftar BPJS." in out
+    assert sheet_rows(cli_env / "laporan.xlsx", "OPD")[1][:4] == (1, KESEHATAN, 10, 5)
+
+    code, out = run("export", "payroll", "--month", "2025-09", "--out", "gaji.csv")
+    assert code == 0, out
+    assert "7 ASN, 8 pekerja, iuran Rp8.400 per pekerja, total Rp67.200." in out
+    assert "titik koma" in out
+    assert len(csv_rows(cli_env / "gaji.csv")) == 8
+
+    code, out = run("export", "bpjs-batch", "--out", "bpjs.csv")
+    assert code == 0, out
+    assert "2 pendaftaran terverifikasi" in out
+    assert "NIK, tanggal lahir dan nomor HP pekerja SECARA LENGKAP" in out and "0600" in out
+    assert mode(cli_env / "bpjs.csv") == 0o600
+    assert seeded_shop.nik["E3"] not in out
+
+
+def test_the_commands_refuse_what_they_cannot_write(seeded_shop, cli_env):
+    code, out = run("export", "report", "--month", "2025-8x", "--out", "x.xlsx")
+    assert code == 2 and "Bulan \"2025-8x\" tidak dikenal" in out and "2025-09" in out
+
+    code, out = run("export", "report", "--month", "2025-08", "--out", "laporan.csv")
+    assert code == 2 and "harus berakhiran .xlsx" in out
+
+    code, out = run("export", "payroll", "--month", "2025-08", "--out", "gaji.pdf")
+    assert code == 2 and "harus berakhiran .xlsx atau .csv" in out
+
+    code, out = run("export", "report", "--month", "2999-01", "--out", "laporan.xlsx")
+    assert code == 2 and "Januari 2999 belum dimulai" in out
+
+    code, out = run("export", "payroll", "--month", "2021-12", "--out", "gaji.xlsx")
+    assert code == 2 and "tidak punya tarif yang berlaku pada Desember 2021" in out
+
+    code, out = run("export", "bpjs-batch", "--out", "tidak-ada/bpjs.csv")
+    assert code == 2 and "Folder tidak-ada tidak ada" in out
+
+    assert list(cli_env.iterdir()) == []
