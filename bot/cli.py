@@ -168,13 +168,20 @@ def run(
 @cli.command("serve")
 def serve() -> None:
     """Jalankan server web: webhook Telegram dan WhatsApp, serta pemeriksaan kesehatan."""
-    from bot.web import run_server
+    from bot.web import ServeNotConfigured, run_server
+    from bot.whatsapp import WhatsAppNotConfigured
+    from messages.renderer import Renderer
 
     async def work(app: App) -> None:
         await app.migrate()
         await run_server(app)
 
-    with_app(work)
+    try:
+        with_app(work)
+    except (ServeNotConfigured, WhatsAppNotConfigured) as problem:
+        # The web server's own sentence (under whatsapp/, the channel it came with).
+        typer.echo(Renderer().text("whatsapp/serve_not_configured", {"problem": str(problem)}))
+        raise typer.Exit(2) from None
 
 
 @cli.command("worker")

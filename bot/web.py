@@ -1,0 +1,503 @@
+"""The web server of `asn-peduli serve`: the Telegram and WhatsApp webhooks and a health check.
+
+    POST /telegram/webhook   X-Telegram-Bot-Api-Secret-Token must equal TELEGRAM_WEBHOOK_SECRET
+    GET  /whatsapp/webhook   Meta's verification: hub.verify_token must equal WHATSAPP_VERIFY_TOKEN
+    POST /whatsapp/webhook   X-Hub-Signature-256 must be the HMAC-SHA256 of the body (app secret)
+    GET  /health             the database answers; inbox backlog
+
+A delivery is checked in this order, and refused before anything of it is kept: the channel
+is configured (else 404), the Telegram secret is there and right (401 missing, 403 wrong), the
+body is at most WEB_MAX_BODY_BYTES (413, counted while reading, before any parsing), the
+WhatsApp signature is there and right (401 / 403; secrets and signatures are compared in
+constant time), the body is JSON of the platform's outline (400). A WhatsApp body with nothing
+for our number (another number of the app, an account notice) is answered 200 and dropped.
+
+An accepted delivery is written, encrypted, to the inbox table and answered 200 at once; the
+inbox worker (a background task) dispatches it and deletes it. The platform is thus answered
+in milliseconds whatever the flow costs, and a crash after the answer loses nothing: the row
+is dispatched at the next start. The dispatcher drops a message it has processed before (the
+Telegram update id, the WhatsApp message id), so a redelivered or replayed webhook changes
+nothing. Deliveries of one chat are dispatched in the order they arrived; other chats move on
+beside them.
+
+The process also runs the outbox sender (`App.run_background`), so replies leave from here;
+`asn-peduli worker` processes may share that work. SIGINT/SIGTERM stop it cleanly: no new
+requests, the requests in flight and the inbox batch in hand are finished, the sender stops,
+the connections close, exit code 0. Logs carry no personal data and no query strings (the
+verification request carries the verify token in its query): uvicorn's access log is off and
+refusals are logged by reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import signal
+import socket
+from collections.abc import Generator, Iterable, Mapping
+from datetime import timedelta
+from typing import Any, Protocol
+
+import uvicorn
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from telegram import Update
+
+from bot.app import App
+from bot.dispatcher import numeric_id
+from bot.telegram import (
+    TelegramBot,
+    TelegramNotConfigured,
+    keep_token_out_of_logs,
+    process_webhook_update,
+    webhook_secret_ok,
+)
+from bot.whatsapp import (
+    SIGNATURE_HEADER,
+    WhatsAppTransport,
+    is_webhook_body,
+    signature_ok,
+    verify_token_ok,
+    whatsapp_configured,
+)
+from storage.delivery import SqlDelivery
+from storage.inbox import InboxItem, SqlInbox
+
+log = logging.getLogger(__name__)
+
+TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+INBOX_BATCH = 50
+INBOX_CONCURRENCY = 16  # chats dispatched at once; keep it below the database pool
+INBOX_MAX_ATTEMPTS = 10
+INBOX_HOLD = timedelta(minutes=2)
+MAX_RETRY_DELAY = timedelta(minutes=5)
+
+
+class ServeNotConfigured(RuntimeError):
+    """The server has no channel to serve, or a channel's settings are incomplete."""
+
+
+class BodyTooLarge(Exception):
+    """The request body is larger than WEB_MAX_BODY_BYTES."""
+
+
+# -- what each channel does with a stored delivery -------------------------------------------
+
+
+class ChannelWebhook(Protocol):
+    channel: str
+
+    def keys(self, body: Mapping[str, Any]) -> set[str]:
+        """The chats a delivery concerns: deliveries sharing one are dispatched in order."""
+        ...
+
+    async def handle(self, body: Mapping[str, Any]) -> None:
+        """Dispatch one stored delivery; raises when it should be tried again."""
+        ...
+
+
+class TelegramWebhook:
+    channel = "telegram"
+
+    def __init__(self, bot: TelegramBot) -> None:
+        self.bot = bot
+
+    def keys(self, body: Mapping[str, Any]) -> set[str]:
+        message = body.get("message") or (body.get("callback_query") or {}).get("message") or {}
+        chat = (message.get("chat") or {}).get("id") if isinstance(message, dict) else None
+        return {f"telegram:{chat}"} if chat is not None else set()
+
+    async def handle(self, body: Mapping[str, Any]) -> None:
+        await process_webhook_update(self.bot, dict(body))
+
+
+class WhatsAppWebhook:
+    channel = "whatsapp"
+
+    def __init__(self, app: App, transport: WhatsAppTransport) -> None:
+        self.app = app
+        self.transport = transport
+
+    def keys(self, body: Mapping[str, Any]) -> set[str]:
+        return {f"whatsapp:{incoming.chat_id}" for incoming in self.transport.read(body).messages}
+
+    async def handle(self, body: Mapping[str, Any]) -> None:
+        """Messages through the dispatcher, in order; then the status reports in one
+        transaction. A message already processed (a retried row) is dropped there."""
+        content = self.transport.read(body)
+        for incoming in content.messages:
+            await self.app.dispatcher.handle(incoming)
+        if content.statuses:
+            now = self.app.clock()
+            async with self.app.sessions.begin() as session:
+                delivery = SqlDelivery(session)
+                for report in content.statuses:
+                    await delivery.apply(report, now)
+
+
+# -- the inbox worker ------------------------------------------------------------------------
+
+
+class InboxWorker:
+    """Dispatches stored deliveries: in arrival order per chat, up to INBOX_CONCURRENCY chats at
+    once; a delivery whose handling raised is tried again later with a growing delay."""
+
+    def __init__(self, app: App, handlers: Iterable[ChannelWebhook],
+                 batch_size: int = INBOX_BATCH, concurrency: int = INBOX_CONCURRENCY,
+                 max_attempts: int = INBOX_MAX_ATTEMPTS) -> None:
+        self._app = app
+        self._handlers = {handler.channel: handler for handler in handlers}
+        self._batch_size = batch_size
+        self._slots = asyncio.Semaphore(concurrency)
+        self.max_attempts = max_attempts
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        """Called after a delivery was stored."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
+        """Dispatch until `stop` is set; wakes on new deliveries or every `poll_seconds` (rows
+        left by a crash, or waiting for a retry)."""
+        while not stop.is_set():
+            try:
+                handled = await self.process_due()
+            except Exception:
+                log.exception("inbox: reading due deliveries failed; retrying shortly")
+                handled = 0
+            if handled:
+                continue
+            self._wake.clear()
+            waiter = asyncio.ensure_future(self._wake.wait())
+            stopper = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({waiter, stopper}, timeout=poll_seconds,
+                               return_when=asyncio.FIRST_COMPLETED)
+            waiter.cancel()
+            stopper.cancel()
+
+    async def drain(self) -> None:
+        """Dispatch until nothing is due (tests)."""
+        while await self.process_due():
+            pass
+
+    async def process_due(self) -> int:
+        """Claim one batch, dispatch it, record the outcome; the number of rows claimed."""
+        app = self._app
+        async with app.sessions.begin() as session:
+            items = await SqlInbox(session, app.cipher).claim(
+                app.clock(), self._batch_size, INBOX_HOLD, self.max_attempts)
+        if not items:
+            return 0
+        previous: dict[str, asyncio.Task[str | None]] = {}
+        tasks: list[asyncio.Task[str | None]] = []
+        for item in items:
+            keys = self._keys(item)
+            after = {previous[key] for key in keys if key in previous}
+            task = asyncio.create_task(self._handle_after(after, item))
+            for key in keys:
+                previous[key] = task
+            tasks.append(task)
+        outcomes = await asyncio.gather(*tasks)
+        now = app.clock()
+        async with app.sessions.begin() as session:
+            inbox = SqlInbox(session, app.cipher)
+            await inbox.done([item.id for item, error in zip(items, outcomes, strict=True)
+                              if error is None])
+            for item, error in zip(items, outcomes, strict=True):
+                if error is not None:
+                    delay = min(timedelta(seconds=2 ** item.attempts), MAX_RETRY_DELAY)
+                    await inbox.retry(item.id, error, delay, now)
+                    if item.attempts + 1 >= self.max_attempts:
+                        log.error("inbox: %s delivery %s failed %s times and is left for an "
+                                  "operator (%s)", item.channel, item.id, item.attempts + 1,
+                                  error)
+        return len(items)
+
+    def _keys(self, item: InboxItem) -> set[str]:
+        handler = self._handlers.get(item.channel)
+        if handler is None:
+            return set()
+        try:
+            return handler.keys(item.body)
+        except Exception:  # an odd body is dispatched alone; its handler reports the problem
+            return set()
+
+    async def _handle_after(self, after: set[asyncio.Task[str | None]], item: InboxItem
+                            ) -> str | None:
+        """Wait for the earlier deliveries of the same chats, then handle this one; None when
+        done, else what went wrong (a class name: safe to log and store)."""
+        if after:
+            await asyncio.wait(after)
+        handler = self._handlers.get(item.channel)
+        if handler is None:
+            return f"{item.channel} channel not configured"
+        async with self._slots:
+            try:
+                await handler.handle(item.body)
+            except Exception as error:
+                log.warning("inbox: dispatching a %s delivery failed: %s", item.channel,
+                            type(error).__name__, exc_info=error)
+                return type(error).__name__
+        return None
+
+
+# -- the HTTP endpoints ----------------------------------------------------------------------
+
+
+def _refuse(status: int, reason: str, request: Request) -> JSONResponse:
+    log.warning("web: %s %s refused with %s: %s", request.method, request.url.path, status,
+                reason)
+    return JSONResponse({"error": reason}, status_code=status)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused as soon as it is known to exceed `limit` bytes (by its
+    Content-Length, or while reading a body sent without one)."""
+    length = request.headers.get("content-length")
+    if length is not None and length.strip().isdigit() and int(length) > limit:
+        raise BodyTooLarge
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+class WebServer:
+    """The Starlette application with its channels, inbox worker and outbox sender."""
+
+    def __init__(self, app: App, telegram: TelegramBot | None = None,
+                 whatsapp: WhatsAppTransport | None = None,
+                 inbox_poll_seconds: float = 1.0, sender_poll_seconds: float = 1.0) -> None:
+        if telegram is None and whatsapp is None:
+            raise ServeNotConfigured("neither Telegram nor WhatsApp is configured")
+        self.app = app
+        self.telegram = telegram
+        self.whatsapp = whatsapp
+        handlers: list[ChannelWebhook] = []
+        if telegram is not None:
+            handlers.append(TelegramWebhook(telegram))
+        if whatsapp is not None:
+            handlers.append(WhatsAppWebhook(app, whatsapp))
+        self.inbox = InboxWorker(app, handlers)
+        self._inbox_poll = inbox_poll_seconds
+        self._sender_poll = sender_poll_seconds
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.asgi = Starlette(routes=[
+            Route("/telegram/webhook", self.telegram_webhook, methods=["POST"]),
+            Route("/whatsapp/webhook", self.whatsapp_webhook, methods=["GET", "POST"]),
+            Route("/health", self.health, methods=["GET"]),
+        ])
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Register the channels with the application and start the background work."""
+        telegram, whatsapp = self.telegram, self.whatsapp
+        if whatsapp is not None:
+            self.app.add_transport(whatsapp, bot_id=numeric_id(whatsapp.phone_number_id))
+        if telegram is not None:
+            await telegram.initialize()  # getMe; registers the Telegram transport
+            await telegram.publish_commands()
+        self._stop.clear()
+        self._tasks = [
+            asyncio.create_task(self.inbox.run(self._stop, self._inbox_poll), name="web-inbox"),
+            asyncio.create_task(self.app.run_background(self._stop, self._sender_poll),
+                                name="web-background-work"),
+        ]
+        log.info("web: serving %s", ", ".join(self.channel_names))
+
+    async def stop(self) -> None:
+        """Finish the batch in hand, stop the sender, close the channels' connections."""
+        self._stop.set()
+        for task in self._tasks:
+            with contextlib.suppress(Exception):
+                await task
+        self._tasks = []
+        if self.telegram is not None:
+            await self.telegram.stop()
+        if self.whatsapp is not None:
+            await self.whatsapp.close()
+
+    @property
+    def channel_names(self) -> list[str]:
+        return [name for name, configured in (("telegram", self.telegram),
+                                              ("whatsapp", self.whatsapp))
+                if configured is not None]
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    async def telegram_webhook(self, request: Request) -> Response:
+        bot = self.telegram
+        if bot is None:
+            return _refuse(404, "telegram channel not configured", request)
+        header = request.headers.get(TELEGRAM_SECRET_HEADER)
+        if header is None:
+            return _refuse(401, "secret token missing", request)
+        if not webhook_secret_ok(self.app.settings, header):
+            return _refuse(403, "secret token wrong", request)
+        body = await self._body(request)
+        if isinstance(body, Response):
+            return body
+        data = _json(body)
+        if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+            return _refuse(400, "not a Telegram update", request)
+        try:
+            Update.de_json(data, bot.application.bot)
+        except Exception:
+            return _refuse(400, "not a Telegram update", request)
+        return await self._keep("telegram", data)
+
+    async def whatsapp_webhook(self, request: Request) -> Response:
+        transport = self.whatsapp
+        if transport is None:
+            return _refuse(404, "whatsapp channel not configured", request)
+        if request.method == "GET":
+            query = request.query_params
+            if not verify_token_ok(self.app.settings, query.get("hub.mode"),
+                                   query.get("hub.verify_token")):
+                return _refuse(403, "verification refused", request)
+            log.info("web: WhatsApp webhook verified")
+            return PlainTextResponse(query.get("hub.challenge", ""))
+        body = await self._body(request)
+        if isinstance(body, Response):
+            return body
+        header = request.headers.get(SIGNATURE_HEADER)
+        if not header:
+            return _refuse(401, "signature missing", request)
+        if not signature_ok(self.app.settings, body, header):
+            return _refuse(403, "signature wrong", request)
+        data = _json(body)
+        if not is_webhook_body(data):
+            return _refuse(400, "not a WhatsApp webhook body", request)
+        assert isinstance(data, dict)
+        if transport.read(data).empty:
+            return JSONResponse({"ok": True, "kept": False})
+        return await self._keep("whatsapp", data)
+
+    async def health(self, request: Request) -> Response:
+        try:
+            async with self.app.sessions() as session:
+                await session.execute(text("SELECT 1"))
+                counts = await SqlInbox(session, self.app.cipher).counts(self.inbox.max_attempts)
+        except Exception as error:
+            log.error("web: health check: the database does not answer (%s)",
+                      type(error).__name__)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"},
+                                status_code=503)
+        return JSONResponse({
+            "status": "ok", "database": "ok", "channels": self.channel_names,
+            "inbox": {"waiting": counts.waiting, "stuck": counts.stuck},
+        })
+
+    async def _body(self, request: Request) -> bytes | Response:
+        try:
+            return await read_body(request, self.app.settings.web_max_body_bytes)
+        except BodyTooLarge:
+            return _refuse(413, "body too large", request)
+        except ClientDisconnect:
+            return Response(status_code=400)
+
+    async def _keep(self, channel: str, data: dict[str, Any]) -> Response:
+        """Store the verified delivery, then answer: from here on it cannot be lost."""
+        async with self.app.sessions.begin() as session:
+            SqlInbox(session, self.app.cipher).add(channel, data, self.app.clock())
+        self.inbox.wake()
+        return JSONResponse({"ok": True, "kept": True})
+
+
+def _json(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+# -- building and running ------------------------------------------------------------------
+
+
+def web_server_from_settings(app: App) -> WebServer:
+    """The channels the settings configure: Telegram when TELEGRAM_BOT_TOKEN is set (its
+    webhook secret is then required), WhatsApp when WHATSAPP_PHONE_NUMBER_ID is set."""
+    settings = app.settings
+    telegram = None
+    token = settings.telegram_bot_token
+    if token is not None and token.get_secret_value().strip():
+        secret = settings.telegram_webhook_secret
+        if secret is None or not secret.get_secret_value().strip():
+            raise ServeNotConfigured(
+                "TELEGRAM_WEBHOOK_SECRET not set (the Telegram webhook needs it)")
+        try:
+            telegram = TelegramBot(app)
+        except TelegramNotConfigured as problem:
+            raise ServeNotConfigured(str(problem)) from None
+    whatsapp = None
+    if whatsapp_configured(settings):
+        whatsapp = WhatsAppTransport(settings, app.renderer, clock=app.clock)
+    return WebServer(app, telegram, whatsapp)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server without its own signal handling: `run_server` stops it on SIGINT and
+    SIGTERM itself, so the channels are closed afterwards and the exit code is 0 (uvicorn
+    would raise the signal again after shutting down, ending the process before that)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+def uvicorn_config(server: WebServer, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        server.asgi, host=host, port=port, log_config=None, access_log=False,
+        lifespan="off", ws="none", server_header=False, timeout_graceful_shutdown=10,
+    )
+
+
+async def serve(web: WebServer, host: str, port: int, *,
+                sockets: list[socket.socket] | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Serve `web` until SIGINT/SIGTERM, or until `stop` is set when one is given (tests:
+    the process's signals are then left alone); start its work first, stop it after."""
+    server = _Server(uvicorn_config(web, host, port))
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+
+    def request_exit() -> None:
+        server.should_exit = True
+
+    watcher = None
+    if stop is None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(signum, request_exit)
+                installed.append(signum)
+    else:
+        watcher = asyncio.create_task(stop.wait())
+        watcher.add_done_callback(lambda _: request_exit())
+    await web.start()
+    try:
+        await server.serve(sockets=sockets)
+        log.info("web: stopping")
+    finally:
+        if watcher is not None:
+            watcher.cancel()
+        await web.stop()
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+
+
+async def run_server(app: App) -> None:
+    """`asn-peduli serve`: the configured channels on WEB_HOST:WEB_PORT until SIGINT/SIGTERM."""
+    keep_token_out_of_logs()
+    web = web_server_from_settings(app)
+    await serve(web, app.settings.web_host, app.settings.web_port)

@@ -1,0 +1,494 @@
+"""End to end over WhatsApp: signed webhook requests into the real web server (uvicorn on
+127.0.0.1), through the inbox, dispatcher, flows and SQLite, and replies through pywa's client
+to a fake Cloud API on 127.0.0.1.
+
+Each step waits until the message is committed (its id is in processed_updates), the inbox is
+empty and the outbox delivered, so what a step returns is exactly what the user saw for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bot.app import App, create_app
+from bot.kecamatan import load_kecamatan
+from bot.settings import Settings
+from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
+from bot.web import WebServer, serve, web_server_from_settings
+from bot.whatsapp import WhatsAppTransport, message_key
+from storage.conversations import ConversationKey, SqlConversationRepository
+from storage.models import (
+    ChannelIdentity,
+    Chat,
+    Consent,
+    DeductionAgreement,
+    Enrollment,
+    InboxUpdate,
+    OutboxMessage,
+    ProcessedUpdate,
+    Worker,
+)
+from tests.conftest import BUDI, make_settings, seed_roster
+from tests.fake_graph import FakeGraph, SentWhatsApp, loopback_only  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("loopback_only")
+
+WA_ID = BUDI.phone.lstrip("+")  # Budi writes from his roster number
+NIK = "3324015708800001"
+
+
+# -- fixtures ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def graph() -> AsyncIterator[FakeGraph]:
+    async with FakeGraph() as fake:
+        yield fake
+
+
+@pytest.fixture
+def settings(sqlite_url: str, graph: FakeGraph) -> Settings:
+    return make_settings(sqlite_url, **graph.settings())
+
+
+@pytest.fixture
+async def wa_app(settings: Settings) -> AsyncIterator[App]:
+    application = create_app(settings)
+    await application.migrate()
+    await seed_roster(application)
+    try:
+        yield application
+    finally:
+        await application.close()
+
+
+@dataclass
+class Running:
+    url: str
+    web: WebServer
+
+
+async def start_server(web: WebServer) -> tuple[str, asyncio.Event, asyncio.Task[None]]:
+    """The real server on a free 127.0.0.1 port; ready once /health answers."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(web, "127.0.0.1", port, sockets=[sock], stop=stop))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    async with httpx.AsyncClient(timeout=2) as client:
+        while True:
+            if task.done():
+                task.result()
+            try:
+                if (await client.get(f"{url}/health")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError("the web server did not start")
+            await asyncio.sleep(0.02)
+    return url, stop, task
+
+
+@pytest.fixture
+async def server(wa_app: App) -> AsyncIterator[Running]:
+    web = web_server_from_settings(wa_app)
+    url, stop, task = await start_server(web)
+    try:
+        yield Running(url, web)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 15)
+
+
+class WhatsAppUser:
+    """One WhatsApp user writing to the bot's number through the fake Cloud API."""
+
+    def __init__(self, graph: FakeGraph, server: Running, app: App, wa_id: str = WA_ID) -> None:
+        self.graph = graph
+        self.server = server
+        self.app = app
+        self.wa_id = wa_id
+        self._seen = len(graph.messages(wa_id))
+
+    async def post(self, body: dict[str, Any]) -> list[SentWhatsApp]:
+        """Post a signed webhook body with one message; what the user got back for it."""
+        response = await self.graph.post(self.server.url, body)
+        assert response.status_code == 200, response.text
+        wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
+        return await self.settle(wamid)
+
+    async def settle(self, wamid: str, within: float = 10.0) -> list[SentWhatsApp]:
+        deadline = time.monotonic() + within
+        while not await processed_and_delivered(self.app, wamid):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"message {wamid} not processed and delivered; "
+                                     f"rejected: {self.graph.rejected}")
+            await asyncio.sleep(0.02)
+        messages = self.graph.messages(self.wa_id)
+        new, self._seen = messages[self._seen:], len(messages)
+        return new
+
+    async def send(self, text: str) -> list[SentWhatsApp]:
+        return await self.post(self.graph.text(self.wa_id, text))
+
+    async def press(self, title: str) -> list[SentWhatsApp]:
+        """Tap the button or list row `title` of the latest message that has choices."""
+        return await self.post(self.graph.reply(self.last_with_choices, title))
+
+    async def kind(self, name: str) -> list[SentWhatsApp]:
+        """Send one of the stored payloads (sticker, location ...)."""
+        return await self.post(self.graph.message(name, self.wa_id))
+
+    @property
+    def last_with_choices(self) -> SentWhatsApp:
+        for message in reversed(self.graph.messages(self.wa_id)):
+            if message.choices:
+                return message
+        raise AssertionError("no message with choices yet")
+
+    async def state(self) -> tuple[str | None, dict[str, Any]]:
+        return await conversation_state(self.app, self.wa_id, self.graph.phone_number_id)
+
+
+async def processed_and_delivered(app: App, wamid: str) -> bool:
+    async with app.sessions() as session:
+        done = await session.scalar(select(ProcessedUpdate.id).where(
+            ProcessedUpdate.channel == "whatsapp",
+            ProcessedUpdate.update_id == message_key(wamid)))
+        waiting = await session.scalar(select(func.count()).select_from(InboxUpdate))
+        pending = await session.scalar(select(func.count()).select_from(OutboxMessage).where(
+            OutboxMessage.status == "pending"))
+    return done is not None and waiting == 0 and pending == 0
+
+
+async def conversation_state(app: App, wa_id: str, phone_number_id: str
+                             ) -> tuple[str | None, dict[str, Any]]:
+    key = ConversationKey(bot_id=int(phone_number_id), chat_id=int(wa_id), user_id=int(wa_id))
+    async with app.sessions() as session:
+        return await SqlConversationRepository(session, app.cipher).load(key)
+
+
+def texts(messages: list[SentWhatsApp]) -> str:
+    return "\n---\n".join(message.text for message in messages)
+
+
+async def identify(user: WhatsAppUser) -> None:
+    """"halo", then the NIP: the sender's number is the phone proof, no contact card."""
+    shown = await user.send("halo")
+    assert "Selamat datang" in texts(shown) and "NIP" in shown[-1].text
+    assert all(message.type == "text" for message in shown)
+    shown = await user.send(BUDI.nip)
+    assert "Budi Santoso" in texts(shown) and "Menu utama" in shown[-1].text
+    menu = shown[-1]
+    assert menu.type == "interactive"
+    assert menu.choices[:3] == ["➕ Daftarkan pekerja", "👥 Pekerja saya", "❓ Bantuan"]
+    # Up to three choices are reply buttons; the menu's further items make it a list.
+    assert menu.interactive["type"] == ("button" if len(menu.choices) <= 3 else "list")
+
+
+# -- the whole enrolment -------------------------------------------------------------------
+
+
+async def test_enrol_a_worker_over_whatsapp_from_hello_to_agreed_deduction(
+    graph: FakeGraph, wa_app: App, server: Running
+) -> None:
+    await load_kecamatan(wa_app)  # Kendal's 20 kecamatan: more than one list page
+    user = WhatsAppUser(graph, server, wa_app)
+    await identify(user)
+
+    shown = await user.press("➕ Daftarkan pekerja")
+    [relationship] = shown
+    assert relationship.interactive["type"] == "list"  # four choices: more than 3 buttons
+    assert relationship.choices == ["Keluarga/saudara", "Asisten rumah tangga", "Tetangga",
+                                    "Lainnya"]
+    shown = await user.press("Asisten rumah tangga")
+    assert "NIK" in shown[-1].text
+    shown = await user.send(NIK)
+    assert "nama" in shown[-1].text.lower()
+    [birth_date] = await user.send("Siti Aminah")
+    # "✅ Ya, 17 Agustus 1980" has 21 characters: too long for a button, fine as a row.
+    assert birth_date.interactive["type"] == "list"
+    assert birth_date.choices == ["✅ Ya, 17 Agustus 1980"]
+    [occupation] = await user.press("✅ Ya, 17 Agustus 1980")
+    assert len(occupation.rows) == 9 and "Pedagang kecil" in occupation.choices
+    [phone] = await user.press("Pedagang kecil")
+    assert phone.buttons == [("Lewati", "phone:skip")]
+    [kecamatan] = await user.press("Lewati")
+
+    # 21 choices (20 kecamatan and "outside"): pages of at most 10 rows with page turns.
+    pages = [kecamatan]
+    while "Patebon" not in pages[-1].choices:
+        assert len(pages[-1].rows) <= 10
+        assert pages[-1].choices[-1].startswith("▶️ Berikutnya")
+        [turned] = await user.press("▶️ Berikutnya")
+        assert turned.text == kecamatan.text  # the same question, on the next page
+        pages.append(turned)
+    assert len(pages) >= 2 and pages[-1].choices[0] == "◀️ Sebelumnya"
+    assert (await user.state())[0] == "Enrollment:kecamatan"
+    shown = await user.press("Patebon")
+    assert "desa" in shown[-1].text.lower()
+    [consent] = await user.send("Kumpulrejo")
+    assert consent.choices == ["✅ Pekerja setuju", "❌ Pekerja tidak setuju"]
+    [summary] = await user.press("✅ Pekerja setuju")
+    assert summary.text.startswith("*Ringkasan pendaftaran*")
+    assert "3324••••••••0001" in summary.text and NIK not in summary.text
+    assert "17 Agustus 1980" in summary.text and "Patebon" in summary.text
+    assert summary.buttons == [("💾 Simpan", "sum:save"), ("✏️ Ubah", "sum:edit"),
+                               ("Batal", "sum:cancel")]
+    shown = await user.press("💾 Simpan")
+    assert "Rp16.800" in texts(shown)
+    shown = await user.press("✅ Saya setuju")
+    assert "sudah dikirim" in texts(shown)
+    assert await user.state() == ("Menu:main", {})
+
+    async with wa_app.sessions() as session:
+        enrollment = (await session.scalars(select(Enrollment))).one()
+        worker = (await session.scalars(select(Worker))).one()
+        agreement = (await session.scalars(select(DeductionAgreement))).one()
+        consent_row = (await session.scalars(select(Consent))).one()
+        identity = (await session.scalars(select(ChannelIdentity))).one()
+        chat = (await session.scalars(select(Chat))).one()
+    assert enrollment.status == "submitted" and enrollment.channel == "whatsapp"
+    assert agreement.monthly_total == 16_800 and agreement.channel == "whatsapp"
+    assert consent_row.channel == "whatsapp"
+    assert (identity.channel, identity.external_id, identity.chat_id) == (
+        "whatsapp", WA_ID, WA_ID)
+    assert worker.name == "SITI AMINAH" and worker.kecamatan_name == "Patebon"
+    assert worker.phone_enc is None
+    for column in (worker.nik_enc, worker.nik_hash, worker.nik_masked, worker.birth_date_enc):
+        assert NIK not in column
+    assert (chat.channel, chat.chat_id, chat.unreachable_at) == ("whatsapp", WA_ID, None)
+    assert graph.rejected == []  # the Cloud API would have accepted every call
+    sent = graph.messages(WA_ID)
+    assert any("*" in message.text for message in sent)  # WhatsApp bold, not HTML
+    assert not any("<b>" in message.text for message in sent)
+
+
+async def test_a_typed_kecamatan_name_needs_no_page_turning(
+    graph: FakeGraph, wa_app: App, server: Running
+) -> None:
+    await load_kecamatan(wa_app)
+    user = WhatsAppUser(graph, server, wa_app)
+    await identify(user)
+    await user.press("➕ Daftarkan pekerja")
+    await user.press("Keluarga/saudara")
+    await user.send(NIK)
+    await user.send("Siti Aminah")
+    await user.send("17-08-1980")
+    await user.send("2")  # the second occupation, typed
+    await user.send("tidak ada")
+    assert (await user.state())[0] == "Enrollment:kecamatan"
+    shown = await user.send("Ringinarum")  # on the last page of the list
+    assert "desa" in shown[-1].text.lower()
+    state = await user.state()
+    assert state[0] == "Enrollment:desa" and state[1]["kecamatan"] == "Ringinarum"
+
+
+# -- identification ------------------------------------------------------------------------
+
+
+async def test_a_number_not_on_the_roster_learns_nothing_and_is_limited(
+    graph: FakeGraph, wa_app: App, server: Running
+) -> None:
+    """A stranger's number with Budi's NIP gets the same answer as a wrong NIP; failures
+    count, and no roster data (name, unit) is ever shown."""
+    stranger = WhatsAppUser(graph, server, wa_app, wa_id="6289900001111")
+    await stranger.send("halo")
+    for attempt in range(5):
+        [answer] = await stranger.send(BUDI.nip)
+        assert "tidak cocok" in answer.text and "Budi" not in answer.text
+        assert "Dinas Kesehatan" not in answer.text
+        if attempt < 4:
+            assert f"Sisa percobaan: {4 - attempt}" in answer.text
+    [locked] = await stranger.send(BUDI.nip)
+    assert "Terlalu banyak percobaan" in locked.text
+    assert (await stranger.state())[0] == "Identify:nip"
+    async with wa_app.sessions() as session:
+        assert (await session.scalars(select(ChannelIdentity))).all() == []
+
+
+async def test_a_contact_card_is_no_proof_and_a_sticker_is_explained(
+    graph: FakeGraph, wa_app: App, server: Running
+) -> None:
+    user = WhatsAppUser(graph, server, wa_app)
+    await user.send("halo")
+    before = await user.state()
+    [answer] = await user.kind("contacts")
+    assert answer.text and (await user.state()) == before
+    for kind in ("sticker", "location", "image", "audio", "unsupported"):
+        [explanation] = await user.kind(kind)
+        assert "stiker" in explanation.text, kind
+        assert await user.state() == before
+    async with wa_app.sessions() as session:
+        assert (await session.scalars(select(ChannelIdentity))).all() == []
+
+
+# -- delivery ------------------------------------------------------------------------------
+
+
+def transport_for(settings: Settings, app: App, now: datetime | None = None
+                  ) -> WhatsAppTransport:
+    clock = (lambda: now) if now else app.clock
+    return WhatsAppTransport(settings, app.renderer, clock=clock)
+
+
+def body(text: str = "Halo *Budi*", **extra: Any) -> dict[str, Any]:
+    return {"text": text, "buttons": [], "inline": True, "remove_keyboard": False,
+            "markup": "whatsapp", **extra}
+
+
+async def test_send_maps_cloud_api_errors_once(
+    graph: FakeGraph, settings: Settings, wa_app: App
+) -> None:
+    """The transport alone against the fake: which failures are worth a retry."""
+    transport = transport_for(settings, wa_app)
+    try:
+        assert (await transport.send(WA_ID, body())) == message_key(graph.sent[-1].wamid)
+        for code, wait in ((130429, 1.0), (131056, 6.0), (131048, 60.0), (4, 60.0)):
+            graph.fail_once(code, "rate limit hit")
+            with pytest.raises(TransientSendError) as raised:
+                await transport.send(WA_ID, body())
+            assert raised.value.retry_after == wait
+        for code, status in ((131000, 500), (131016, 503)):
+            graph.fail_once(code, "Something went wrong", status=status)
+            with pytest.raises(TransientSendError):
+                await transport.send(WA_ID, body())
+        graph.fail_once(190, "Invalid OAuth access token.", status=401)
+        with pytest.raises(TransientSendError) as raised:
+            await transport.send(WA_ID, body())
+        assert raised.value.retry_after == 300  # an operator must fix the token
+        graph.fail_once(131026, "Message undeliverable")
+        with pytest.raises(RecipientUnreachable):
+            await transport.send(WA_ID, body())
+        for code in (131009, 132001, 131051):
+            graph.fail_once(code, "bad request")
+            with pytest.raises(PermanentSendError) as permanent:
+                await transport.send(WA_ID, body())
+            assert not isinstance(permanent.value, RecipientUnreachable)
+            assert str(code) in str(permanent.value)
+        assert len(graph.rejected) == 11
+    finally:
+        await transport.close()
+
+
+async def test_bot_started_messages_use_the_template_when_the_window_is_closed(
+    graph: FakeGraph, settings: Settings, wa_app: App
+) -> None:
+    now = datetime(2025, 8, 21, 9, 0, tzinfo=UTC)
+    transport = transport_for(settings, wa_app, now)
+    text = "*Kabar pendaftaran*\nPendaftaran SITI AMINAH\tsudah     diverifikasi.\n\nTerima kasih"
+    try:
+        inside = (now - timedelta(hours=2)).isoformat()
+        outside = (now - timedelta(hours=30)).isoformat()
+        await transport.send(WA_ID, body(text, kind="news", last_inbound_at=inside))
+        assert graph.sent[-1].type == "text" and graph.sent[-1].text == text
+        await transport.send(WA_ID, body(text, kind="news", last_inbound_at=outside))
+        template = graph.sent[-1]
+        assert template.type == "template"
+        assert template.payload["template"]["name"] == "asn_peduli_kabar"
+        assert template.payload["template"]["language"] == {"code": "id"}
+        assert template.text == ("*Kabar pendaftaran* · Pendaftaran SITI AMINAH sudah "
+                                 "diverifikasi. Terima kasih")
+        for kind, name in (("reminder", "asn_peduli_pengingat"),
+                           ("broadcast", "asn_peduli_siaran")):
+            await transport.send(WA_ID, body(text, kind=kind, last_inbound_at=None))
+            assert graph.sent[-1].payload["template"]["name"] == name
+        # A reply that finds the window closed (131047) goes again as the template.
+        graph.closed_windows.add(WA_ID)
+        await transport.send(WA_ID, body(text, kind="reply", last_inbound_at=inside))
+        assert graph.sent[-1].type == "template"
+        assert [reason[:6] for _, reason in graph.rejected] == ["131047"]
+        # A long text is cut to fit the template parameter.
+        await transport.send(WA_ID, body("kata " * 400, kind="reminder",
+                                         last_inbound_at=None))
+        assert len(graph.sent[-1].text) <= 900 and graph.sent[-1].text.endswith("…")
+    finally:
+        await transport.close()
+
+
+async def test_the_chart_goes_as_an_image_with_its_caption(
+    graph: FakeGraph, settings: Settings, wa_app: App
+) -> None:
+    now = datetime(2025, 9, 1, 1, 0, tzinfo=UTC)
+    transport = transport_for(settings, wa_app, now)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    chart = {"filename": "laporan.png", "content_type": "image/png", "data": png}
+    try:
+        await transport.send(WA_ID, body("*Laporan bulanan*", kind="report", attachment=chart,
+                                         last_inbound_at=(now - timedelta(hours=1)).isoformat()))
+        image = graph.sent[-1]
+        assert image.type == "image" and image.text == "*Laporan bulanan*"
+        assert graph.uploads[image.payload["image"]["id"]].data == png
+        await transport.send(WA_ID, body("*Laporan bulanan*", kind="report", attachment=chart,
+                                         last_inbound_at=None))
+        template = graph.sent[-1]
+        assert template.payload["template"]["name"] == "asn_peduli_laporan"
+        header = template.payload["template"]["components"][0]
+        assert graph.uploads[header["parameters"][0]["image"]["id"]].data == png
+        assert graph.rejected == []
+    finally:
+        await transport.close()
+
+
+async def test_a_long_list_of_choices_is_paged_and_long_labels_are_kept_whole(
+    graph: FakeGraph, settings: Settings, wa_app: App
+) -> None:
+    transport = transport_for(settings, wa_app)
+    choices = [[{"label": f"Pilihan nomor {n} yang panjang sekali", "payload": f"c:{n}",
+                 "contact": False}] for n in range(1, 24)]
+    try:
+        for page in range(3):  # 9 + 8 + 6 choices
+            await transport.send(WA_ID, body("Pilih satu:", buttons=choices, page=page))
+        assert graph.rejected == []
+        listed = graph.messages(WA_ID)[-3:]
+        ids = [row_id for message in listed for _, row_id in message.rows
+               if not row_id.startswith("page:")]
+        assert ids == [f"c:{n}" for n in range(1, 24)]  # every choice on exactly one page
+        assert [row_id for _, row_id in listed[0].rows][-1] == "page:1"
+        assert listed[1].rows[0][1] == "page:0"
+        first_row = listed[0].interactive["action"]["sections"][0]["rows"][0]
+        assert first_row["title"].endswith("…") and len(first_row["title"]) == 24
+        assert first_row["description"] == "Pilihan nomor 1 yang panjang sekali"
+        # A page beyond the last shows the last.
+        await transport.send(WA_ID, body("Pilih satu:", buttons=choices, page=99))
+        assert graph.sent[-1].rows == listed[-1].rows
+    finally:
+        await transport.close()
+
+
+async def test_a_long_text_with_choices_goes_before_them(
+    graph: FakeGraph, settings: Settings, wa_app: App
+) -> None:
+    transport = transport_for(settings, wa_app)
+    yes = [[{"label": "Ya", "payload": "y", "contact": False}]]
+    try:
+        await transport.send(WA_ID, body("baris panjang\n" * 120, buttons=yes))
+        text, question = graph.sent[-2:]
+        assert text.type == "text" and len(text.text) > 1024
+        assert question.buttons == [("Ya", "y")] and question.text == "Silakan pilih salah satu:"
+    finally:
+        await transport.close()
+
+
+async def test_the_client_only_talks_to_the_configured_base_url(
+    graph: FakeGraph, settings: Settings, wa_app: App
+) -> None:
+    transport = transport_for(settings, wa_app)
+    try:
+        assert str(transport.client.api._session.base_url) == f"{graph.url}/v21.0/"
+    finally:
+        await transport.close()
