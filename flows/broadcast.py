@@ -167,14 +167,12 @@ async def show_preview(conversation: Conversation, context: Context) -> Reply:
                                                                 data["audience"])
     total = sum(by_channel.values())
     message = _message(conversation, context)
-    buttons: tuple[tuple[Button, ...], ...] = (
-        (Button("broadcast_send", "bc:send"),) if total else ()
-    )
+    rows: list[tuple[Button, ...]] = [(Button("broadcast_send", "bc:send"),)] if total else []
+    rows += [(Button("broadcast_edit", "bc:edit"),), (Button("cancel", "bc:cancel"),)]
     return Reply(
         "broadcast/preview",
         {**message.context, "recipients": total, "audience": data["audience"]},
-        buttons=(*buttons, (Button("broadcast_edit", "bc:edit"),),
-                 (Button("cancel", "bc:cancel"),)),
+        buttons=tuple(rows),
     )
 
 
@@ -224,13 +222,12 @@ async def show_progress(conversation: Conversation, context: Context) -> Reply:
     """Sent, waiting, failed, unreachable (and cancelled); refresh and cancel while sending."""
     status = await context.broadcasts.status(int(conversation.data["broadcast_id"]),
                                              _unit(conversation))
-    sending = status is not None and not status.done
-    buttons: tuple[tuple[Button, ...], ...] = (
-        ((Button("broadcast_refresh", "bc:refresh"),),
-         (Button("broadcast_stop", "bc:stop"),)) if sending else ()
-    )
-    return Reply("broadcast/progress", {"broadcast": status},
-                 buttons=(*buttons, (Button("to_menu", "bc:home"),)))
+    rows: list[tuple[Button, ...]] = []
+    if status is not None and not status.done:
+        rows += [(Button("broadcast_refresh", "bc:refresh"),),
+                 (Button("broadcast_stop", "bc:stop"),)]
+    rows.append((Button("to_menu", "bc:home"),))
+    return Reply("broadcast/progress", {"broadcast": status}, buttons=tuple(rows))
 
 
 async def take_progress(conversation: Conversation, context: Context) -> str | Goto:

@@ -120,8 +120,10 @@ class Router:
 
     async def enter(self, conversation: Conversation, context: Context, state: str | None
                     ) -> None:
-        """Go to `state` (None: the main menu, or identification if not yet proven)."""
+        """Go to `state` (None: home, the main menu or identification if not yet proven;
+        home holds no data, so what a role's conversation kept there is dropped)."""
         if state is None:
+            conversation.data.clear()
             state = Menu.MAIN if context.asn is not None else Identify.NIP
         flow = self.flow_for(state)
         assert flow is not None, state

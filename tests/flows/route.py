@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import select
+
+from storage.interfaces import ROLE_UNIT_KIND
+from storage.models import Asn, ChannelIdentity, Unit
+from storage.roles import SqlRoleRepository
 from tests.chat import ChatClient
 from tests.conftest import BUDI
 
@@ -29,6 +34,54 @@ def press(label: str) -> Action:
 
 def contact(phone: str) -> Action:
     return lambda client: client.share_contact(phone)
+
+
+def grant(role: str, unit: str, nip: str = BUDI.nip) -> Action:
+    """Give the role, as `asn-peduli role grant` would (tests/test_cli_roles.py covers it)."""
+
+    async def run(client: ChatClient) -> None:
+        await grant_role(client, role, unit, nip)
+
+    return run
+
+
+async def grant_role(client: ChatClient, role: str, unit: str | None, nip: str = BUDI.nip
+                     ) -> None:
+    async with client.app.sessions.begin() as session:
+        roles = SqlRoleRepository(session)
+        found = await roles.asn_by_nip(nip)
+        assert found is not None, nip
+        kind = ROLE_UNIT_KIND[role]
+        unit_id = None
+        if kind is not None and unit is not None:
+            match = await roles.find_unit(unit, kind)
+            assert match.unit is not None, unit
+            unit_id = match.unit.id
+        await roles.grant(found[0], role, unit_id, client.app.clock())
+
+
+async def add_residents(client: ChatClient, count: int, kecamatan: str = "Patebon",
+                        channel: str = "console", first_chat: int = 5001,
+                        opd: str = BUDI.unit) -> list[int]:
+    """`count` ASN living in the kecamatan, each linked on `channel` (chat ids from
+    `first_chat`): the people a camat's broadcast reaches. Their ids."""
+    now = client.app.clock()
+    async with client.app.sessions.begin() as session:
+        place = await session.scalar(select(Unit.id).where(Unit.name == kecamatan))
+        office = await session.scalar(select(Unit.id).where(Unit.name == opd))
+        people = [Asn(nip=f"19800101200501{number:04d}", name=f"Warga {number}", unit_id=office,
+                      kecamatan_id=place, phone=f"+62811{number:07d}", updated_at=now)
+                  for number in range(first_chat, first_chat + count)]
+        session.add_all(people)
+        await session.flush()
+        for number, person in enumerate(people, start=first_chat):
+            session.add(ChannelIdentity(channel=channel, external_id=str(number),
+                                        chat_id=str(number), asn_id=person.id, linked_at=now))
+        return [person.id for person in people]
+
+
+def residents(count: int) -> Action:
+    return lambda client: add_residents(client, count)
 
 
 def steps(*actions: Action) -> Action:
@@ -61,6 +114,22 @@ ROUTE: dict[str, tuple[str | None, Action]] = {
     ),
     "Workers:stop_reason": ("Workers:list", press("⛔ Hentikan")),
     "Workers:stop_confirm": ("Workers:stop_reason", press("Sudah punya BPJS sendiri")),
+    # Budi coordinates his own OPD; his own enrolment (Siti) waits for verification.
+    "Coordinator:menu": (
+        "Workers:list", steps(grant("coordinator", BUDI.unit), send("/koordinator"))
+    ),
+    "Coordinator:progress": ("Coordinator:menu", press("📊 Progres OPD")),
+    "Coordinator:pending": ("Coordinator:menu", press("📝 Verifikasi")),
+    "Coordinator:reject_reason": ("Coordinator:pending", press("❌ Tolak no. 1")),
+    # Budi is also camat of Patebon, where two linked ASN live.
+    "Broadcast:audience": (
+        "Menu:main", steps(grant("camat", "Patebon"), residents(2), send("/siaran"))
+    ),
+    "Broadcast:content": ("Broadcast:audience", press("Semua ASN")),
+    "Broadcast:preview": ("Broadcast:content", press("📄 Ajakan umum")),
+    "Broadcast:progress": (
+        "Broadcast:preview", steps(press("✅ Kirim sekarang"), press("🔄 Perbarui"))
+    ),
 }
 STATES = list(ROUTE)
 

@@ -22,6 +22,11 @@ BACK_ALONG_THE_FORM = [
     ("Enrollment:edit", "Enrollment:summary", "Ringkasan pendaftaran"),
     ("Workers:stop_reason", "Workers:list", "Pekerja saya"),
     ("Workers:stop_confirm", "Workers:list", "Pekerja saya"),
+    ("Coordinator:progress", "Coordinator:menu", "Koordinator Dinas Kesehatan"),
+    ("Coordinator:pending", "Coordinator:menu", "Koordinator Dinas Kesehatan"),
+    ("Coordinator:reject_reason", "Coordinator:pending", "Menunggu verifikasi"),
+    ("Broadcast:content", "Broadcast:audience", "Siapa yang akan menerima"),
+    ("Broadcast:preview", "Broadcast:content", "Ketik pesan Anda"),
 ]
 
 
@@ -35,12 +40,15 @@ async def test_kembali_goes_one_step_back_and_asks_again(at, state, previous, qu
     assert len(shown) == 1 and question in shown[0].text
     if previous == "Workers:list":
         assert data == {}  # the list holds nothing: the stop begun is forgotten
+    elif previous == "Coordinator:menu":
+        assert set(data) == {"unit_id", "unit_name"}  # the unit, not the page or a choice
     else:
         assert before.items() <= data.items()  # what was answered stays answered
 
 
 @pytest.mark.parametrize("state", ["Identify:nip", "Menu:main", "Enrollment:relationship",
-                                   "Workers:list", "Deduction:confirm"])
+                                   "Workers:list", "Deduction:confirm", "Coordinator:menu",
+                                   "Broadcast:audience", "Broadcast:progress"])
 async def test_kembali_at_a_first_step_says_so_and_stays(at, state):
     chat = await at(state)
     before = await chat.state()

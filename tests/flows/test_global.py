@@ -15,7 +15,8 @@ from tests.chat import ChatClient
 from tests.flows.route import STATES
 
 # States that are a resting place, not a half-done task: /mulai and /batal just go home.
-RESTING = {"Identify:nip", "Menu:main", "Workers:list"}
+RESTING = {"Identify:nip", "Menu:main", "Workers:list", "Coordinator:menu",
+           "Coordinator:progress", "Coordinator:pending", "Broadcast:progress"}
 IDENTIFY = {"Identify:nip", "Identify:phone"}
 
 # Free-text states and what they say to text that is not an answer.
@@ -28,6 +29,8 @@ BAD_TEXT = {
     "Enrollment:kecamatan_other": "Nama tempat belum sesuai",
     "Enrollment:desa": "Nama tempat belum sesuai",
     "Workers:stop_reason": "ketik alasan penghentian",
+    "Coordinator:reject_reason": "ketik alasan penolakan",
+    "Broadcast:content": "Pesan siaran belum bisa dipakai",
 }
 USE_CONTACT = "jangan mengetik nomor HP"
 CHOOSE = "pilih salah satu tombol"

@@ -1,0 +1,244 @@
+"""The OPD coordinator in a private chat: told of each submission, verifies (approve, or
+reject with a reason) with the ASN told either way, pages through a long list, sees the
+OPD's progress; in a group, links it to the OPD."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import update
+
+from bot.console import make
+from flows.events import ChatType, Kind
+from storage.models import AuditLog, Chat, Enrollment
+from tests.chat import ChatClient, texts
+from tests.conftest import BUDI, SRI
+from tests.flows.people import asn_id, colleague, nik, rows, submitted, unit_id
+from tests.flows.route import NIK_SITI, add_residents, enrol, grant_role
+
+
+@pytest.fixture
+async def coordinator(budi) -> ChatClient:
+    """Budi, coordinator of his own OPD (Dinas Kesehatan), at the main menu."""
+    await grant_role(budi, "coordinator", BUDI.unit)
+    await budi.send("/mulai")
+    return budi
+
+
+@pytest.fixture
+async def ahmad(coordinator) -> ChatClient:
+    """A colleague of Budi's OPD, at the main menu."""
+    return await colleague(coordinator, 5001)
+
+
+async def test_the_menu_offers_the_coordinator_button_to_coordinators_only(budi, coordinator):
+    assert "Koordinator: Dinas Kesehatan" in coordinator.last.labels
+    sri = await colleague(coordinator, 5002, opd=SRI.unit)
+    assert not [label for label in sri.last.labels if label.startswith("Koordinator")]
+
+
+async def test_a_submission_is_told_to_the_coordinator_with_name_and_masked_nik(
+        coordinator, ahmad):
+    await enrol(ahmad, NIK_SITI)
+    news = coordinator.last.text
+    assert "Pendaftaran baru menunggu verifikasi Anda: SITI AMINAH (3324••••••••0001)" in news
+    assert "/verifikasi" in news
+    assert NIK_SITI not in texts(coordinator.history)
+    assert "Warga" not in news, "only the worker's name and masked NIK"
+
+
+async def test_every_coordinator_of_the_opd_is_told_and_no_other(coordinator, ahmad):
+    second = await colleague(coordinator, 5003)
+    await grant_role(coordinator, "coordinator", BUDI.unit, nip="198001012005015003")
+    other_opd = await colleague(coordinator, 5004, opd=SRI.unit)
+    await grant_role(coordinator, "coordinator", SRI.unit, nip="198001012005015004")
+    await enrol(ahmad, NIK_SITI)
+    assert "menunggu verifikasi Anda" in coordinator.last.text
+    assert "menunggu verifikasi Anda" in second.last.text
+    assert "menunggu verifikasi" not in texts(other_opd.history)
+
+
+async def test_approving_verifies_tells_the_asn_and_audits(coordinator, ahmad, clock):
+    await enrol(ahmad, NIK_SITI)
+    shown = await coordinator.press("Koordinator: Dinas Kesehatan")
+    assert "Menunggu verifikasi: 1 pendaftaran." in shown[-1].text
+    shown = await coordinator.press("📝 Verifikasi")
+    listing = shown[-1].text
+    assert "1. SITI AMINAH (3324••••••••0001)" in listing
+    assert "Didaftarkan oleh Warga 5001 (NIP 198001012005015001), 21 Agustus 2025" in listing
+    assert shown[-1].labels == ["✅ Setujui no. 1", "❌ Tolak no. 1", "⬅️ Kembali"]
+
+    shown = await coordinator.press("✅ Setujui no. 1")
+    assert "✅ Disetujui: SITI AMINAH (3324••••••••0001), didaftarkan oleh Warga 5001." in (
+        shown[0].text)
+    assert "Tidak ada pendaftaran yang menunggu verifikasi" in shown[-1].text
+    assert (await coordinator.state())[0] == "Coordinator:pending"
+    assert "sudah diverifikasi koordinator Dinas Kesehatan" in ahmad.last.text
+    enrollment = (await rows(coordinator, Enrollment))[0]
+    budi_id = await asn_id(coordinator, BUDI.nip)
+    assert (enrollment.status, enrollment.decided_at, enrollment.decided_by_asn_id,
+            enrollment.rejection_reason) == ("verified", clock.now, budi_id, None)
+    audit = await rows(coordinator, AuditLog, action="enrollment.verified")
+    assert [(entry.actor_asn_id, entry.subject) for entry in audit] == [
+        (budi_id, f"enrollment:{enrollment.id}")]
+
+
+async def test_rejecting_with_a_ready_reason_frees_the_nik_and_tells_the_asn(coordinator, ahmad):
+    await enrol(ahmad, NIK_SITI)
+    await coordinator.send("/verifikasi")
+    shown = await coordinator.press("❌ Tolak no. 1")
+    assert "Mengapa pendaftaran SITI AMINAH (3324••••••••0001) ditolak?" in shown[-1].text
+    assert shown[-1].labels == ["Data tak sesuai KTP", "Bukan pekerja rentan",
+                                "Sudah peserta BPJS", "Alasan lain (ketik)", "⬅️ Kembali"]
+    shown = await coordinator.press("Data tak sesuai KTP")
+    assert "❌ Ditolak: SITI AMINAH (3324••••••••0001)." in shown[0].text
+    assert "Alasan: Data pekerja tidak sesuai KTP" in shown[0].text
+    assert (await coordinator.state())[0] == "Coordinator:pending"
+    told = ahmad.last.text
+    assert "SITI AMINAH (3324••••••••0001) belum dapat diteruskan" in told
+    assert "Alasan dari koordinator Dinas Kesehatan: Data pekerja tidak sesuai KTP" in told
+    enrollment = (await rows(coordinator, Enrollment))[0]
+    assert (enrollment.status, enrollment.rejection_reason) == (
+        "rejected", "Data pekerja tidak sesuai KTP")
+    assert await rows(coordinator, AuditLog, action="enrollment.rejected")
+    # A rejected enrolment holds the NIK no more: the worker can be enrolled again.
+    await ahmad.send("/mulai")
+    await enrol(ahmad, NIK_SITI)
+    assert [e.status for e in await rows(coordinator, Enrollment)] == ["rejected", "submitted"]
+
+
+async def test_rejecting_with_a_typed_reason(coordinator, ahmad):
+    await enrol(ahmad, NIK_SITI)
+    await coordinator.send("/verifikasi")
+    await coordinator.press("❌ Tolak no. 1")
+    shown = await coordinator.press("Alasan lain (ketik)")
+    assert "ketik alasan penolakan" in shown[0].text
+    assert (await coordinator.state())[0] == "Coordinator:reject_reason"
+    await coordinator.send("Nama   di KTP   berbeda")
+    enrollment = (await rows(coordinator, Enrollment))[0]
+    assert (enrollment.status, enrollment.rejection_reason) == (
+        "rejected", "Nama di KTP berbeda")
+    assert "Alasan dari koordinator Dinas Kesehatan: Nama di KTP berbeda" in ahmad.last.text
+
+
+async def test_going_back_from_the_reason_rejects_nothing(coordinator, ahmad):
+    await enrol(ahmad, NIK_SITI)
+    await coordinator.send("/verifikasi")
+    await coordinator.press("❌ Tolak no. 1")
+    shown = await coordinator.press("⬅️ Kembali")
+    assert "1. SITI AMINAH" in shown[-1].text
+    await coordinator.send("/batal")
+    assert [e.status for e in await rows(coordinator, Enrollment)] == ["submitted"]
+
+
+async def test_a_long_list_is_paged_oldest_first(coordinator, clock):
+    owner = await asn_id(coordinator, BUDI.nip)
+    for serial in range(1, 8):
+        await submitted(coordinator, owner, f"PEKERJA {serial}", nik(serial))
+        clock.advance(minutes=1)
+    shown = await coordinator.send("/verifikasi")
+    text = shown[-1].text
+    assert "1. PEKERJA 1" in text and "3. PEKERJA 3" in text and "PEKERJA 4" not in text
+    assert "Halaman 1 dari 3 (7 pendaftaran)." in text
+    assert shown[-1].labels == ["✅ Setujui no. 1", "❌ Tolak no. 1", "✅ Setujui no. 2",
+                                "❌ Tolak no. 2", "✅ Setujui no. 3", "❌ Tolak no. 3",
+                                "Berikutnya ▶️", "⬅️ Kembali"]
+    shown = await coordinator.press("Berikutnya ▶️")
+    assert "4. PEKERJA 4" in shown[-1].text and "Halaman 2 dari 3" in shown[-1].text
+    assert "◀️ Sebelumnya" in shown[-1].labels
+    await coordinator.press("Berikutnya ▶️")
+    shown = await coordinator.press("✅ Setujui no. 7")
+    # The last page emptied: the list shows the page before it.
+    assert "Halaman 2 dari 2 (6 pendaftaran)." in shown[-1].text
+    statuses = [e.status for e in await rows(coordinator, Enrollment)]
+    assert statuses == ["submitted"] * 6 + ["verified"]
+
+
+async def test_a_button_pressed_twice_decides_once(coordinator, ahmad):
+    await enrol(ahmad, NIK_SITI)
+    await coordinator.send("/verifikasi")
+    approve = [b for row in coordinator.last.buttons for b in row if b["label"].startswith("✅")]
+    await coordinator.press("✅ Setujui no. 1")
+    shown = await coordinator.press_payload(approve[0]["payload"])
+    assert "tidak ada di daftar tunggu OPD Anda" in shown[0].text
+    assert len(await rows(coordinator, AuditLog, action="enrollment.verified")) == 1
+    assert len([m for m in ahmad.history if "diverifikasi" in m.text]) == 1
+
+
+async def test_a_decision_taken_elsewhere_meanwhile_is_not_taken_again(coordinator, ahmad):
+    await enrol(ahmad, NIK_SITI)
+    await coordinator.send("/verifikasi")
+    await coordinator.press("❌ Tolak no. 1")
+    async with coordinator.app.sessions.begin() as session:  # another coordinator's approval
+        await session.execute(update(Enrollment).values(status="verified"))
+    shown = await coordinator.press("Bukan pekerja rentan")
+    assert "tidak ada di daftar tunggu OPD Anda" in shown[0].text
+    assert [e.status for e in await rows(coordinator, Enrollment)] == ["verified"]
+    assert not await rows(coordinator, AuditLog, action="enrollment.rejected")
+    assert "belum dapat diteruskan" not in texts(ahmad.history)
+
+
+async def test_progress_shows_the_opd_line_of_the_ranking(coordinator, ahmad):
+    # Budi's OPD: Budi and 4 colleagues (Ahmad and 3 more); one of them participates.
+    await add_residents(coordinator, 3, first_chat=6001)
+    await add_residents(coordinator, 1, first_chat=6101, opd=SRI.unit)
+    await enrol(ahmad, NIK_SITI)
+    shown = await coordinator.send("/progres")
+    text = shown[-1].text
+    assert "Progres Dinas Kesehatan" in text and "Per 21 Agustus 2025" in text
+    assert "ASN di OPD: 5" in text
+    assert "ASN yang ikut: 1 (20%; target 20%)" in text
+    assert "Pekerja terlindungi (terdaftar di BPJS): 0" in text
+    assert "Sejak sebulan lalu: bertambah 1 ASN" in text
+    assert "Peringkat: 1 dari 2 OPD" in text
+    assert "Target sudah tercapai" in text
+    assert shown[-1].labels == ["⬅️ Kembali", "🏠 Menu utama"]
+    shown = await coordinator.press("⬅️ Kembali")
+    assert (await coordinator.state())[0] == "Coordinator:menu"
+
+
+async def test_progress_below_the_target_says_how_many_more(coordinator):
+    await add_residents(coordinator, 9, first_chat=6001)
+    shown = await coordinator.send("/progres")
+    assert "ASN yang ikut: 0 (0%; target 20%)" in shown[-1].text
+    assert "Masih perlu 2 ASN lagi untuk mencapai target." in shown[-1].text
+
+
+async def group_message(client: ChatClient, text: str, user_id: str = "1001",
+                        group: str = "-1005") -> list[str]:
+    incoming = replace(make(user_id, Kind.COMMAND, text=text), chat_id=group,
+                       chat_type=ChatType.GROUP)
+    await client.app.dispatcher.handle(incoming)
+    await client.app.sender.drain()
+    return [shown.text for shown in client.console.shown if shown.chat_id == group]
+
+
+async def test_tautkan_links_the_group_to_the_coordinators_opd(coordinator, clock):
+    said = await group_message(coordinator, "/tautkan")
+    assert "Grup ini sekarang terhubung dengan Dinas Kesehatan" in said[-1]
+    assert "Setiap tanggal 1 pukul 08.00 WIB" in said[-1]
+    group = (await rows(coordinator, Chat, chat_id="-1005"))[0]
+    budi_id = await asn_id(coordinator, BUDI.nip)
+    assert (group.chat_type, group.unit_id, group.linked_by_asn_id, group.linked_at,
+            group.title) == ("group", await unit_id(coordinator, BUDI.unit), budi_id,
+                             clock.now, None)
+    audit = await rows(coordinator, AuditLog, action="group.linked")
+    assert audit[0].subject == "chat:-1005" and audit[0].actor_asn_id == budi_id
+    assert await coordinator.state() == ("Menu:main", {}), "the private chat is untouched"
+
+
+async def test_a_coordinator_of_two_opd_names_the_one_to_link(coordinator):
+    await grant_role(coordinator, "coordinator", SRI.unit)
+    said = await group_message(coordinator, "/tautkan")
+    assert "Ketik /tautkan diikuti nama unitnya" in said[-1]
+    assert not (await rows(coordinator, Chat, chat_id="-1005"))[0].unit_id
+    said = await group_message(coordinator, f"/tautkan {SRI.unit.upper()}")
+    assert f"terhubung dengan {SRI.unit}" in said[-1]
+    group = (await rows(coordinator, Chat, chat_id="-1005"))[0]
+    assert group.unit_id == await unit_id(coordinator, SRI.unit)
+
+
+async def test_other_commands_in_a_group_point_to_the_private_chat(coordinator):
+    said = await group_message(coordinator, "/verifikasi")
+    assert said == [coordinator.app.renderer.text("common/private_only", {})]
