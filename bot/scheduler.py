@@ -44,8 +44,10 @@ from storage.reminders import (
     NO_WORKER,
     REPORT,
     GroupDue,
+    LogKey,
     Recipient,
     ReminderTimes,
+    UnfinishedDue,
     anchor_period,
     asn_subject,
     chat_subject,
@@ -151,18 +153,20 @@ class Scheduler:
         while True:
             async with self._app.sessions.begin() as session:
                 items = await unfinished_due(session, now, steps, after, BATCH)
-                addresses = await recipients(session, [item.asn_id for item in items])
+                keys: list[LogKey] = []
+                owed: list[tuple[UnfinishedDue, LogKey]] = []
                 for item in items:
-                    due = [step for step in steps if item.anchor + timedelta(days=step) <= now]
                     subject, period = asn_subject(item.asn_id), anchor_period(item.anchor)
-                    claimed = set()
-                    for step in due:
-                        if step not in item.logged_days and await claim(
-                            session, unfinished_kind(step), subject, period, now
-                        ):
-                            claimed.add(step)
+                    due = [step for step in steps if item.anchor + timedelta(days=step) <= now]
+                    keys += [(unfinished_kind(step), subject, period)
+                             for step in due if step not in item.logged_days]
                     # Owed both the 1-day and the 3-day reminder: the 3-day one says it all.
-                    if not due or due[-1] not in claimed or not item.reminders_enabled:
+                    if due:
+                        owed.append((item, (unfinished_kind(due[-1]), subject, period)))
+                claimed = await claim(session, keys, now)
+                addresses = await recipients(session, [item.asn_id for item in items])
+                for item, key in owed:
+                    if key not in claimed or not item.reminders_enabled:
                         continue
                     reply = Reply("reminders/unfinished", {
                         "name": item.name,
@@ -182,10 +186,13 @@ class Scheduler:
         while True:
             async with self._app.sessions.begin() as session:
                 items = await no_worker_due(session, period, due, after, BATCH)
+                claimed = await claim(
+                    session, [(NO_WORKER, asn_subject(item.asn_id), period) for item in items],
+                    now)
                 addresses = await recipients(session, [item.asn_id for item in items])
                 for item in items:
-                    if not await claim(session, NO_WORKER, asn_subject(item.asn_id), period,
-                                       now) or not item.reminders_enabled:
+                    if ((NO_WORKER, asn_subject(item.asn_id), period) not in claimed
+                            or not item.reminders_enabled):
                         continue
                     reply = Reply("reminders/no_worker", {"name": item.name, "premium": premium})
                     queued += self._queue_to(session, addresses.get(item.asn_id), reply, now)
@@ -199,10 +206,13 @@ class Scheduler:
         while True:
             async with self._app.sessions.begin() as session:
                 items = await coordinator_due(session, period, due, after, BATCH)
+                claimed = await claim(
+                    session,
+                    [(COORDINATOR, role_subject(item.role_id), period) for item in items], now)
                 addresses = await recipients(session, [item.asn_id for item in items])
                 for item in items:
-                    if not await claim(session, COORDINATOR, role_subject(item.role_id), period,
-                                       now) or not item.reminders_enabled:
+                    if ((COORDINATOR, role_subject(item.role_id), period) not in claimed
+                            or not item.reminders_enabled):
                         continue
                     reply = Reply("reminders/coordinator", {
                         "name": item.name, "unit": item.unit_name,
@@ -233,9 +243,12 @@ class Scheduler:
         while True:
             async with self._app.sessions.begin() as session:
                 groups = await report_due(session, period, due, after, BATCH)
+                claimed = await claim(
+                    session,
+                    [(REPORT, chat_subject(group.chat_row_id), period) for group in groups], now)
                 for group in groups:
-                    if not await claim(session, REPORT, chat_subject(group.chat_row_id), period,
-                                       now) or group.unreachable:
+                    if ((REPORT, chat_subject(group.chat_row_id), period) not in claimed
+                            or group.unreachable):
                         continue
                     self._notifier.queue(session, group.address, self._report(material, group),
                                          REPORT, now)

@@ -163,22 +163,30 @@ class ReminderTimes:
 
 # --- the log --------------------------------------------------------------------------------
 
-async def claim(session: AsyncSession, kind: str, subject: str, period: str, now: datetime
-                ) -> bool:
-    """Write the log row; True only for the transaction that wrote it.
+LogKey = tuple[str, str, str]  # (kind, subject, period)
 
-    On PostgreSQL a second scheduler inserting the same row waits for the first one's
-    transaction and then does nothing, so only one of them queues the message.
+
+async def claim(session: AsyncSession, keys: Sequence[LogKey], now: datetime) -> set[LogKey]:
+    """Write the log rows of a batch in one statement; return those this transaction wrote.
+
+    INSERT ... ON CONFLICT DO NOTHING RETURNING: a row another run already wrote is left
+    alone and not returned. On PostgreSQL a second scheduler inserting the same row waits
+    for the first one's transaction and then does nothing, so only one of them queues the
+    message. Callers pass keys in a fixed order, so two schedulers never wait on each other
+    in a circle.
     """
+    if not keys:
+        return set()
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     written = await session.execute(
         insert(ReminderLog)
-        .values(kind=kind, subject=subject, period=period, queued_at=now)
+        .values([{"kind": kind, "subject": subject, "period": period, "queued_at": now}
+                 for kind, subject, period in keys])
         .on_conflict_do_nothing(index_elements=["kind", "subject", "period"])
-        .returning(ReminderLog.id)
+        .returning(ReminderLog.kind, ReminderLog.subject, ReminderLog.period)
     )
-    return written.first() is not None
+    return {(kind, subject, period) for kind, subject, period in written}
 
 
 def _subject(prefix: str, column: ColumnElement[int]) -> ColumnElement[str]:

@@ -423,7 +423,7 @@ async def test_the_report_day_pushes_one_report_with_its_chart_to_each_linked_gr
     assert await scheduler.run_once(wib(1, 7, 59, month=9)) == 0
     assert await scheduler.run_once(wib(1, 8, month=9)) == 2
     assert await scheduler.run_once(wib(1, 8, month=9)) == 0
-    assert await scheduler.run_once(wib(15, 8, month=9)) == 0
+    assert await scheduler.run_once(wib(9, 8, month=9)) == 0
 
     sent = await outbox(app)
     assert sorted(message.chat_id for message in sent) == ["-1001", "-1002"]
