@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.dispatcher import Dispatcher
+from bot.pacing import paces_from_settings
 from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.transport import Transport
@@ -41,6 +42,8 @@ class App:
     renderer: Renderer
     router: Router
     transports: dict[str, Transport] = field(default_factory=dict)
+    # Loops that run beside the sender in `run_background` (the scheduler's, for one).
+    background: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     dispatcher: Dispatcher = field(init=False)
     sender: OutboxSender = field(init=False)
@@ -52,6 +55,8 @@ class App:
             self.transports,
             batch_size=self.settings.sender_batch_size,
             max_attempts=self.settings.sender_max_attempts,
+            claim_seconds=self.settings.sender_claim_seconds,
+            paces=paces_from_settings(self.settings),
             clock=self.clock,
         )
         self.dispatcher = Dispatcher(
@@ -70,8 +75,12 @@ class App:
         self.dispatcher.set_bot_id(transport.channel.value, bot_id)
 
     async def run_background(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
-        """The work beside the transports until `stop` is set: the outbox sender."""
-        await self.sender.run(stop, poll_seconds=poll_seconds)
+        """The work beside the transports until `stop` is set: the outbox sender and every
+        loop in `background` (each is called with `stop` and must return once it is set)."""
+        await asyncio.gather(
+            self.sender.run(stop, poll_seconds=poll_seconds),
+            *(work(stop) for work in self.background),
+        )
 
     async def migrate(self) -> None:
         await upgrade(self.engine)

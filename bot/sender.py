@@ -1,30 +1,164 @@
-"""Delivers outbox rows through the channel's transport, retrying what is worth retrying.
+"""Delivers outbox rows through the channel's transport: claimed, paced, sent, recorded.
 
-A row is marked sent only after the platform accepted it, so a crash can at worst send one
-message twice, never lose one. Pacing per channel and several senders sharing rows on
-PostgreSQL come with the broadcast work (issue 3).
+The loop, in one task per sender process:
+
+- **claim** (storage/outbox.py): when fewer than half a batch of claimed rows wait, claim more
+  in one short transaction: the most urgent chats first (a user's answer before a
+  broadcast), each chat's rows in order, no more than the pace lets go within a quarter of
+  the claim time (`SENDER_CLAIM_SECONDS / 4`), so every claimed row is sent long before its
+  claim runs out and another sender may take it.
+- **pace** (bot/pacing.py): the next message is the most urgent of the chats whose own pace
+  allows it, at the channel's next overall slot; the loop sleeps until then with an
+  injectable sleep (a test's fake clock: no real waiting).
+- **send** outside any transaction, several at once (a Bot API call takes ~100-300 ms and
+  30 a second must go), but one at a time per chat, so a chat's messages keep their order: a
+  chat's next row goes only after the previous one was accepted.
+- **record** in batches: a recorder task writes what happened to all rows answered since its
+  last commit in one transaction, as soon as it can.
+
+What can go wrong and what then happens:
+
+- 429 with retry_after: that chat pauses that long (in the pacer and in the database); its
+  other claimed rows are given back; other chats go on.
+- 5xx, timeouts: the row waits 1 s, 2 s, 4 s ... (at most 10 min) and is tried again, up to
+  SENDER_MAX_ATTEMPTS attempts, then it is marked failed.
+- the recipient blocked the bot, deactivated the account, or the chat does not exist
+  (`RecipientUnreachable`): the row and every later pending row to the chat are marked
+  unreachable without sending, and the chat is marked so (storage/chats.py) until the user
+  writes again.
+- the process dies (SIGKILL): rows it claimed are due again when the claim runs out; a row
+  that was sent but whose outcome was not yet committed is sent again. That is the only
+  repetition, bounded by the sends in flight at the moment of death (at most
+  `max_in_flight`, in practice the pace times the platform's answer time).
+
+Several senders share the outbox on PostgreSQL (the claim skips locked rows and takes only
+unclaimed ones). Each paces only its own sends, so with N senders give each 1/N of the
+platform's limits. On SQLite run one sender: `asn-peduli run` has one inside, so do not run
+`asn-peduli worker` beside it (BEGIN IMMEDIATE would keep two correct, only not paced
+together).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import heapq
+import itertools
 import logging
-from collections.abc import Callable, Mapping
+import math
+from collections import OrderedDict, deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.transport import PermanentSendError, TransientSendError, Transport
+from bot.pacing import ChannelPace, Pacer
+from bot.transport import (
+    PermanentSendError,
+    RecipientUnreachable,
+    TransientSendError,
+    Transport,
+)
 from storage.crypto import PersonalDataCipher
-from storage.outbox import OutgoingMessage, SqlOutbox
+from storage.outbox import PRIORITY, AttachmentData, ChatQueue, Outcome, QueuedRow, SqlOutbox
 
 log = logging.getLogger(__name__)
+
 MAX_BACKOFF = timedelta(minutes=10)
+# The longest the loop sleeps before looking again (a chat may have become free meanwhile).
+QUANTUM = 0.25
+# Attachments kept in memory between batches (the monthly chart goes to every group).
+ATTACHMENT_CACHE = 8
+# Chats known to be waiting (pace, retry, a claim elsewhere) that claims leave out.
+MAX_EXCLUDED = 1_000
+UNREACHABLE_REASON = "recipient unreachable"
+
+Sleep = Callable[[float], Awaitable[None]]
+ChatKey = tuple[str, str]
 
 
 def backoff(attempts: int) -> timedelta:
     """1 s, 2 s, 4 s ... up to ten minutes."""
     return min(timedelta(seconds=2**attempts), MAX_BACKOFF)
+
+
+def is_group_chat(channel: str, chat_id: str, chat_type: str | None) -> bool:
+    """A group chat (paced at 20 a minute on Telegram): so recorded in `chats`, or on
+    Telegram a negative chat id (groups and supergroups have those)."""
+    if chat_type is not None:
+        return chat_type == "group"
+    return channel == "telegram" and chat_id.startswith("-")
+
+
+@dataclass(slots=True)
+class _Claimed:
+    """A claimed row ready to send: the body the transport gets, and the claim."""
+
+    row: QueuedRow
+    body: dict[str, Any]
+    claimed_until: datetime
+    launch_by: float  # pacer time after which it is too late to start sending it
+
+
+@dataclass(slots=True)
+class _Line:
+    """One chat's claimed rows, sent one after the other."""
+
+    key: ChatKey
+    group: bool
+    rows: deque[_Claimed] = field(default_factory=deque)
+    busy: bool = False
+
+    @property
+    def urgency(self) -> tuple[int, int]:
+        first = self.rows[0].row
+        return PRIORITY.get(first.kind, 1), first.id
+
+
+class _Lane:
+    """One channel: its pacer, the chats whose pace allows a send (most urgent first) and
+    the chats waiting for their pace (soonest first)."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        self.pacer = pacer
+        self.ready: list[tuple[int, int, int, _Line]] = []
+        self.timed: list[tuple[float, int, _Line]] = []
+        self.queued = 0  # claimed rows not yet sent
+
+    def put(self, line: _Line, order: int) -> None:
+        at = self.pacer.chat_ready_at(line.key[1])
+        heapq.heappush(self.timed, (at, order, line))
+
+    def next_slot(self, now: float) -> float:
+        """When this lane can send next (inf: nothing to send)."""
+        slot = max(now, self.pacer.overall_ready_at())
+        while self.timed and self.timed[0][0] <= slot:
+            _, order, line = heapq.heappop(self.timed)
+            priority, first_id = line.urgency
+            heapq.heappush(self.ready, (priority, first_id, order, line))
+        if self.ready:
+            return slot
+        if self.timed:
+            return max(slot, self.timed[0][0])
+        return math.inf
+
+
+@dataclass
+class _Run:
+    """The state of one stretch of delivery (`run` until stopped, or `drain`)."""
+
+    lanes: dict[str, _Lane] = field(default_factory=dict)
+    lines: dict[ChatKey, _Line] = field(default_factory=dict)
+    in_flight: set[asyncio.Task[None]] = field(default_factory=set)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    next_claim_at: float = -math.inf
+    handled: int = 0
+
+    @property
+    def queued(self) -> int:
+        return sum(lane.queued for lane in self.lanes.values())
 
 
 class OutboxSender:
@@ -35,80 +169,462 @@ class OutboxSender:
         transports: Mapping[str, Transport],
         batch_size: int = 50,
         max_attempts: int = 8,
+        claim_seconds: float = 60,
+        paces: Mapping[str, ChannelPace] | None = None,
+        max_in_flight: int = 16,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        sleep: Sleep | None = None,
     ) -> None:
+        """`transports` is read at each claim (the app adds them as channels start).
+        `sleep` defaults to the clock's own `sleep` when it has one (a test's fake clock,
+        which then moves time forward instead of waiting), else `asyncio.sleep`."""
         self._sessions = sessions
         self._cipher = cipher
         self._transports = transports
-        self._batch_size = batch_size
+        self._batch_size = max(1, batch_size)
         self._max_attempts = max_attempts
+        self._claim = timedelta(seconds=claim_seconds)
+        self._horizon = claim_seconds / 4
+        self._paces = dict(paces or {})
+        self._pacers: dict[str, Pacer] = {}
+        self._max_in_flight = max(1, max_in_flight)
         self._clock = clock
+        self._sleep: Sleep = sleep or getattr(clock, "sleep", None) or asyncio.sleep
+        self._origin = clock()
+        self._slept_until = -math.inf
+        self._waiting: dict[ChatKey, float] = {}  # chats blocked in the database, until
+        self._attachments: OrderedDict[int, AttachmentData] = OrderedDict()
+        self._outcomes: list[Outcome] = []
+        self._record_lock = asyncio.Lock()
+        self._recorded = asyncio.Event()
         self._wake = asyncio.Event()
+        self._order = itertools.count()
+
+    # -- the public face ---------------------------------------------------------------------
 
     def wake(self) -> None:
         """Called after a commit that wrote outbox rows."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
-        """Deliver until `stop` is set; wakes on new rows or every `poll_seconds`."""
-        while not stop.is_set():
-            try:
-                sent = await self.deliver_due()
-            except Exception:
-                log.exception("outbox delivery failed; retrying shortly")
-                sent = 0
-            if sent:
+        """Deliver until `stop` is set; looks for new rows when woken or every
+        `poll_seconds` (rows written by another process do not wake this one)."""
+        await self._deliver(stop=stop, wait=True, poll_seconds=poll_seconds)
+
+    async def drain(self, wait: bool = False) -> int:
+        """Deliver until nothing is due (tests and the terminal chat); the rows handled.
+
+        With `wait`, also wait (with the injected sleep) for rows that are paced, waiting
+        for a retry or held by a claim, until no row is pending at all."""
+        return await self._deliver(stop=None, wait=wait, poll_seconds=math.inf)
+
+    def pacer(self, channel: str) -> Pacer:
+        """The channel's pacer (one per sender, kept between runs)."""
+        pacer = self._pacers.get(channel)
+        if pacer is None:
+            pacer = self._pacers[channel] = Pacer(self._paces.get(channel, ChannelPace()))
+        return pacer
+
+    # -- time ----------------------------------------------------------------------------------
+
+    def _now(self) -> float:
+        """Pacer time: seconds on the app clock since this sender was built, never before the
+        end of the last sleep (so a clock that stands still cannot hold the loop)."""
+        seconds = (self._clock() - self._origin).total_seconds()
+        return max(seconds, self._slept_until)
+
+    def _at(self, seconds: float) -> datetime:
+        return self._origin + timedelta(seconds=seconds)
+
+    async def _sleep_until(self, until: float) -> None:
+        delay = until - self._now()
+        if delay > 0:
+            await self._sleep(delay)
+        self._slept_until = max(self._slept_until, until)
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def _deliver(self, stop: asyncio.Event | None, wait: bool,
+                       poll_seconds: float) -> int:
+        state = _Run()
+        recorder = asyncio.create_task(self._recorder(), name="outbox-recorder")
+        try:
+            await self._loop(state, stop, wait, poll_seconds)
+        finally:
+            await self._finish(state)
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
+        return state.handled
+
+    async def _loop(self, state: _Run, stop: asyncio.Event | None, wait: bool,
+                    poll_seconds: float) -> None:
+        while stop is None or not stop.is_set():
+            now = self._now()
+            if self._wake.is_set():
+                state.next_claim_at = -math.inf
+            if (state.queued * 2 < self._batch_size and now >= state.next_claim_at
+                    and await self._claim_more(state, now, stop is not None, poll_seconds)):
                 continue
+            slot, lane = self._next(state, now)
+            if lane is not None and len(state.in_flight) < self._max_in_flight:
+                if slot - now > QUANTUM:
+                    await self._sleep_until(now + QUANTUM)
+                    continue
+                await self._sleep_until(slot)
+                self._launch(state, lane, slot)
+                continue
+            if state.in_flight:
+                # Every chat with claimed rows waits for an answer of the platform.
+                state.changed.clear()
+                await state.changed.wait()
+                continue
+            # Idle: nothing claimed, nothing in flight.
+            if stop is None and not wait:
+                return
+            until = state.next_claim_at
+            if stop is None:
+                if until == math.inf:
+                    return
+                await self._sleep_until(until)
+            else:
+                await self._idle(stop, min(until - now, poll_seconds))
+            state.next_claim_at = -math.inf
+
+    async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
+        """Wait (real time) for new rows, `stop`, or `seconds`."""
+        if self._wake.is_set():
             self._wake.clear()
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=poll_seconds,
+            return
+        waiter = asyncio.ensure_future(self._wake.wait())
+        stopper = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({waiter, stopper}, timeout=max(seconds, 0),
                                return_when=asyncio.FIRST_COMPLETED)
+        finally:
             waiter.cancel()
             stopper.cancel()
+        self._wake.clear()
 
-    async def deliver_due(self) -> int:
-        """Send one batch of due rows; the number handled."""
-        async with self._sessions.begin() as session:
-            rows = await SqlOutbox(session, self._cipher).due(
-                self._clock(), self._batch_size, tuple(self._transports)
-            )
-        failed_chats: set[tuple[str, str]] = set()
-        for row in rows:
-            chat = (row.channel, row.chat_id)
-            if chat in failed_chats:
-                continue  # keep the chat's order: its later rows wait for the failed one
-            if not await self._deliver(row):
-                failed_chats.add(chat)
-        return len(rows)
+    def _next(self, state: _Run, now: float) -> tuple[float, _Lane | None]:
+        best: tuple[float, _Lane | None] = (math.inf, None)
+        for lane in state.lanes.values():
+            slot = lane.next_slot(now)
+            if slot < best[0]:
+                best = (slot, lane)
+        return best
 
-    async def drain(self) -> None:
-        """Deliver until nothing is due (tests and the terminal chat)."""
-        while await self.deliver_due():
-            pass
+    # -- claiming ------------------------------------------------------------------------------
 
-    async def _deliver(self, row: OutgoingMessage) -> bool:
-        """Send one row and record the outcome; True when it was sent."""
-        transport = self._transports[row.channel]
+    async def _claim_more(self, state: _Run, now: float, running: bool,
+                          poll_seconds: float) -> bool:
+        """Claim rows into `state`; True when some were taken or handled. When none were,
+        `state.next_claim_at` says when to look again."""
+        await self._record()  # the claim must see what was sent
+        self._wake.clear()
+        channels = tuple(self._transports)
         try:
-            message_id = await transport.send(row.chat_id, row.body)
-        except TransientSendError as error:
-            delay = (timedelta(seconds=error.retry_after) if error.retry_after
-                     else backoff(row.attempts))
-            await self._mark(row, error=str(error), delay=delay)
+            taken = await self._claim_rows(state, now, channels)
+        except Exception:
+            if not running:
+                raise
+            log.exception("claiming outbox rows failed; trying again shortly")
+            state.next_claim_at = now + poll_seconds
             return False
-        except PermanentSendError as error:
-            await self._mark(row, error=str(error), delay=None)
-            return False
-        async with self._sessions.begin() as session:
-            await SqlOutbox(session, self._cipher).mark_sent(row.id, message_id, self._clock())
-        return True
+        if taken:
+            state.handled += taken
+            return True
+        state.next_claim_at = await self._next_change(now, channels)
+        if running:
+            state.next_claim_at = min(state.next_claim_at, now + poll_seconds)
+        return False
 
-    async def _mark(self, row: OutgoingMessage, error: str, delay: timedelta | None) -> None:
-        log.warning("sending outbox row %s on %s failed: %s", row.id, row.channel, error)
+    def _excluded(self, state: _Run, now: float) -> dict[str, set[str]]:
+        """Chats not to claim now: ours already, paced beyond the horizon, or blocked in the
+        database by a row waiting for its retry or held by another sender."""
+        excluded: dict[str, set[str]] = {}
+        for (channel, chat_id), until in list(self._waiting.items()):
+            if until <= now:
+                del self._waiting[(channel, chat_id)]
+            else:
+                excluded.setdefault(channel, set()).add(chat_id)
+        for channel, pacer in self._pacers.items():
+            pacer.forget_idle(now)
+            excluded.setdefault(channel, set()).update(pacer.waiting_chats(now, self._horizon))
+        for channel, chat_id in state.lines:
+            excluded.setdefault(channel, set()).add(chat_id)
+        if sum(len(chats) for chats in excluded.values()) > MAX_EXCLUDED:
+            return {channel: set(list(chats)[:MAX_EXCLUDED]) for channel, chats
+                    in excluded.items()}
+        return excluded
+
+    async def _claim_rows(self, state: _Run, now: float, channels: tuple[str, ...]) -> int:
+        want = self._batch_size - state.queued
+        budget = {channel: self.pacer(channel).overall_budget(now, self._horizon, want)
+                  - (state.lanes[channel].queued if channel in state.lanes else 0)
+                  for channel in channels}
+        channels = tuple(channel for channel in channels if budget[channel] > 0)
+        if want <= 0 or not channels:
+            return 0
+        at = self._at(now)
+        until = at + self._claim
+        excluded = self._excluded(state, now)
         async with self._sessions.begin() as session:
             outbox = SqlOutbox(session, self._cipher)
-            if delay is None or row.attempts + 1 >= self._max_attempts:
-                await outbox.mark_failed(row.id, error)
-            else:
-                await outbox.mark_retry(row.id, error, delay, self._clock())
+            plan: dict[ChatKey, tuple[ChatQueue, list[QueuedRow]]] = {}
+            unreachable: list[ChatQueue] = []
+            for _ in range(3):  # again when every chat found was blocked
+                chats = await outbox.due_chats(at, want, channels, excluded)
+                if not chats:
+                    break
+                for queue in await outbox.chat_queues(chats, at, per_chat=want):
+                    key = (queue.channel, queue.chat_id)
+                    if queue.unreachable and queue.rows:
+                        unreachable.append(queue)
+                    elif queue.rows:
+                        rows = self._budgeted(queue, now, budget, want - self._planned(plan))
+                        if rows:
+                            plan[key] = (queue, rows)
+                    elif queue.blocked_until is not None:
+                        self._waiting[key] = (queue.blocked_until - self._origin).total_seconds()
+                        excluded.setdefault(queue.channel, set()).add(queue.chat_id)
+                if plan or unreachable or len(chats) < want:
+                    break
+            wanted = [row.id for _, rows in plan.values() for row in rows]
+            got = await outbox.claim(wanted, at, until)
+            given_back: list[int] = []
+            taken: list[tuple[ChatQueue, list[QueuedRow]]] = []
+            for queue, rows in plan.values():
+                kept = list(itertools.takewhile(lambda row: row.id in got, rows))
+                given_back += [row.id for row in rows[len(kept):] if row.id in got]
+                if kept:
+                    taken.append((queue, kept))
+            await outbox.release(given_back, until)
+            marked = 0
+            for queue in unreachable:
+                marked += await outbox.mark_chat_unreachable(
+                    queue.channel, queue.chat_id, UNREACHABLE_REASON, at)
+            # A broadcast's rows share one encrypted body: each is opened once.
+            bodies = {row.body_enc: outbox.body(row.body_enc)
+                      for _, rows in taken for row in rows}
+            attachments = await self._load_attachments(outbox, bodies.values())
+        launch_by = now + (self._claim.total_seconds() / 2)
+        for queue, rows in taken:
+            self._queue(state, queue, rows, until, launch_by, attachments, bodies)
+        return sum(len(rows) for _, rows in taken) + marked
+
+    @staticmethod
+    def _planned(plan: Mapping[ChatKey, tuple[ChatQueue, list[QueuedRow]]]) -> int:
+        return sum(len(rows) for _, rows in plan.values())
+
+    def _budgeted(self, queue: ChatQueue, now: float, budget: dict[str, int],
+                  room: int) -> list[QueuedRow]:
+        """The first rows of a chat that its pace and the channel's let go in the horizon."""
+        group = is_group_chat(queue.channel, queue.chat_id, queue.chat_type)
+        count = min(len(queue.rows), budget[queue.channel], room)
+        count = self.pacer(queue.channel).chat_budget(queue.chat_id, group, now,
+                                                      self._horizon, count)
+        budget[queue.channel] -= count
+        return list(queue.rows[:count])
+
+    async def _load_attachments(self, outbox: SqlOutbox,
+                                bodies: Iterable[Mapping[str, Any]]
+                                ) -> dict[int, AttachmentData]:
+        """The attachments the claimed rows show, each read once (and kept for the next
+        batches: the monthly chart goes to many groups)."""
+        wanted = {body["image"] for body in bodies if isinstance(body.get("image"), int)}
+        missing = wanted - self._attachments.keys()
+        if missing:
+            for attachment_id, data in (await outbox.attachments(missing)).items():
+                self._attachments[attachment_id] = data
+        found = {}
+        for attachment_id in wanted:
+            if attachment_id in self._attachments:
+                self._attachments.move_to_end(attachment_id)
+                found[attachment_id] = self._attachments[attachment_id]
+        while len(self._attachments) > ATTACHMENT_CACHE:
+            self._attachments.popitem(last=False)
+        return found
+
+    def _queue(self, state: _Run, queue: ChatQueue, rows: list[QueuedRow], until: datetime,
+               launch_by: float, attachments: Mapping[int, AttachmentData],
+               bodies: Mapping[str, dict[str, Any]]) -> None:
+        """Put a chat's claimed rows on its channel's lane, with the bodies the transport
+        gets: the rendered body plus kind, last_inbound_at and the attachment."""
+        key = (queue.channel, queue.chat_id)
+        line = state.lines.get(key)
+        if line is None:
+            line = state.lines[key] = _Line(
+                key, is_group_chat(queue.channel, queue.chat_id, queue.chat_type))
+        last_inbound = queue.last_inbound_at.isoformat() if queue.last_inbound_at else None
+        for row in rows:
+            body = bodies[row.body_enc]
+            message = {**body, "kind": row.kind, "last_inbound_at": last_inbound}
+            image = body.get("image")
+            if isinstance(image, int):
+                if image in attachments:
+                    found = attachments[image]
+                    message["attachment"] = {"filename": found.filename,
+                                             "content_type": found.content_type,
+                                             "data": found.data}
+                else:
+                    log.warning("outbox row %s shows attachment %s, which is gone; sending "
+                                "the text alone", row.id, image)
+            line.rows.append(_Claimed(row, message, until, launch_by))
+        lane = state.lanes.get(queue.channel)
+        if lane is None:
+            lane = state.lanes[queue.channel] = _Lane(self.pacer(queue.channel))
+        lane.queued += len(rows)
+        if not line.busy and len(line.rows) == len(rows):
+            lane.put(line, next(self._order))
+
+    async def _next_change(self, now: float, channels: tuple[str, ...]) -> float:
+        """When a claim could next find something: a paced chat's turn, a retry's time, a
+        claim running out (inf: no row is pending at all)."""
+        times = [until for until in self._waiting.values() if until > now]
+        for pacer in self._pacers.values():
+            times += pacer.waiting_chats(now, 0).values()
+        async with self._sessions() as session:
+            pending, first = await SqlOutbox(session, self._cipher).next_change(
+                self._at(now), channels)
+        if not pending:
+            return math.inf
+        if first is not None:
+            times.append((first - self._origin).total_seconds())
+        later = [at for at in times if at > now]
+        # Pending rows with nothing to wait for were due all along: look again at once.
+        return min(later) if later else now + QUANTUM
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def _launch(self, state: _Run, lane: _Lane, slot: float) -> None:
+        lane.next_slot(slot)  # chats whose turn came while sleeping join the ready ones
+        _, _, _, line = heapq.heappop(lane.ready)
+        claimed = line.rows.popleft()
+        lane.queued -= 1
+        if slot > claimed.launch_by:
+            # Too late: another sender may take these rows soon. Give them back.
+            self._give_back(state, lane, line, claimed)
+            return
+        lane.pacer.record(line.key[1], line.group, slot)
+        line.busy = True
+        task = asyncio.create_task(self._send(state, lane, line, claimed))
+        state.in_flight.add(task)
+        task.add_done_callback(lambda done: self._sent(state, done))
+
+    def _sent(self, state: _Run, task: asyncio.Task[None]) -> None:
+        state.in_flight.discard(task)
+        state.changed.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("sending an outbox row crashed", exc_info=task.exception())
+
+    async def _send(self, state: _Run, lane: _Lane, line: _Line, claimed: _Claimed) -> None:
+        row = claimed.row
+        transport = self._transports[row.channel]
+        outcome: Outcome | None = None
+        keep_going = True
+        try:
+            message_id = await transport.send(row.chat_id, claimed.body)
+        except RecipientUnreachable as error:
+            log.info("outbox row %s: the recipient on %s cannot be reached", row.id, row.channel)
+            outcome = self._outcome(claimed, "unreachable", error=str(error))
+            self._drop(state, lane, line, release=False)
+            keep_going = False
+        except PermanentSendError as error:
+            log.warning("outbox row %s on %s failed for good: %s", row.id, row.channel, error)
+            outcome = self._outcome(claimed, "failed", error=str(error))
+        except TransientSendError as error:
+            outcome = self._retry(lane, line, claimed, str(error), error.retry_after)
+            self._drop(state, lane, line, release=True)
+            keep_going = False
+        except Exception as error:  # a bug in a transport: retry later, and say so
+            log.exception("outbox row %s on %s: the transport crashed", row.id, row.channel)
+            outcome = self._retry(lane, line, claimed, f"crash: {type(error).__name__}", None)
+            self._drop(state, lane, line, release=True)
+            keep_going = False
+        else:
+            outcome = self._outcome(claimed, "sent", message_id=message_id)
+        finally:
+            line.busy = False
+            if outcome is not None:
+                self._outcomes.append(outcome)
+                self._recorded.set()
+            state.next_claim_at = -math.inf  # rows behind this one may be free now
+            if keep_going and line.rows:
+                lane.put(line, next(self._order))
+            elif not line.rows:
+                state.lines.pop(line.key, None)
+
+    def _retry(self, lane: _Lane, line: _Line, claimed: _Claimed, error: str,
+               retry_after: float | None) -> Outcome:
+        row = claimed.row
+        now = self._now()
+        if retry_after:
+            # The platform named the wait: this chat pauses exactly that long.
+            lane.pacer.pause(line.key[1], line.group, now + retry_after)
+            delay = timedelta(seconds=retry_after)
+        elif row.attempts + 1 >= self._max_attempts:
+            log.warning("outbox row %s on %s failed after %s attempts: %s", row.id,
+                        row.channel, row.attempts + 1, error)
+            return self._outcome(claimed, "failed", error=error)
+        else:
+            delay = backoff(row.attempts)
+        log.warning("sending outbox row %s on %s failed, retrying in %s s: %s", row.id,
+                    row.channel, delay.total_seconds(), error)
+        self._waiting[line.key] = now + delay.total_seconds()
+        return self._outcome(claimed, "retry", error=error, retry_at=self._at(now) + delay)
+
+    def _outcome(self, claimed: _Claimed, status: str, **fields: Any) -> Outcome:
+        row = claimed.row
+        return Outcome(row_id=row.id, channel=row.channel, chat_id=row.chat_id, status=status,
+                       claimed_until=claimed.claimed_until, attempts=row.attempts, **fields)
+
+    def _drop(self, state: _Run, lane: _Lane, line: _Line, release: bool) -> None:
+        """The chat's other claimed rows will not go now; given back to wait behind the
+        failed one (or, for an unreachable chat, marked with it by `record`)."""
+        lane.queued -= len(line.rows)
+        if release:
+            self._outcomes += [self._outcome(claimed, "release") for claimed in line.rows]
+        line.rows.clear()
+        state.lines.pop(line.key, None)
+
+    def _give_back(self, state: _Run, lane: _Lane, line: _Line, first: _Claimed) -> None:
+        self._outcomes.append(self._outcome(first, "release"))
+        self._drop(state, lane, line, release=True)
+        self._recorded.set()
+
+    # -- recording -----------------------------------------------------------------------------
+
+    async def _recorder(self) -> None:
+        """Commits outcomes as they come: each commit takes all answered since the last."""
+        while True:
+            await self._recorded.wait()
+            self._recorded.clear()
+            try:
+                await self._record()
+            except Exception:
+                log.exception("recording sent outbox rows failed; trying again")
+                await asyncio.sleep(1)
+                self._recorded.set()
+
+    async def _record(self) -> None:
+        async with self._record_lock:
+            if not self._outcomes:
+                return
+            outcomes, self._outcomes = self._outcomes, []
+            try:
+                async with self._sessions.begin() as session:
+                    await SqlOutbox(session, self._cipher).record(outcomes, self._clock())
+            except BaseException:
+                self._outcomes = outcomes + self._outcomes
+                raise
+
+    async def _finish(self, state: _Run) -> None:
+        """Let the sends in flight finish, give back what was claimed and not sent, and
+        record everything."""
+        if state.in_flight:
+            await asyncio.gather(*state.in_flight, return_exceptions=True)
+        for line in list(state.lines.values()):
+            lane = state.lanes[line.key[0]]
+            self._drop(state, lane, line, release=True)
+        await self._record()

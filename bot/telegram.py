@@ -1,11 +1,13 @@
 """The Telegram channel over python-telegram-bot: updates in, outbox bodies out.
 
 Only translation lives here. `TelegramTransport` turns a `telegram.Update` into a frozen
-`Incoming` and an outbox body into a `sendMessage` call, mapping Telegram's errors once into
-`TransientSendError` / `PermanentSendError`. `TelegramBot` runs it in-process: PTB's
-`Application` fetches updates (long polling) and hands each to `TelegramBot.process`, which
-calls the dispatcher; the outbox sender runs beside it as a background task. Webhook mode
-uses the same `process` through `process_webhook_update`, for the web server to call.
+`Incoming` and an outbox body into a `sendMessage` call (`sendPhoto` with an attachment),
+mapping Telegram's errors once into `TransientSendError` / `PermanentSendError` /
+`RecipientUnreachable` (blocked, deactivated, no such chat). `TelegramBot` runs it
+in-process: PTB's `Application` fetches updates (long polling) and hands each to
+`TelegramBot.process`, which calls the dispatcher; the outbox sender runs beside it as a
+background task. Webhook mode uses the same `process` through `process_webhook_update`, for
+the web server to call. `asn-peduli worker` uses only the sending half (bot/worker.py).
 
 What reaches the dispatcher, and what does not:
 
@@ -29,8 +31,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hmac
+import html
 import logging
 import os
+import re
 import signal
 from collections.abc import Mapping
 from datetime import timedelta
@@ -42,6 +46,7 @@ from telegram import (
     Bot,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     KeyboardButton,
     Message,
     ReplyKeyboardMarkup,
@@ -62,7 +67,7 @@ from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHand
 
 from bot.app import App
 from bot.settings import Settings
-from bot.transport import PermanentSendError, TransientSendError
+from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
 from flows.events import Channel, ChatType, Incoming, Kind, SharedContact
 
 log = logging.getLogger(__name__)
@@ -85,6 +90,14 @@ ATTACHMENTS: Final = (
 # Updates handled at the same time. The dispatcher serialises one conversation with a lock,
 # so this bounds only how many conversations move at once; keep it below the database pool.
 CONCURRENT_UPDATES: Final = 16
+
+# A photo's caption holds at most this many characters (after its HTML is parsed).
+MAX_CAPTION: Final = 1024
+HTML_TAG: Final = re.compile(r"</?[a-zA-Z][a-zA-Z0-9-]*(\s[^<>]*)?>")
+# Bad Request descriptions that mean the chat cannot be reached at all (no such chat, or the
+# account is gone), not that this one message was wrong.
+UNREACHABLE_SIGNS: Final = ("chat not found", "user is deactivated", "peer_id_invalid",
+                            "user not found")
 
 # The commands shown in Telegram's "/" menu, described by labels `command_<name>`.
 MENU_COMMANDS: Final = ("mulai", "kembali", "bantuan", "batal")
@@ -149,6 +162,18 @@ def build_application(
     )
 
 
+def _parse_mode(body: Mapping[str, Any]) -> str | None:
+    return ParseMode.HTML if body.get("markup") == "html" else None
+
+
+def caption_length(text: str, parse_mode: str | None) -> int:
+    """The length Telegram counts for a caption: the text without its HTML tags, in UTF-16
+    code units (an emoji counts two)."""
+    if parse_mode == ParseMode.HTML:
+        text = html.unescape(HTML_TAG.sub("", text))
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _chat_id(value: str) -> int | str:
     """Telegram ids are integers; anything else ("@channel") is passed as is."""
     return int(value) if value.lstrip("-").isdigit() else value
@@ -207,15 +232,16 @@ class TelegramTransport:
     # -- delivery ------------------------------------------------------------------------
 
     async def send(self, chat_id: str, body: dict[str, Any]) -> str | None:
-        """Send one rendered message; errors are mapped once, here, for the sender."""
-        parse_mode = ParseMode.HTML if body.get("markup") == "html" else None
+        """Send one rendered message; errors are mapped once, here, for the sender.
+
+        A body with an "attachment" (the sender adds it for an "image") goes as a photo with
+        the text as its caption; a text too long for a caption follows the photo as a
+        message of its own. The id returned is the message's, or "photo id,text id"."""
         try:
-            message = await self._bot.send_message(
-                chat_id=_chat_id(chat_id),
-                text=body["text"],
-                parse_mode=parse_mode,
-                reply_markup=keyboard(body),
-            )
+            attachment = body.get("attachment")
+            if isinstance(attachment, Mapping):
+                return await self._send_photo(_chat_id(chat_id), body, attachment)
+            message = await self._send_text(_chat_id(chat_id), body)
         except RetryAfter as error:
             seconds = _seconds(error.retry_after)
             raise TransientSendError(f"flood control, retry in {seconds:g} s",
@@ -224,9 +250,12 @@ class TelegramTransport:
             # A group became a supergroup; its link to an OPD must be updated (issue 3).
             raise PermanentSendError(f"chat migrated to {error.new_chat_id}") from error
         except Forbidden as error:
-            raise PermanentSendError(f"forbidden: {error.message}") from error
+            # Blocked by the user, user deactivated, bot removed from the group.
+            raise RecipientUnreachable(f"forbidden: {error.message}") from error
         except BadRequest as error:
-            # "chat not found", malformed markup, a text too long: resending cannot help.
+            if any(sign in error.message.lower() for sign in UNREACHABLE_SIGNS):
+                raise RecipientUnreachable(f"bad request: {error.message}") from error
+            # Malformed markup, a text too long: resending cannot help.
             raise PermanentSendError(f"bad request: {error.message}") from error
         except InvalidToken as error:
             # The operator's mistake, not the recipient's: let the row wait for a fixed token.
@@ -238,6 +267,31 @@ class TelegramTransport:
             raise TransientSendError(f"telegram: {type(error).__name__}: {error.message}"
                                      ) from error
         return str(message.message_id)
+
+    async def _send_text(self, chat_id: int | str, body: Mapping[str, Any]) -> Message:
+        return await self._bot.send_message(
+            chat_id=chat_id,
+            text=body["text"],
+            parse_mode=_parse_mode(body),
+            reply_markup=keyboard(body),
+        )
+
+    async def _send_photo(self, chat_id: int | str, body: Mapping[str, Any],
+                          attachment: Mapping[str, Any]) -> str:
+        text = str(body.get("text") or "")
+        fits = caption_length(text, _parse_mode(body)) <= MAX_CAPTION
+        photo = await self._bot.send_photo(
+            chat_id=chat_id,
+            photo=InputFile(bytes(attachment["data"]),
+                            filename=str(attachment.get("filename") or "gambar.png")),
+            caption=text if text and fits else None,
+            parse_mode=_parse_mode(body) if text and fits else None,
+            reply_markup=keyboard(body) if fits else None,
+        )
+        if fits or not text.strip():
+            return str(photo.message_id)
+        message = await self._send_text(chat_id, body)
+        return f"{photo.message_id},{message.message_id}"
 
     # -- reception -----------------------------------------------------------------------
 

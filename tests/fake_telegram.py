@@ -6,9 +6,12 @@ non-string values are JSON, `{"ok": ..., "result": ...}` answers, error codes an
 offset semantics, and records every call so a test can check what the user saw.
 
 Like Telegram it refuses what Telegram refuses: malformed HTML with parse_mode HTML, a text
-over 4,096 characters, callback data over 64 bytes, messages to a chat that never wrote to
-the bot ("chat not found"), a blocked user (403), answering a callback query twice. A test can
-also make the next call of a method fail once (`fail_once`), e.g. with 429 and retry_after.
+over 4,096 characters or a caption over 1,024, callback data over 64 bytes, messages to a
+chat that never wrote to the bot ("chat not found"), a blocked or deactivated user (403),
+answering a callback query twice. A test can also make the next call of a method fail once
+(`fail_once`), e.g. with 429 and retry_after, or the next sends to one chat (`throttle`).
+Photos come as multipart uploads (sendPhoto), as PTB sends them; `chats()` makes chats known
+without an update (a broadcast to 2,000 people who wrote to the bot before).
 
     async with FakeTelegram() as fake:
         settings = make_settings(url, telegram_bot_token=fake.token,
@@ -26,7 +29,10 @@ import json
 import re
 import socket
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -38,6 +44,7 @@ from starlette.routing import Route
 
 HOST = "127.0.0.1"
 MAX_TEXT = 4096
+MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
 # Parameters PTB sends JSON-encoded; the rest stay strings (so "0812..." stays a string).
 JSON_PARAMS = frozenset({
@@ -77,13 +84,16 @@ class Call:
 
 @dataclass(frozen=True)
 class SentMessage:
-    """One accepted sendMessage, as the bot asked for it."""
+    """One accepted sendMessage (or sendPhoto: `photo` holds the bytes, `text` the caption),
+    as the bot asked for it."""
 
     message_id: int
     chat_id: str
     text: str
     parse_mode: str | None
     reply_markup: dict[str, Any] | None
+    photo: bytes | None = None
+    filename: str | None = None
 
     @property
     def inline_buttons(self) -> list[dict[str, Any]]:
@@ -172,6 +182,8 @@ class FakeTelegram:
         self.webhook: dict[str, Any] = {}
         self.commands: list[dict[str, Any]] = []
         self.blocked: set[str] = set()
+        self.deactivated: set[str] = set()
+        self._throttled: dict[str, list[int]] = {}  # chat id -> retry_after of its next sends
         self._updates: list[dict[str, Any]] = []
         self._history: dict[int, dict[str, Any]] = {}  # every update ever pushed, by id
         self._redeliveries: list[dict[str, Any]] = []
@@ -328,6 +340,19 @@ class FakeTelegram:
         """The user blocks the bot: every later message to them is refused with 403."""
         self.blocked.add(str(user))
 
+    def deactivate(self, user: int) -> None:
+        """The user deleted their account: 403 "user is deactivated" from now on."""
+        self.deactivated.add(str(user))
+
+    def throttle(self, chat_id: int | str, retry_after: int, times: int = 1) -> None:
+        """The next `times` sends to this chat get 429 with this retry_after."""
+        self._throttled.setdefault(str(chat_id), []).extend([retry_after] * times)
+
+    def chats(self, chat_ids: Iterable[int | str], kind: str = "private") -> None:
+        """Make chats known (as if each had written to the bot once) without an update."""
+        for chat_id in chat_ids:
+            self._chats[str(chat_id)] = _Chat(id=int(chat_id), type=kind)
+
     def messages(self, chat_id: int | str) -> list[SentMessage]:
         return [message for message in self.sent if message.chat_id == str(chat_id)]
 
@@ -418,7 +443,9 @@ class FakeTelegram:
         if body and content_type.startswith("application/json"):
             raw.update(json.loads(body))
             return raw
-        if body:
+        if body and content_type.startswith("multipart/form-data"):
+            raw.update(_multipart(content_type, body))
+        elif body:
             raw.update(parse_qsl(body.decode(), keep_blank_values=True))
         decoded: dict[str, Any] = {}
         for name, value in raw.items():
@@ -483,22 +510,45 @@ class FakeTelegram:
         self.commands = list(params.get("commands") or [])
         return True
 
-    async def _api_send_message(self, params: dict[str, Any]) -> dict[str, Any]:
-        chat_id = str(params.get("chat_id", ""))
-        text = str(params.get("text", ""))
-        parse_mode = params.get("parse_mode")
-        markup = params.get("reply_markup")
+    def _check_recipient(self, chat_id: str) -> None:
+        throttled = self._throttled.get(chat_id)
+        if throttled:
+            retry_after = throttled.pop(0)
+            raise TelegramApiError(429, f"Too Many Requests: retry after {retry_after}",
+                                   {"retry_after": retry_after})
         if chat_id in self.blocked:
             raise TelegramApiError(403, "Forbidden: bot was blocked by the user")
+        if chat_id in self.deactivated:
+            raise TelegramApiError(403, "Forbidden: user is deactivated")
         if chat_id not in self._chats:
             raise TelegramApiError(400, "Bad Request: chat not found")
-        if not text.strip():
-            raise TelegramApiError(400, "Bad Request: message text is empty")
-        if parse_mode and str(parse_mode).upper() == "HTML":
-            check_html(text)
-        if len(plain_text(text, parse_mode)) > MAX_TEXT:
-            raise TelegramApiError(400, "Bad Request: message is too long")
+
+    async def _api_send_photo(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = str(params.get("chat_id", ""))
+        caption = str(params.get("caption") or "")
+        parse_mode = params.get("parse_mode")
+        markup = params.get("reply_markup")
+        photo = params.get("photo")
+        self._check_recipient(chat_id)
+        if not isinstance(photo, _Upload) or not photo.data:
+            raise TelegramApiError(400, "Bad Request: there is no photo in the request")
+        if caption and parse_mode and str(parse_mode).upper() == "HTML":
+            check_html(caption)
+        if len(plain_text(caption, parse_mode)) > MAX_CAPTION:
+            raise TelegramApiError(400, "Bad Request: message caption is too long")
         self._check_markup(markup)
+        message = self._store(chat_id, markup, {
+            "photo": [{"file_id": f"photo-{len(self.sent) + 1}", "file_unique_id": "uq",
+                       "width": 800, "height": 600, "file_size": len(photo.data)}],
+            **({"caption": plain_text(caption, parse_mode)} if caption else {}),
+        })
+        self.sent.append(SentMessage(message["message_id"], chat_id, caption, parse_mode,
+                                     markup, photo=photo.data, filename=photo.filename))
+        return message
+
+    def _store(self, chat_id: str, markup: dict[str, Any] | None,
+               content: dict[str, Any]) -> dict[str, Any]:
+        """A new message from the bot in this chat, as Telegram returns it."""
         message_id = self._new_message_id()
         message: dict[str, Any] = {
             "message_id": message_id,
@@ -506,12 +556,28 @@ class FakeTelegram:
             "chat": self._chat_json(self._chats[chat_id]),
             "from": {"id": self.bot_id, "is_bot": True, "first_name": "ASN Peduli",
                      "username": self.username},
-            "text": plain_text(text, parse_mode),
+            **content,
         }
         if markup and "inline_keyboard" in markup:
             message["reply_markup"] = markup  # Telegram echoes only inline keyboards
         self._messages[(chat_id, message_id)] = message
-        self.sent.append(SentMessage(message_id, chat_id, text, parse_mode, markup))
+        return message
+
+    async def _api_send_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = str(params.get("chat_id", ""))
+        text = str(params.get("text", ""))
+        parse_mode = params.get("parse_mode")
+        markup = params.get("reply_markup")
+        self._check_recipient(chat_id)
+        if not text.strip():
+            raise TelegramApiError(400, "Bad Request: message text is empty")
+        if parse_mode and str(parse_mode).upper() == "HTML":
+            check_html(text)
+        if len(plain_text(text, parse_mode)) > MAX_TEXT:
+            raise TelegramApiError(400, "Bad Request: message is too long")
+        self._check_markup(markup)
+        message = self._store(chat_id, markup, {"text": plain_text(text, parse_mode)})
+        self.sent.append(SentMessage(message["message_id"], chat_id, text, parse_mode, markup))
         return message
 
     async def _api_answer_callback_query(self, params: dict[str, Any]) -> bool:
@@ -582,6 +648,30 @@ class FakeTelegram:
     def _wake(self) -> None:
         changed, self._changed = self._changed, asyncio.Event()
         changed.set()
+
+
+@dataclass(frozen=True)
+class _Upload:
+    """A file part of a multipart request."""
+
+    filename: str | None
+    data: bytes
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """The fields of a multipart/form-data body: text as str, files as `_Upload`."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        data = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None or part.get_content_type() not in ("text/plain",):
+            fields[str(name)] = _Upload(filename, data)
+        else:
+            fields[str(name)] = data.decode(part.get_content_charset() or "utf-8")
+    return fields
 
 
 def group(chat_id: int, title: str = "Grup OPD", supergroup: bool = True) -> _Chat:

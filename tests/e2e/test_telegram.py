@@ -34,8 +34,9 @@ from bot.telegram import (
     run_telegram,
     webhook_secret_ok,
 )
-from bot.transport import PermanentSendError, TransientSendError
+from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
 from flows.events import ChatType, Kind
+from storage.chats import SqlChats
 from storage.conversations import ConversationKey, SqlConversationRepository
 from storage.models import (
     ChannelIdentity,
@@ -46,6 +47,7 @@ from storage.models import (
     ProcessedUpdate,
     Worker,
 )
+from storage.outbox import SqlOutbox
 from tests.conftest import BUDI, make_settings, seed_roster
 from tests.fake_telegram import FakeTelegram, SentMessage, group
 
@@ -89,10 +91,17 @@ async def fake() -> AsyncIterator[FakeTelegram]:
         yield server
 
 
+# Telegram's one message a second per chat would make every step of these conversations
+# wait a second per message of a reply; pacing has its own tests on a fake clock
+# (tests/test_pacing.py), so here a chat may take its replies at once.
+FAST_CHAT_RATE = 1000.0
+
+
 @pytest.fixture
 def settings(sqlite_url: str, fake: FakeTelegram) -> Settings:
     return make_settings(sqlite_url, telegram_bot_token=fake.token,
-                         telegram_api_base_url=fake.url)
+                         telegram_api_base_url=fake.url,
+                         telegram_rate_private_chat=FAST_CHAT_RATE)
 
 
 @pytest.fixture
@@ -473,6 +482,7 @@ def _child_env(settings: Settings, fake: FakeTelegram) -> dict[str, str]:
         "NIK_HASH_KEY": settings.nik_hash_key.get_secret_value(),
         "TELEGRAM_BOT_TOKEN": fake.token,
         "TELEGRAM_API_BASE_URL": fake.url,
+        "TELEGRAM_RATE_PRIVATE_CHAT": str(settings.telegram_rate_private_chat),
         "NO_PROXY": "127.0.0.1",
         "PYTHONUNBUFFERED": "1",
     }
@@ -580,7 +590,7 @@ async def test_a_429_does_not_reorder_the_messages_of_a_chat(
     assert "Selamat datang" in welcome.text and "NIP" in ask_nip.text
 
 
-async def test_a_user_who_blocked_the_bot_gets_the_row_marked_failed(
+async def test_a_user_who_blocked_the_bot_is_marked_unreachable_until_they_write_again(
     fake: FakeTelegram, tg_app: App, bot: TelegramBot
 ) -> None:
     user = TelegramUser(fake, tg_app)
@@ -590,8 +600,35 @@ async def test_a_user_who_blocked_the_bot_gets_the_row_marked_failed(
     async with tg_app.sessions() as session:
         row = (await session.scalars(
             select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))).one()
-    assert row.status == "failed" and row.sent_at is None
+        assert await SqlChats(session).is_unreachable("telegram", str(USER))
+    assert row.status == "unreachable" and row.sent_at is None
     assert row.last_error == "forbidden: Forbidden: bot was blocked by the user"
+    refused = len(fake.rejected)
+    # News for the blocked user is not even tried.
+    async with tg_app.sessions.begin() as session:
+        SqlOutbox(session, tg_app.cipher).add("telegram", str(USER), {"text": "Kabar"},
+                                              tg_app.clock(), kind="news")
+    tg_app.sender.wake()
+    await nothing_pending(tg_app)
+    assert len(fake.rejected) == refused
+    # Unblocking and writing again lifts the mark: the answer arrives.
+    fake.blocked.discard(str(USER))
+    assert await user.send("/bantuan")
+    async with tg_app.sessions() as session:
+        assert not await SqlChats(session).is_unreachable("telegram", str(USER))
+
+
+async def nothing_pending(app: App, within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        async with app.sessions() as session:
+            pending = await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                           .where(OutboxMessage.status == "pending"))
+        if not pending:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{pending} outbox rows still pending")
+        await asyncio.sleep(0.02)
 
 
 async def test_the_command_menu_comes_from_labels(fake: FakeTelegram, tg_app: App) -> None:
@@ -614,7 +651,7 @@ async def test_send_maps_telegram_errors_once(fake: FakeTelegram) -> None:
     body = {"text": "<b>Halo</b>", "buttons": [], "inline": True, "remove_keyboard": False,
             "markup": "html"}
     async with bot:
-        with pytest.raises(PermanentSendError, match=r"(?i)chat not found"):
+        with pytest.raises(RecipientUnreachable, match=r"(?i)chat not found"):
             await transport.send("777", body)
         fake.push_text(USER, "halo")
         assert await transport.send(str(USER), body) == str(fake.messages(USER)[-1].message_id)
@@ -628,10 +665,56 @@ async def test_send_maps_telegram_errors_once(fake: FakeTelegram) -> None:
                 await transport.send(str(USER), body)
             assert raised.value.retry_after == retry_after
         fake.fail_once("sendMessage", 403, "Forbidden: bot was blocked by the user")
-        with pytest.raises(PermanentSendError, match="blocked"):
+        with pytest.raises(RecipientUnreachable, match="blocked"):
             await transport.send(str(USER), body)
-        with pytest.raises(PermanentSendError, match=r"(?i)can't parse entities"):
+        fake.deactivate(1002)
+        fake.chats([1002])
+        with pytest.raises(RecipientUnreachable, match="deactivated"):
+            await transport.send("1002", body)
+        with pytest.raises(PermanentSendError, match=r"(?i)can't parse entities") as raised:
             await transport.send(str(USER), {**body, "text": "1 < 2"})
+        assert not isinstance(raised.value, RecipientUnreachable)  # the text, not the chat
+
+
+CHART = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
+
+
+async def test_a_chart_goes_as_a_photo_with_the_text_as_its_caption(
+    fake: FakeTelegram,
+) -> None:
+    bot = Bot(fake.token, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot")
+    transport = TelegramTransport(bot)
+    fake.chats([-1001234])
+    attachment = {"filename": "progres.png", "content_type": "image/png", "data": CHART}
+    body = {"text": "<b>Progres Oktober</b> &amp; peringkat", "buttons": [], "inline": True,
+            "markup": "html", "image": 7, "attachment": attachment, "kind": "report",
+            "last_inbound_at": None}
+    async with bot:
+        message_id = await transport.send("-1001234", body)
+    [photo] = fake.messages(-1001234)
+    assert message_id == str(photo.message_id)
+    assert (photo.photo, photo.filename) == (CHART, "progres.png")
+    assert photo.text == "<b>Progres Oktober</b> &amp; peringkat"
+    assert photo.parse_mode == "HTML"
+
+
+async def test_a_caption_too_long_follows_the_photo_as_a_message(fake: FakeTelegram) -> None:
+    bot = Bot(fake.token, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot")
+    transport = TelegramTransport(bot)
+    fake.chats([-1001234])
+    text = "<b>Peringkat</b>\n" + "\n".join(f"{n}. Dinas &amp; Badan {n}" for n in range(80))
+    choice = {"label": "Lihat", "payload": "see", "contact": False}
+    body = {"text": text, "buttons": [[choice]], "inline": True, "markup": "html",
+            "attachment": {"filename": "progres.png", "content_type": "image/png",
+                           "data": CHART}}
+    async with bot:
+        message_id = await transport.send("-1001234", body)
+    photo, message = fake.messages(-1001234)
+    assert message_id == f"{photo.message_id},{message.message_id}"
+    assert photo.photo == CHART and photo.text == "" and photo.reply_markup is None
+    assert message.photo is None and message.text == text
+    assert message.labels == ["Lihat"]  # the buttons go under the text
+    assert fake.rejected == []
 
 
 async def test_the_fake_answers_the_rest_of_what_ptb_calls(fake: FakeTelegram) -> None:
