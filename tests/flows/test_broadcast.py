@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 from storage.chats import SqlChats
 from storage.models import AuditLog, Broadcast, ChannelIdentity, Chat, OutboxMessage
 from tests.chat import ChatClient
-from tests.conftest import BUDI
+from tests.conftest import BUDI, seed_roster
+from tests.flows.conftest import login
 from tests.flows.people import asn_id, rows, submitted, unit_id
 from tests.flows.route import NIK_SITI, add_residents, grant_role
 
@@ -256,3 +257,25 @@ async def test_a_thousand_recipients_queue_in_one_update_with_one_body_per_chann
     assert len(telegram) == 1, "rendered and encrypted once for the channel"
     body = camat.app.cipher.decrypt_json(telegram.pop())
     assert body["markup"] == "html" and body["text"].startswith("<b>📣 Pesan Camat Patebon</b>")
+
+
+async def test_queueing_progress_and_cancelling_on_both_engines(app_any_db):
+    """The bulk INSERT … SELECT and the cancelling UPDATE on SQLite and PostgreSQL."""
+    await seed_roster(app_any_db)
+    camat = await login(ChatClient(app_any_db, user_id="1001"))
+    await grant_role(camat, "camat", "Patebon")
+    await add_residents(camat, 2, first_chat=5001)
+    await add_residents(camat, 3, first_chat=8001, channel="telegram")
+    await add_residents(camat, 2, kecamatan="Kendal", first_chat=7001)
+    await camat.send("/siaran")
+    await camat.press("Semua ASN")
+    await camat.press("📄 Ajakan umum")
+    assert "Penerima: 5 orang" in camat.last.text
+    await camat.press("✅ Kirim sekarang")
+    outbox = await rows(camat, OutboxMessage, kind="broadcast")
+    assert sorted(row.chat_id for row in outbox) == ["5001", "5002", "8001", "8002", "8003"]
+    assert received(camat, "5001") and received(camat, "5002")
+    shown = await camat.press("⛔ Batalkan siaran")
+    assert "Terkirim: 2" in shown[-1].text and "Dibatalkan: 3" in shown[-1].text
+    broadcast = (await rows(camat, Broadcast))[0]
+    assert (broadcast.status, broadcast.recipients) == ("cancelled", 5)

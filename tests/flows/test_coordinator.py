@@ -13,7 +13,8 @@ from bot.console import make
 from flows.events import ChatType, Kind
 from storage.models import AuditLog, Chat, Enrollment
 from tests.chat import ChatClient, texts
-from tests.conftest import BUDI, SRI
+from tests.conftest import BUDI, SRI, seed_roster
+from tests.flows.conftest import login
 from tests.flows.people import asn_id, colleague, nik, rows, submitted, unit_id
 from tests.flows.route import NIK_SITI, add_residents, enrol, grant_role
 
@@ -242,3 +243,27 @@ async def test_a_coordinator_of_two_opd_names_the_one_to_link(coordinator):
 async def test_other_commands_in_a_group_point_to_the_private_chat(coordinator):
     said = await group_message(coordinator, "/verifikasi")
     assert said == [coordinator.app.renderer.text("common/private_only", {})]
+
+
+async def test_deciding_and_linking_on_both_engines(app_any_db):
+    """The guarded decision UPDATE and the group-link upsert on SQLite and PostgreSQL."""
+    await seed_roster(app_any_db)
+    budi = await login(ChatClient(app_any_db, user_id="1001"))
+    await grant_role(budi, "coordinator", BUDI.unit)
+    ahmad = await colleague(budi, 5001)
+    mine = await submitted(budi, await asn_id(budi, "198001012005015001"), "SITI", NIK_SITI)
+    theirs = await submitted(budi, await asn_id(budi, SRI.nip), "ANDI", nik(9))
+    await budi.send("/verifikasi")
+    shown = await budi.press_payload(f"co:ok:{theirs}")
+    assert "tidak ada di daftar tunggu OPD Anda" in shown[0].text
+    await budi.press_payload(f"co:ok:{mine}")
+    assert "sudah diverifikasi" in ahmad.last.text
+    statuses = {e.id: e.status for e in await rows(budi, Enrollment)}
+    assert statuses == {mine: "verified", theirs: "submitted"}
+    await group_message(budi, "/tautkan")
+    await grant_role(budi, "coordinator", SRI.unit)
+    said = await group_message(budi, f"/tautkan {SRI.unit}")
+    assert f"terhubung dengan {SRI.unit}" in said[-1]
+    group = (await rows(budi, Chat, chat_id="-1005"))[0]
+    assert group.unit_id == await unit_id(budi, SRI.unit)
+    assert len(await rows(budi, AuditLog, action="group.linked")) == 2

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, select
 
-from storage.models import ChannelIdentity, DeductionAgreement, Worker
+from storage.models import Asn, AuditLog, ChannelIdentity, DeductionAgreement, Worker
 from tests.chat import ChatClient
 from tests.conftest import BUDI
 from tests.flows.route import NIK_SITI, enrol
@@ -94,3 +94,34 @@ async def test_when_the_account_is_unlinked_a_half_done_form_is_dropped(at):
     assert await chat.state() == ("Identify:nip", {})
     async with chat.app.sessions() as session:
         assert (await session.scalars(select(Worker))).all() == []
+
+
+async def reminders_enabled(client: ChatClient) -> bool:
+    async with client.app.sessions() as session:
+        return bool(await session.scalar(select(Asn.reminders_enabled)
+                                         .where(Asn.nip == BUDI.nip)))
+
+
+@pytest.mark.parametrize("how", ["button", "pengingat", "4"])
+async def test_reminders_switch_off_and_on_from_the_menu(budi, how):
+    assert budi.last.labels[-1] == "Pengingat: aktif"
+    press = (lambda: budi.press("Pengingat")) if how == "button" else (lambda: budi.send(how))
+    shown = await press()
+    assert "Pengingat dinonaktifkan" in shown[0].text and "tetap saya kirim" in shown[0].text
+    assert shown[-1].labels[-1] == "Pengingat: nonaktif"
+    assert await budi.state() == ("Menu:main", {})
+    assert not await reminders_enabled(budi)
+    shown = await press()
+    assert "Pengingat diaktifkan" in shown[0].text
+    assert shown[-1].labels[-1] == "Pengingat: aktif"
+    assert await reminders_enabled(budi)
+    async with budi.app.sessions() as session:
+        actions = (await session.scalars(select(AuditLog.action).order_by(AuditLog.id))).all()
+    assert [a for a in actions if a.startswith("reminders.")] == ["reminders.off", "reminders.on"]
+
+
+async def test_the_reminder_switch_survives_a_new_login(budi):
+    await budi.press("Pengingat")
+    window = ChatClient(budi.app, user_id="1001")
+    shown = await window.send("/mulai")
+    assert shown[-1].labels[-1] == "Pengingat: nonaktif"
