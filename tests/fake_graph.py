@@ -49,6 +49,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from bot.web import WebServer, serve
+
 HOST = "127.0.0.1"
 DATA = Path(__file__).parent / "data" / "whatsapp"
 PHONE_NUMBER_ID = "106540352242922"
@@ -314,14 +316,15 @@ class FakeGraph:
         return "sha256=" + hmac.new(key, raw, hashlib.sha256).hexdigest()
 
     async def post(self, server_url: str, body: dict[str, Any] | bytes,
-                   signature: str | bool | None = True, **headers: str) -> httpx.Response:
+                   signature: str | bytes | bool | None = True, **headers: str
+                   ) -> httpx.Response:
         """POST a webhook body to our server as Meta does: signed unless told otherwise
-        (`signature=False`: no header; a string: that header)."""
+        (`signature=False`: no header; a string or bytes: that header)."""
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        sent_headers = {"Content-Type": "application/json", **headers}
+        sent_headers: dict[str, str | bytes] = {"Content-Type": "application/json", **headers}
         if signature is True:
             sent_headers["X-Hub-Signature-256"] = self.sign(raw)
-        elif isinstance(signature, str):
+        elif isinstance(signature, str | bytes):
             sent_headers["X-Hub-Signature-256"] = signature
         async with httpx.AsyncClient(timeout=10) as client:
             return await client.post(f"{server_url}/whatsapp/webhook", content=raw,
@@ -539,7 +542,48 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", connect)
 
 
+# -- our web server, started for a test --------------------------------------------------
+
+
+@dataclass
+class RunningServer:
+    url: str
+    web: WebServer
+    stop: asyncio.Event
+    task: asyncio.Task[None]
+
+    async def close(self) -> None:
+        self.stop.set()
+        await asyncio.wait_for(self.task, 15)
+
+
+async def start_server(web: WebServer) -> RunningServer:
+    """`bot.web.serve` (the real uvicorn server) on a free 127.0.0.1 port; returns once
+    /health answers 200."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((HOST, 0))
+    port = sock.getsockname()[1]
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(web, HOST, port, sockets=[sock], stop=stop))
+    url = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + 10
+    async with httpx.AsyncClient(timeout=2) as client:
+        while True:
+            if task.done():
+                task.result()
+            with contextlib.suppress(httpx.TransportError):
+                if (await client.get(f"{url}/health")).status_code == 200:
+                    return RunningServer(url, web, stop, task)
+            if time.monotonic() > deadline:
+                raise TimeoutError("the web server did not start")
+            await asyncio.sleep(0.02)
+
+
 @contextlib.asynccontextmanager
-async def running_graph() -> AsyncIterator[FakeGraph]:
-    async with FakeGraph() as graph:
-        yield graph
+async def running(web: WebServer) -> AsyncIterator[RunningServer]:
+    server = await start_server(web)
+    try:
+        yield server
+    finally:
+        await server.close()

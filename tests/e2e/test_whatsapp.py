@@ -9,14 +9,11 @@ empty and the outbox delivered, so what a step returns is exactly what the user 
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 
@@ -24,7 +21,7 @@ from bot.app import App, create_app
 from bot.kecamatan import load_kecamatan
 from bot.settings import Settings
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
-from bot.web import WebServer, serve, web_server_from_settings
+from bot.web import web_server_from_settings
 from bot.whatsapp import WhatsAppTransport, message_key
 from storage.conversations import ConversationKey, SqlConversationRepository
 from storage.models import (
@@ -39,7 +36,13 @@ from storage.models import (
     Worker,
 )
 from tests.conftest import BUDI, make_settings, seed_roster
-from tests.fake_graph import FakeGraph, SentWhatsApp, loopback_only  # noqa: F401
+from tests.fake_graph import (  # noqa: F401 - loopback_only is a fixture
+    FakeGraph,
+    RunningServer,
+    SentWhatsApp,
+    loopback_only,
+    running,
+)
 
 pytestmark = pytest.mark.usefixtures("loopback_only")
 
@@ -72,52 +75,17 @@ async def wa_app(settings: Settings) -> AsyncIterator[App]:
         await application.close()
 
 
-@dataclass
-class Running:
-    url: str
-    web: WebServer
-
-
-async def start_server(web: WebServer) -> tuple[str, asyncio.Event, asyncio.Task[None]]:
-    """The real server on a free 127.0.0.1 port; ready once /health answers."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    stop = asyncio.Event()
-    task = asyncio.create_task(serve(web, "127.0.0.1", port, sockets=[sock], stop=stop))
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 10
-    async with httpx.AsyncClient(timeout=2) as client:
-        while True:
-            if task.done():
-                task.result()
-            try:
-                if (await client.get(f"{url}/health")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError("the web server did not start")
-            await asyncio.sleep(0.02)
-    return url, stop, task
-
-
 @pytest.fixture
-async def server(wa_app: App) -> AsyncIterator[Running]:
-    web = web_server_from_settings(wa_app)
-    url, stop, task = await start_server(web)
-    try:
-        yield Running(url, web)
-    finally:
-        stop.set()
-        await asyncio.wait_for(task, 15)
+async def server(wa_app: App) -> AsyncIterator[RunningServer]:
+    async with running(web_server_from_settings(wa_app)) as started:
+        yield started
 
 
 class WhatsAppUser:
     """One WhatsApp user writing to the bot's number through the fake Cloud API."""
 
-    def __init__(self, graph: FakeGraph, server: Running, app: App, wa_id: str = WA_ID) -> None:
+    def __init__(self, graph: FakeGraph, server: RunningServer, app: App,
+                 wa_id: str = WA_ID) -> None:
         self.graph = graph
         self.server = server
         self.app = app
@@ -204,7 +172,7 @@ async def identify(user: WhatsAppUser) -> None:
 
 
 async def test_enrol_a_worker_over_whatsapp_from_hello_to_agreed_deduction(
-    graph: FakeGraph, wa_app: App, server: Running
+    graph: FakeGraph, wa_app: App, server: RunningServer
 ) -> None:
     await load_kecamatan(wa_app)  # Kendal's 20 kecamatan: more than one list page
     user = WhatsAppUser(graph, server, wa_app)
@@ -279,7 +247,7 @@ async def test_enrol_a_worker_over_whatsapp_from_hello_to_agreed_deduction(
 
 
 async def test_a_typed_kecamatan_name_needs_no_page_turning(
-    graph: FakeGraph, wa_app: App, server: Running
+    graph: FakeGraph, wa_app: App, server: RunningServer
 ) -> None:
     await load_kecamatan(wa_app)
     user = WhatsAppUser(graph, server, wa_app)
@@ -302,7 +270,7 @@ async def test_a_typed_kecamatan_name_needs_no_page_turning(
 
 
 async def test_a_number_not_on_the_roster_learns_nothing_and_is_limited(
-    graph: FakeGraph, wa_app: App, server: Running
+    graph: FakeGraph, wa_app: App, server: RunningServer
 ) -> None:
     """A stranger's number with Budi's NIP gets the same answer as a wrong NIP; failures
     count, and no roster data (name, unit) is ever shown."""
@@ -322,7 +290,7 @@ async def test_a_number_not_on_the_roster_learns_nothing_and_is_limited(
 
 
 async def test_a_contact_card_is_no_proof_and_a_sticker_is_explained(
-    graph: FakeGraph, wa_app: App, server: Running
+    graph: FakeGraph, wa_app: App, server: RunningServer
 ) -> None:
     user = WhatsAppUser(graph, server, wa_app)
     await user.send("halo")
