@@ -1,7 +1,9 @@
-"""A camat's broadcasts and how far their delivery has come.
+"""A camat's broadcasts: who they reach, their queueing, how far delivery has come, and
+their cancelling.
 
 Delivery progress is counted from the broadcast's outbox rows, the single record of what was
-sent, so the figures a camat sees are right after any crash or restart of a sender.
+sent, so the figures a camat sees are right after any crash or restart of a sender. Every
+query of the repository is bounded by the camat's kecamatan.
 """
 
 from __future__ import annotations

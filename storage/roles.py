@@ -17,8 +17,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chats import SqlChats
-from storage.interfaces import ROLE_UNIT_KIND, Address, RoleView
-from storage.models import Asn, ChannelIdentity, Chat, Role, Unit
+from storage.interfaces import Address, RoleView
+from storage.models import Asn, Chat, Role, Unit
 
 # "Kecamatan Patebon", "Kec. Patebon" and "patebon" name the same kecamatan.
 _KECAMATAN_PREFIX = re.compile(r"^\s*(kecamatan|kec\.?)\s+", re.IGNORECASE)
@@ -26,6 +26,8 @@ _KECAMATAN_PREFIX = re.compile(r"^\s*(kecamatan|kec\.?)\s+", re.IGNORECASE)
 
 @dataclass(frozen=True, slots=True)
 class UnitRef:
+    """A unit as the command line names it."""
+
     id: int
     kind: str
     name: str
@@ -176,14 +178,3 @@ class SqlRoleRepository:
         if unit_id is not None:
             query = query.where(Role.unit_id == unit_id)
         return [RoleHolder(*row) for row in await self._session.execute(query)]
-
-    async def linked_account(self, asn_id: int) -> bool:
-        found = await self._session.scalar(
-            select(ChannelIdentity.id).where(ChannelIdentity.asn_id == asn_id).limit(1)
-        )
-        return found is not None
-
-
-def unit_kind_for(role: str) -> str | None:
-    """The kind of unit a role is held for (KeyError for an unknown role)."""
-    return ROLE_UNIT_KIND[role]
