@@ -233,6 +233,10 @@ class InboxWorker:
         done, else what went wrong (a class name: safe to log and store)."""
         if after:
             await asyncio.wait(after)
+            if any(task.result() is not None for task in after):
+                # An earlier delivery of the same chat failed: this one waits for its retry,
+                # so the chat's messages are still taken in the order they came.
+                return "WaitingForEarlierDelivery"
         handler = self._handlers.get(item.channel)
         if handler is None:
             return f"{item.channel} channel not configured"
@@ -276,7 +280,8 @@ class WebServer:
 
     def __init__(self, app: App, telegram: TelegramBot | None = None,
                  whatsapp: WhatsAppTransport | None = None,
-                 inbox_poll_seconds: float = 1.0, sender_poll_seconds: float = 1.0) -> None:
+                 inbox_poll_seconds: float = 1.0, sender_poll_seconds: float = 1.0,
+                 inbox_max_attempts: int = INBOX_MAX_ATTEMPTS) -> None:
         if telegram is None and whatsapp is None:
             raise ServeNotConfigured("neither Telegram nor WhatsApp is configured")
         self.app = app
@@ -287,7 +292,7 @@ class WebServer:
             handlers.append(TelegramWebhook(telegram))
         if whatsapp is not None:
             handlers.append(WhatsAppWebhook(app, whatsapp))
-        self.inbox = InboxWorker(app, handlers)
+        self.inbox = InboxWorker(app, handlers, max_attempts=inbox_max_attempts)
         self._inbox_poll = inbox_poll_seconds
         self._sender_poll = sender_poll_seconds
         self._stop = asyncio.Event()

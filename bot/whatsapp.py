@@ -432,7 +432,10 @@ def window_open(body: Mapping[str, Any], now: datetime) -> bool:
     value = body["last_inbound_at"]
     if value is None:
         return False
-    last = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    try:
+        last = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return False  # unreadable: the template reaches the user either way
     if last.tzinfo is None:
         last = last.replace(tzinfo=UTC)
     return now - last < SERVICE_WINDOW - WINDOW_MARGIN
@@ -503,6 +506,10 @@ class WhatsAppTransport:
             raise TransientSendError(f"whatsapp timeout: {type(error).__name__}") from error
         except httpx.HTTPError as error:
             raise TransientSendError(f"whatsapp network: {type(error).__name__}") from error
+        except (ValueError, KeyError, TypeError) as error:
+            # pywa refusing the request before sending it (a recipient it cannot read), or an
+            # answer of another shape than documented: sending the same again will not help.
+            raise PermanentSendError(f"whatsapp request: {type(error).__name__}") from error
 
     async def _send_free(self, to: str, body: Mapping[str, Any]) -> str:
         text = str(body.get("text") or "")

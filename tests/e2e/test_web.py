@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import signal
 import socket
 import sys
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,7 @@ from bot.web import (
     web_server_from_settings,
 )
 from bot.whatsapp import WhatsAppNotConfigured, WhatsAppTransport, message_key
+from storage.inbox import InboxCounts, SqlInbox
 from storage.models import (
     Chat,
     ConversationState,
@@ -332,6 +335,46 @@ async def test_a_delivery_acknowledged_before_a_crash_is_dispatched_after_the_re
     finally:
         await restarted_app.close()
     assert "Selamat datang" in graph.messages(WA_ID)[0].text
+
+
+async def test_a_delivery_that_cannot_be_dispatched_is_retried_then_left_for_an_operator(
+    graph: FakeGraph, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A Telegram update kept by a server that served Telegram, found by one that no longer
+    does: tried again with a growing delay, then left (and counted by /health) without
+    holding up the deliveries behind it."""
+    clock = [datetime(2025, 8, 21, 3, 0, tzinfo=UTC)]
+    app = create_app(settings, clock=lambda: clock[0])
+    await app.migrate()
+    transport = WhatsAppTransport(settings, app.renderer, clock=app.clock)
+    try:
+        web = WebServer(app, whatsapp=transport, inbox_max_attempts=2)
+        worker = web.inbox  # driven by hand: the server is not started
+        async with app.sessions.begin() as session:
+            SqlInbox(session, app.cipher).add("telegram", {"update_id": 5}, clock[0])
+        assert await worker.process_due() == 1
+        assert await worker.process_due() == 0  # waits a second before the next try
+        clock[0] += timedelta(seconds=1)
+        with caplog.at_level(logging.ERROR, logger="bot.web"):
+            assert await worker.process_due() == 1
+        assert "left for an operator" in caplog.text
+        clock[0] += timedelta(hours=1)
+        assert await worker.process_due() == 0
+        async with app.sessions() as session:
+            row = (await session.scalars(select(InboxUpdate))).one()
+            assert counts_of(await SqlInbox(session, app.cipher).counts(2)) == (0, 1)
+        assert (row.attempts, row.last_error) == (2, "telegram channel not configured")
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web.asgi),
+                                     base_url="http://bot") as client:
+            health = (await client.get("/health")).json()
+        assert health["inbox"] == {"waiting": 0, "stuck": 1}
+    finally:
+        await transport.close()
+        await app.close()
+
+
+def counts_of(counts: InboxCounts) -> tuple[int, int]:
+    return counts.waiting, counts.stuck
 
 
 # -- Telegram through the web server -------------------------------------------------------

@@ -35,7 +35,7 @@ from storage.models import (
     ProcessedUpdate,
     Worker,
 )
-from tests.conftest import BUDI, make_settings, seed_roster
+from tests.conftest import BUDI, SRI, make_settings, seed_roster
 from tests.fake_graph import (  # noqa: F401 - loopback_only is a fixture
     FakeGraph,
     RunningServer,
@@ -266,6 +266,34 @@ async def test_a_typed_kecamatan_name_needs_no_page_turning(
     assert state[0] == "Enrollment:desa" and state[1]["kecamatan"] == "Ringinarum"
 
 
+async def test_quick_messages_keep_their_order_per_chat_while_others_move_on(
+    graph: FakeGraph, wa_app: App, server: RunningServer
+) -> None:
+    """Webhooks posted at once (and two messages batched in one body, as Meta may do) are
+    dispatched in arrival order per chat; another user's conversation goes on beside."""
+    user = WhatsAppUser(graph, server, wa_app)
+    await identify(user)
+    await user.press("➕ Daftarkan pekerja")
+    relationship = user.last_with_choices
+    sri = WhatsAppUser(graph, server, wa_app, wa_id=SRI.phone.lstrip("+"))
+    batched = graph.text(WA_ID, NIK)
+    name = graph.text(WA_ID, "Siti Aminah")
+    batched["entry"][0]["changes"][0]["value"]["messages"].append(
+        name["entry"][0]["changes"][0]["value"]["messages"][0])
+    burst = [graph.reply(relationship, "Asisten rumah tangga"), graph.text(sri.wa_id, "halo"),
+             batched, graph.text(sri.wa_id, SRI.nip)]
+    responses = await asyncio.gather(*(graph.post(server.url, body) for body in burst[:1]))
+    for body in burst[1:]:  # one after the other, without waiting for any processing
+        responses.append(await graph.post(server.url, body))
+    assert [response.status_code for response in responses] == [200] * 4
+    await user.settle(name["entry"][0]["changes"][0]["value"]["messages"][0]["id"])
+    await sri.settle(burst[-1]["entry"][0]["changes"][0]["value"]["messages"][0]["id"])
+    assert (await user.state())[0] == "Enrollment:birth_date"
+    assert "lahir" in graph.messages(WA_ID)[-1].text
+    assert (await sri.state())[0] == "Menu:main"
+    assert "Sri Lestari" in texts(graph.messages(sri.wa_id))
+
+
 # -- identification ------------------------------------------------------------------------
 
 
@@ -460,3 +488,44 @@ async def test_the_client_only_talks_to_the_configured_base_url(
         assert str(transport.client.api._session.base_url) == f"{graph.url}/v21.0/"
     finally:
         await transport.close()
+
+
+# -- PostgreSQL ----------------------------------------------------------------------------
+
+
+@pytest.mark.postgres
+async def test_the_whole_enrolment_over_whatsapp_on_postgresql(
+    graph: FakeGraph, postgres_url: str
+) -> None:
+    """The same path on the engine for a province: inbox claims (SKIP LOCKED), the
+    dispatcher's row locks and the sender's claims, all through the real server."""
+    app = create_app(make_settings(postgres_url, **graph.settings()))
+    await app.migrate()
+    await seed_roster(app)
+    try:
+        async with running(web_server_from_settings(app)) as server:
+            user = WhatsAppUser(graph, server, app)
+            await identify(user)
+            await user.press("➕ Daftarkan pekerja")
+            await user.press("Asisten rumah tangga")
+            await user.send(NIK)
+            await user.send("Siti Aminah")
+            await user.press("✅ Ya, 17 Agustus 1980")
+            await user.press("Pedagang kecil")
+            await user.send("0857-1111-2222")
+            await user.press("Patebon")
+            await user.send("Kumpulrejo")
+            await user.press("✅ Pekerja setuju")
+            await user.press("💾 Simpan")
+            shown = await user.press("✅ Saya setuju")
+            assert "sudah dikirim" in texts(shown)
+        async with app.sessions() as session:
+            enrollment = (await session.scalars(select(Enrollment))).one()
+            worker = (await session.scalars(select(Worker))).one()
+            waiting = await session.scalar(select(func.count()).select_from(InboxUpdate))
+        assert enrollment.status == "submitted" and enrollment.channel == "whatsapp"
+        assert worker.phone_enc is not None and "85711112222" not in worker.phone_enc
+        assert NIK not in worker.nik_enc and waiting == 0
+        assert graph.rejected == []
+    finally:
+        await app.close()
