@@ -47,7 +47,7 @@ import itertools
 import logging
 import math
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -195,7 +195,9 @@ class OutboxSender:
         self._waiting: dict[ChatKey, float] = {}  # chats blocked in the database, until
         self._attachments: OrderedDict[int, AttachmentData] = OrderedDict()
         self._outcomes: list[Outcome] = []
-        self._record_lock = asyncio.Lock()
+        # One database transaction of this sender at a time: on SQLite two would only queue
+        # behind each other's lock (and its busy timeout's sleeps).
+        self._db = asyncio.Lock()
         self._recorded = asyncio.Event()
         self._wake = asyncio.Event()
         self._order = itertools.count()
@@ -237,9 +239,12 @@ class OutboxSender:
         return self._origin + timedelta(seconds=seconds)
 
     async def _sleep_until(self, until: float) -> None:
-        delay = until - self._now()
-        if delay > 0:
-            await self._sleep(delay)
+        clock = (self._clock() - self._origin).total_seconds()
+        # Measured from the clock while it keeps up (a fake clock's rounding to the
+        # microsecond then never adds up); from the last sleep's end when it stands still.
+        start = clock if clock >= self._slept_until - 0.001 else self._slept_until
+        if until > start:
+            await self._sleep(until - start)
         self._slept_until = max(self._slept_until, until)
 
     # -- the loop ------------------------------------------------------------------------------
@@ -263,13 +268,20 @@ class OutboxSender:
             now = self._now()
             if self._wake.is_set():
                 state.next_claim_at = -math.inf
-            if (state.queued * 2 < self._batch_size and now >= state.next_claim_at
+            # A chat whose wait (a retry, a 429) is over is claimed at once, however full
+            # the queue: it resumes exactly when its pause ends.
+            resumed = self._first_wait_end() <= now
+            slot, lane = self._next(state, now)
+            # More rows when the queue runs low, or when no claimed chat may send at the next
+            # slot (they all wait for their own pace: others could use the slot).
+            low = state.queued * 2 < self._batch_size or not self._any_ready(state)
+            if ((resumed or (low and now >= state.next_claim_at))
                     and await self._claim_more(state, now, stop is not None, poll_seconds)):
                 continue
-            slot, lane = self._next(state, now)
             if lane is not None and len(state.in_flight) < self._max_in_flight:
-                if slot - now > QUANTUM:
-                    await self._sleep_until(now + QUANTUM)
+                wake_at = min(now + QUANTUM, self._first_wait_end(after=now))
+                if slot > wake_at:
+                    await self._sleep_until(wake_at)
                     continue
                 await self._sleep_until(slot)
                 self._launch(state, lane, slot)
@@ -291,6 +303,12 @@ class OutboxSender:
                 await self._idle(stop, min(until - now, poll_seconds))
             state.next_claim_at = -math.inf
 
+    def _first_wait_end(self, after: float = -math.inf) -> float:
+        """The first end of a known wait (a chat's retry time, another sender's claim)
+        after `after` (inf: none)."""
+        return min((until for until in self._waiting.values() if until > after),
+                   default=math.inf)
+
     async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
         """Wait (real time) for new rows, `stop`, or `seconds`."""
         if self._wake.is_set():
@@ -305,6 +323,10 @@ class OutboxSender:
             waiter.cancel()
             stopper.cancel()
         self._wake.clear()
+
+    @staticmethod
+    def _any_ready(state: _Run) -> bool:
+        return any(lane.ready for lane in state.lanes.values())
 
     def _next(self, state: _Run, now: float) -> tuple[float, _Lane | None]:
         best: tuple[float, _Lane | None] = (math.inf, None)
@@ -334,7 +356,7 @@ class OutboxSender:
         if taken:
             state.handled += taken
             return True
-        state.next_claim_at = await self._next_change(now, channels)
+        state.next_claim_at = await self._next_change(now, channels, state.lines.keys())
         if running:
             state.next_claim_at = min(state.next_claim_at, now + poll_seconds)
         return False
@@ -359,17 +381,19 @@ class OutboxSender:
         return excluded
 
     async def _claim_rows(self, state: _Run, now: float, channels: tuple[str, ...]) -> int:
-        want = self._batch_size - state.queued
-        budget = {channel: self.pacer(channel).overall_budget(now, self._horizon, want)
-                  - (state.lanes[channel].queued if channel in state.lanes else 0)
-                  for channel in channels}
+        want = max(self._batch_size - state.queued, 1)
+        excluded = self._excluded(state, now)  # also forgets waits that are over
+        budget = {}
+        for channel in channels:
+            queued = state.lanes[channel].queued if channel in state.lanes else 0
+            budget[channel] = self.pacer(channel).overall_budget(
+                now, self._horizon, want + queued) - queued
         channels = tuple(channel for channel in channels if budget[channel] > 0)
         if want <= 0 or not channels:
             return 0
         at = self._at(now)
         until = at + self._claim
-        excluded = self._excluded(state, now)
-        async with self._sessions.begin() as session:
+        async with self._db, self._sessions.begin() as session:
             outbox = SqlOutbox(session, self._cipher)
             plan: dict[ChatKey, tuple[ChatQueue, list[QueuedRow]]] = {}
             unreachable: list[ChatQueue] = []
@@ -478,13 +502,17 @@ class OutboxSender:
         if not line.busy and len(line.rows) == len(rows):
             lane.put(line, next(self._order))
 
-    async def _next_change(self, now: float, channels: tuple[str, ...]) -> float:
+    async def _next_change(self, now: float, channels: tuple[str, ...],
+                           claimed: Collection[ChatKey]) -> float:
         """When a claim could next find something: a paced chat's turn, a retry's time, a
         claim running out (inf: no row is pending at all)."""
         times = [until for until in self._waiting.values() if until > now]
-        for pacer in self._pacers.values():
-            times += pacer.waiting_chats(now, 0).values()
-        async with self._sessions() as session:
+        for channel, pacer in self._pacers.items():
+            # A chat left out for its pace is claimable once its turn is within the horizon.
+            times += [until - self._horizon for chat_id, until
+                      in pacer.waiting_chats(now, self._horizon).items()
+                      if (channel, chat_id) not in claimed]
+        async with self._db, self._sessions() as session:
             pending, first = await SqlOutbox(session, self._cipher).next_change(
                 self._at(now), channels)
         if not pending:
@@ -549,11 +577,13 @@ class OutboxSender:
             if outcome is not None:
                 self._outcomes.append(outcome)
                 self._recorded.set()
-            state.next_claim_at = -math.inf  # rows behind this one may be free now
             if keep_going and line.rows:
                 lane.put(line, next(self._order))
-            elif not line.rows:
+            else:
+                # The chat is done with what was claimed (or stopped): rows behind may be
+                # free now, and this chat is claimable again.
                 state.lines.pop(line.key, None)
+                state.next_claim_at = -math.inf
 
     def _retry(self, lane: _Lane, line: _Line, claimed: _Claimed, error: str,
                retry_after: float | None) -> Outcome:
@@ -608,7 +638,7 @@ class OutboxSender:
                 self._recorded.set()
 
     async def _record(self) -> None:
-        async with self._record_lock:
+        async with self._db:
             if not self._outcomes:
                 return
             outcomes, self._outcomes = self._outcomes, []

@@ -1,0 +1,83 @@
+"""`asn-peduli worker`: the outbox sender and the app's other background loops, receiving
+nothing.
+
+A worker sends on every configured channel (Telegram when TELEGRAM_BOT_TOKEN is set, WhatsApp
+when WHATSAPP_PHONE_NUMBER_ID is set) until SIGTERM or SIGINT, and then stops cleanly: the
+sends in flight finish, what it claimed and did not send is given back, every outcome is
+recorded. Killed instead (SIGKILL, a power cut), its claims run out after
+SENDER_CLAIM_SECONDS and any sender takes the rows over.
+
+On PostgreSQL run as many workers as the load needs (claims keep them off each other's rows;
+each paces itself, so divide the platform's limits between them). On SQLite run one sender
+only: `asn-peduli run` and `asn-peduli serve` have one inside, so a worker is for when
+updates come in elsewhere (or not at all, e.g. a broadcast-only installation).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+import typer
+
+from bot.app import App
+from bot.cli_output import say
+from bot.dispatcher import numeric_id
+from bot.telegram import TelegramBot, TelegramNotConfigured, keep_token_out_of_logs
+from bot.whatsapp import WhatsAppNotConfigured, WhatsAppTransport, whatsapp_configured
+
+log = logging.getLogger(__name__)
+
+
+def _telegram_configured(app: App) -> bool:
+    token = app.settings.telegram_bot_token
+    return token is not None and bool(token.get_secret_value().strip())
+
+
+async def _open_channels(app: App, closers: list[Callable[[], Awaitable[None]]]) -> list[str]:
+    """Register a sending transport per configured channel; the channels' names."""
+    channels: list[str] = []
+    if _telegram_configured(app):
+        bot = TelegramBot(app)  # its Bot only: nothing polls, no command menu is set
+        closers.append(bot.stop)
+        await bot.initialize()
+        channels.append("telegram")
+    if whatsapp_configured(app.settings):
+        whatsapp = WhatsAppTransport(app.settings, app.renderer, clock=app.clock)
+        closers.append(whatsapp.close)
+        app.add_transport(whatsapp, bot_id=numeric_id(whatsapp.phone_number_id))
+        channels.append("whatsapp")
+    return channels
+
+
+async def run_worker(app: App) -> None:
+    """Send until SIGTERM/SIGINT. Exits with code 2 when no channel is configured."""
+    keep_token_out_of_logs()
+    closers: list[Callable[[], Awaitable[None]]] = []
+    loop = asyncio.get_running_loop()
+    installed: list[signal.Signals] = []
+    try:
+        try:
+            channels = await _open_channels(app, closers)
+        except (TelegramNotConfigured, WhatsAppNotConfigured) as problem:
+            say("worker_not_configured", problem=str(problem))
+            raise typer.Exit(2) from None
+        if not channels:
+            say("worker_no_channel")
+            raise typer.Exit(2)
+        stop = asyncio.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
+                loop.add_signal_handler(signum, stop.set)
+                installed.append(signum)
+        log.info("worker: sending on %s", ", ".join(channels))
+        await app.run_background(stop)
+        log.info("worker: stopped")
+    finally:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        for close in reversed(closers):
+            await close()
