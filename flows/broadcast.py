@@ -1,10 +1,11 @@
 """A camat's broadcast to their kecamatan: audience, words, preview with the count, sending.
 
     Broadcast:audience --next--> Broadcast:content --next--> Broadcast:preview
-           ^                          |   ^                     |        |
-           +----------back------------+   +--------back---------+       sent
-                                                                         v
-                                     Broadcast:progress (refresh, cancel while sending)
+           ^     |                    |   ^                     |        |
+           +-----|----back------------+   +--------back---------+       sent
+                 |                                                       v
+                 +-------------last-------------> Broadcast:progress (refresh, cancel
+                                                  while sending)
 
 The kecamatan comes from the conversation's data, put there when the camat opened this
 conversation and checked by the router against the roles table on every update; no button
@@ -48,6 +49,7 @@ TRANSITIONS = [
     {"trigger": "back", "source": S.PREVIEW, "dest": S.CONTENT},
     {"trigger": "sent", "source": S.PREVIEW, "dest": S.PROGRESS},
     {"trigger": "refresh", "source": S.PROGRESS, "dest": S.PROGRESS},
+    {"trigger": "last", "source": S.AUDIENCE, "dest": S.PROGRESS},
 ]
 
 # Ready campaign messages: messages/templates/broadcast/campaign_<name>.j2.
@@ -69,26 +71,35 @@ def _home(conversation: Conversation) -> Goto:
 # --- audience ----------------------------------------------------------------------------
 
 async def ask_audience(conversation: Conversation, context: Context) -> Reply:
-    """Who to reach, with how many each choice reaches today."""
+    """Who to reach, with how many each choice reaches today; the latest broadcast's
+    progress, when there is one, is a button away."""
     unit_id = _unit(conversation)
     counts = {audience: sum((await context.broadcasts.recipients_by_channel(
         unit_id, audience)).values()) for audience in AUDIENCES}
+    rows = [(Button(f"audience_{audience}", f"bc:{audience}"),) for audience in AUDIENCES]
+    if await context.broadcasts.latest(unit_id) is not None:
+        rows.append((Button("broadcast_last", "bc:last"),))
+    rows.append((Button("to_menu", "bc:home"),))
     return Reply(
         "broadcast/ask_audience",
         {"unit_name": conversation.data["unit_name"], "audience_counts": counts},
-        buttons=(*((Button(f"audience_{audience}", f"bc:{audience}"),)
-                   for audience in AUDIENCES),
-                 (Button("to_menu", "bc:home"),)),
+        buttons=tuple(rows),
     )
 
 
 async def take_audience(conversation: Conversation, context: Context) -> str | Goto:
-    choice = choice_of(context, "bc", (*AUDIENCES, "home"),
+    choice = choice_of(context, "bc", (*AUDIENCES, "last", "home"),
                        {"1": "all", "semua": "all", "semua asn": "all",
                         "2": "not_participating", "belum ikut": "not_participating",
                         "3": "groups", "grup": "groups", "menu": "home"})
     if choice == "home":
         return _home(conversation)
+    if choice == "last":
+        latest = await context.broadcasts.latest(_unit(conversation))
+        if latest is None:
+            raise Invalid("errors/stale_button")
+        conversation.data["broadcast_id"] = latest.id
+        return "last"
     conversation.data["audience"] = choice
     return "next"
 

@@ -28,6 +28,7 @@ from flows.events import ChatType, Kind, Reply
 from flows.identify import S as Identify
 from flows.menu import S as Menu
 from flows.workers import S as Workers
+from storage.interfaces import RoleView
 
 START = frozenset({"mulai", "start", "menu"})
 HELP = frozenset({"bantuan", "help"})
@@ -174,6 +175,12 @@ class Router:
             conversation.replies.append(await flow.prompt(conversation, context))
         elif command in self._commands:
             await self._role_command(command, in_progress, flow, conversation, context)
+        elif command in self._group_commands and context.asn is not None:
+            # Typed here instead of in the group: say where it belongs, to holders only.
+            held = await self._holding(context, self._group_commands[command])
+            template = "roles/in_group_only" if held else "roles/not_for_you"
+            await self._explain(Invalid(template, command=command), flow, conversation,
+                                context)
         else:
             await self._explain(Invalid("errors/unknown_command"), flow, conversation, context)
 
@@ -215,12 +222,19 @@ class Router:
         if context.asn is None:
             conversation.replies.append(Reply("roles/group_unknown_user"))
             return
-        held = [role for role in await context.roles.roles_of(context.asn.id)
-                if role.role in command.roles and role.unit_id is not None]
+        held = await self._holding(context, command)
         if not held:
             conversation.replies.append(Reply("roles/not_for_you"))
             return
         conversation.replies.append(await command.action(context, held))
+
+    @staticmethod
+    async def _holding(context: Context, command: GroupCommand) -> list[RoleView]:
+        """The roles (with a unit) the identified sender holds that may use `command`."""
+        asn = context.asn
+        assert asn is not None
+        return [role for role in await context.roles.roles_of(asn.id)
+                if role.role in command.roles and role.unit_id is not None]
 
     async def _explain(
         self, invalid: Invalid, flow: Flow, conversation: Conversation, context: Context

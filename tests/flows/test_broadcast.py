@@ -42,6 +42,7 @@ async def link_group(client: ChatClient, chat_id: str, kecamatan: str) -> None:
 async def test_a_typed_message_goes_to_every_linked_asn_of_the_kecamatan(camat, clock):
     shown = await camat.press("📣 Siaran camat")
     text = shown[-1].text
+    assert "📊 Siaran terakhir" not in shown[-1].labels, "no broadcast yet"
     assert "Siaran Camat Patebon" in text
     assert "Semua ASN yang tinggal di Kecamatan Patebon: 3 orang" in text
     assert shown[-1].labels == ["Semua ASN", "ASN belum ikut", "Grup kecamatan",
@@ -79,6 +80,16 @@ async def test_a_typed_message_goes_to_every_linked_asn_of_the_kecamatan(camat, 
     assert "Selesai." in shown[-1].text and "Terkirim: 3" in shown[-1].text
     assert shown[-1].labels == ["🏠 Menu utama"]
     assert (await rows(camat, Broadcast))[0].status == "done"
+
+
+async def test_the_latest_broadcast_is_a_button_away_when_coming_back(waiting):
+    await waiting.press("🏠 Menu utama")
+    shown = await waiting.send("/siaran")
+    assert shown[-1].labels == ["Semua ASN", "ASN belum ikut", "Grup kecamatan",
+                                "📊 Siaran terakhir", "🏠 Menu utama"]
+    shown = await waiting.press("📊 Siaran terakhir")
+    assert "Sedang dikirim" in shown[-1].text and "Menunggu: 6" in shown[-1].text
+    assert (await waiting.state())[0] == "Broadcast:progress"
 
 
 async def test_a_ready_campaign_names_the_premium_from_the_schedule(camat):

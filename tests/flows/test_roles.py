@@ -18,7 +18,7 @@ from tests.flows.people import asn_id, colleague, rows, submitted, unit_id
 from tests.flows.route import NIK_ANDI, NIK_SITI, add_residents, enrol, grant_role
 
 NOT_FOR_YOU = "khusus untuk koordinator OPD atau camat"
-ROLE_COMMANDS = ["/koordinator", "/verifikasi", "/progres", "/siaran"]
+ROLE_COMMANDS = ["/koordinator", "/verifikasi", "/progres", "/siaran", "/tautkan"]
 
 
 async def unchanged(client: ChatClient, state: tuple) -> None:
@@ -224,6 +224,15 @@ async def in_group(client: ChatClient, text: str, user_id: str, group: str = "-1
 async def linked_unit(client: ChatClient, group: str = "-1009") -> int | None:
     found = await rows(client, Chat, chat_id=group)
     return found[0].unit_id if found else None
+
+
+@pytest.mark.parametrize("role", [("coordinator", BUDI.unit), ("camat", "Patebon")])
+async def test_tautkan_in_the_private_chat_says_where_it_belongs(budi, role):
+    await grant_role(budi, *role)
+    before = await budi.state()
+    shown = await budi.send("/tautkan")
+    assert "ketik /tautkan di sana" in shown[0].text
+    assert await budi.state() == before
 
 
 async def test_tautkan_from_someone_the_bot_does_not_know(chat):
