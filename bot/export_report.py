@@ -17,7 +17,7 @@ from bot.exports import Column, Sheet, Value, write_workbook
 from messages.formatting import JAKARTA, date_time, month_year
 from storage.audit import SqlAuditRepository
 from storage.interfaces import UnitProgress
-from storage.reports import RegionTotals, region_totals, report_moment, unit_progress
+from storage.reports import RegionTotals, region_totals, report_moment, unit_progress_all
 
 SUMMARY_COLUMNS = (Column("Keterangan", 34), Column("Nilai", 60))
 
@@ -87,8 +87,8 @@ async def export_report(app: App, month: date, path: Path) -> ReportExport:
     at = report_moment(month, now)
     settings = app.settings
     async with app.sessions.begin() as session:
-        opd = await unit_progress(session, "opd", at)
-        kecamatan = await unit_progress(session, "kecamatan", at)
+        views = await unit_progress_all(session, at)
+        opd, kecamatan = views["opd"], views["kecamatan"]
         report = ReportExport(month, at, opd, kecamatan,
                               region_totals(opd, settings.coverage_target_percent))
         write_workbook(path, [

@@ -66,6 +66,7 @@ from storage.reports import (
     region_totals,
     report_moment,
     unit_progress,
+    unit_progress_all,
 )
 
 AT = datetime(2025, 9, 1, 0, 0, tzinfo=JAKARTA)  # the August 2025 report
@@ -232,6 +233,17 @@ async def test_kecamatan_progress_matches_the_hand_count(app_any_db):
         ("Kendal", 5, 2, 2, 0, 0, 2, 3),
         ("Kaliwungu", 0, 0, 0, 0, 0, 3, 3),
     ]
+
+
+async def test_both_views_in_one_pass_equal_each_view_alone(app_any_db):
+    await seed_reports(app_any_db)
+
+    async with app_any_db.sessions() as session:
+        both = await unit_progress_all(session, AT)
+        alone = {kind: await unit_progress(session, kind, AT) for kind in ("opd", "kecamatan")}
+
+    assert both == alone
+    assert as_rows(both["kecamatan"])[0] == ("Patebon", 6, 4, 3, 1, 3, 1, 3)
 
 
 async def test_the_jakarta_midnight_decides_the_month(app):
