@@ -1,8 +1,13 @@
-"""Progress per OPD or kecamatan, computed by a few aggregate queries (GROUP BY unit).
+"""What the reports and the admin's exchanges with BPJS and the salary treasurer read.
 
-Issue 5 asks for the monthly report over 1,000,000 ASN and 300,000 enrolments in at most two
-seconds, so nothing here loads rows per ASN into Python: the database counts, Python only
-ranks a few dozen units.
+- Progress per OPD or kecamatan (unit_progress), computed by a few aggregate queries
+  (GROUP BY unit): issue 5 asks for the monthly report over 1,000,000 ASN and 300,000
+  enrolments in at most two seconds, so nothing loads rows per ASN into Python; the database
+  counts, Python only ranks a few dozen units. The region's totals and the monthly message's
+  context are built from that list.
+- The payroll-deduction list of a month, the BPJS registration batch (the full NIK, birth
+  date and phone, decrypted for BPJS), and the application of BPJS's results. The exports
+  stream their rows (yield_per), so a province's list never sits in memory whole.
 """
 
 from __future__ import annotations
@@ -42,30 +47,15 @@ def month_before(at: datetime) -> datetime:
     return local.replace(year=year, month=month, day=day)
 
 
-def agreed_at(at: datetime) -> ColumnElement[bool]:
-    """An enrolment agreed (submitted) and not ended at the moment `at`."""
-    return and_(
-        Enrollment.submitted_at.is_not(None),
-        Enrollment.submitted_at <= at,
-        or_(Enrollment.ended_at.is_(None), Enrollment.ended_at > at),
-        Enrollment.status.not_in(_NOT_AGREED),
-    )
-
-
-def protected_at(at: datetime) -> ColumnElement[bool]:
-    """An enrolment BPJS had registered and that had not ended at `at`.
-
-    Rows moved to registered without a registration time (older data) count from their
-    submission; an ended enrolment counts only if its registration time is known.
-    """
-    return and_(
-        agreed_at(at),
-        or_(
-            and_(Enrollment.status.in_(_REGISTERED),
-                 func.coalesce(Enrollment.registered_at, Enrollment.submitted_at) <= at),
-            and_(Enrollment.status == "ended", Enrollment.registered_at.is_not(None),
-                 Enrollment.registered_at <= at),
-        ),
+def _registered_by(at: datetime) -> ColumnElement[bool]:
+    """BPJS had registered the enrolment by `at`. Rows moved to registered without a
+    registration time (older data) count from their submission; an ended enrolment counts
+    only if its registration time is known."""
+    return or_(
+        and_(Enrollment.status.in_(_REGISTERED),
+             func.coalesce(Enrollment.registered_at, Enrollment.submitted_at) <= at),
+        and_(Enrollment.status == "ended", Enrollment.registered_at.is_not(None),
+             Enrollment.registered_at <= at),
     )
 
 
@@ -80,16 +70,28 @@ def _group_column(kind: str) -> ColumnElement[int | None]:
 def _participation(groups: Sequence[ColumnElement[Any]], at: datetime) -> Select[Any]:
     """Participating ASN at `at` and a month before, and protected workers, per group.
 
-    Only enrolments agreed by `at` are read; the join to asn is by primary key.
+    An enrolment is "agreed and not ended at t" when submitted_at <= t, ended_at is null or
+    later than t, and its status is neither draft nor rejected; an ASN participates at t
+    with at least one such enrolment; a worker is protected at t when such an enrolment had
+    also been registered by BPJS (registered, active, or since ended). Only enrolments
+    agreed by `at` are read; the join to asn is by primary key.
     """
     before = month_before(at)
+    # The WHERE below already keeps agreed enrolments submitted by `at`: each CASE checks
+    # only what is left (fewer comparisons per row on a large table).
+    running_now = or_(Enrollment.ended_at.is_(None), Enrollment.ended_at > at)
+    running_before = and_(
+        Enrollment.submitted_at <= before,
+        or_(Enrollment.ended_at.is_(None), Enrollment.ended_at > before),
+    )
+    registered_now = and_(running_now, _registered_by(at))
     return (
         select(
             *groups,
-            func.count(func.distinct(case((agreed_at(at), Enrollment.asn_id), else_=null()))),
-            func.count(func.distinct(case((agreed_at(before), Enrollment.asn_id),
+            func.count(func.distinct(case((running_now, Enrollment.asn_id), else_=null()))),
+            func.count(func.distinct(case((running_before, Enrollment.asn_id),
                                           else_=null()))),
-            func.count(func.distinct(case((protected_at(at), Enrollment.worker_id),
+            func.count(func.distinct(case((registered_now, Enrollment.worker_id),
                                           else_=null()))),
         )
         .select_from(Enrollment)
