@@ -28,8 +28,9 @@ What can go wrong and what then happens:
   writes again.
 - the process dies (SIGKILL): rows it claimed are due again when the claim runs out; a row
   that was sent but whose outcome was not yet committed is sent again. That is the only
-  repetition, bounded by the sends in flight at the moment of death (at most
-  `max_in_flight`, in practice the pace times the platform's answer time).
+  repetition: a send counts as under way until its outcome is committed, and at most
+  `max_in_flight` (16) are, so a kill repeats at most 16 messages; in practice the pace
+  times the platform's answer time (30/s x ~0.3 s: about 9).
 
 Several senders share the outbox on PostgreSQL (the claim skips locked rows and takes only
 unclaimed ones). Each paces only its own sends, so with N senders give each 1/N of the
@@ -61,7 +62,7 @@ from bot.transport import (
     TransientSendError,
     Transport,
 )
-from storage.crypto import PersonalDataCipher
+from storage.crypto import CipherError, PersonalDataCipher
 from storage.outbox import PRIORITY, AttachmentData, ChatQueue, Outcome, QueuedRow, SqlOutbox
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,11 @@ QUANTUM = 0.25
 ATTACHMENT_CACHE = 8
 # Chats known to be waiting (pace, retry, a claim elsewhere) that claims leave out.
 MAX_EXCLUDED = 1_000
+# Sends under way at once (one per chat): enough for 30 a second when an answer takes
+# ~300 ms, and the most messages a killed sender can leave sent but not recorded.
+MAX_IN_FLIGHT = 16
 UNREACHABLE_REASON = "recipient unreachable"
+UNREADABLE = "body unreadable with the configured keys"
 
 Sleep = Callable[[float], Awaitable[None]]
 ChatKey = tuple[str, str]
@@ -152,7 +157,6 @@ class _Run:
     lanes: dict[str, _Lane] = field(default_factory=dict)
     lines: dict[ChatKey, _Line] = field(default_factory=dict)
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
     next_claim_at: float = -math.inf
     handled: int = 0
 
@@ -171,7 +175,7 @@ class OutboxSender:
         max_attempts: int = 8,
         claim_seconds: float = 60,
         paces: Mapping[str, ChannelPace] | None = None,
-        max_in_flight: int = 16,
+        max_in_flight: int = MAX_IN_FLIGHT,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         sleep: Sleep | None = None,
     ) -> None:
@@ -195,6 +199,8 @@ class OutboxSender:
         self._waiting: dict[ChatKey, float] = {}  # chats blocked in the database, until
         self._attachments: OrderedDict[int, AttachmentData] = OrderedDict()
         self._outcomes: list[Outcome] = []
+        self._unrecorded = 0  # sends started whose outcome is not committed yet
+        self._changed = asyncio.Event()  # a send answered, or outcomes committed
         # One database transaction of this sender at a time: on SQLite two would only queue
         # behind each other's lock (and its busy timeout's sleeps).
         self._db = asyncio.Lock()
@@ -278,7 +284,9 @@ class OutboxSender:
             if ((resumed or (low and now >= state.next_claim_at))
                     and await self._claim_more(state, now, stop is not None, poll_seconds)):
                 continue
-            if lane is not None and len(state.in_flight) < self._max_in_flight:
+            # A send counts as under way until its outcome is committed: a kill can repeat
+            # no more than `max_in_flight` messages.
+            if lane is not None and self._unrecorded < self._max_in_flight:
                 wake_at = min(now + QUANTUM, self._first_wait_end(after=now))
                 if slot > wake_at:
                     await self._sleep_until(wake_at)
@@ -286,10 +294,10 @@ class OutboxSender:
                 await self._sleep_until(slot)
                 self._launch(state, lane, slot)
                 continue
-            if state.in_flight:
-                # Every chat with claimed rows waits for an answer of the platform.
-                state.changed.clear()
-                await state.changed.wait()
+            if state.in_flight or self._unrecorded:
+                # Waiting for the platform's answers, or for their outcomes to be written.
+                self._changed.clear()
+                await self._changed.wait()
                 continue
             # Idle: nothing claimed, nothing in flight.
             if stop is None and not wait:
@@ -417,25 +425,52 @@ class OutboxSender:
             wanted = [row.id for _, rows in plan.values() for row in rows]
             got = await outbox.claim(wanted, at, until)
             given_back: list[int] = []
+            # A broadcast's rows share one encrypted body: each is opened once.
+            bodies = self._open_bodies(outbox, (row for _, rows in plan.values()
+                                                for row in rows if row.id in got))
             taken: list[tuple[ChatQueue, list[QueuedRow]]] = []
+            unreadable: list[Outcome] = []
             for queue, rows in plan.values():
+                # A chat's rows from its first, up to one another sender took meanwhile.
                 kept = list(itertools.takewhile(lambda row: row.id in got, rows))
                 given_back += [row.id for row in rows[len(kept):] if row.id in got]
+                for n, row in enumerate(kept):
+                    if bodies.get(row.body_enc) is None:  # written under a key now gone
+                        unreadable.append(Outcome(row.id, row.channel, row.chat_id, "failed",
+                                                  until, row.attempts, error=UNREADABLE))
+                        given_back += [later.id for later in kept[n + 1:]]
+                        kept = kept[:n]
+                        break
                 if kept:
                     taken.append((queue, kept))
             await outbox.release(given_back, until)
-            marked = 0
+            await outbox.record(unreadable, at)
+            marked = len(unreadable)
             for queue in unreachable:
                 marked += await outbox.mark_chat_unreachable(
                     queue.channel, queue.chat_id, UNREACHABLE_REASON, at)
-            # A broadcast's rows share one encrypted body: each is opened once.
-            bodies = {row.body_enc: outbox.body(row.body_enc)
-                      for _, rows in taken for row in rows}
-            attachments = await self._load_attachments(outbox, bodies.values())
+            attachments = await self._load_attachments(
+                outbox, (body for body in bodies.values() if body is not None))
         launch_by = now + (self._claim.total_seconds() / 2)
         for queue, rows in taken:
             self._queue(state, queue, rows, until, launch_by, attachments, bodies)
         return sum(len(rows) for _, rows in taken) + marked
+
+    @staticmethod
+    def _open_bodies(outbox: SqlOutbox, rows: Iterable[QueuedRow]
+                     ) -> dict[str, dict[str, Any] | None]:
+        """Each distinct encrypted body decrypted once; None when no configured key reads
+        it (the row can never be sent: it is marked failed rather than block the outbox)."""
+        bodies: dict[str, dict[str, Any] | None] = {}
+        for row in rows:
+            if row.body_enc not in bodies:
+                try:
+                    bodies[row.body_enc] = outbox.body(row.body_enc)
+                except CipherError:
+                    log.error("outbox row %s: its body cannot be decrypted with the "
+                              "configured keys", row.id)
+                    bodies[row.body_enc] = None
+        return bodies
 
     @staticmethod
     def _planned(plan: Mapping[ChatKey, tuple[ChatQueue, list[QueuedRow]]]) -> int:
@@ -472,7 +507,7 @@ class OutboxSender:
 
     def _queue(self, state: _Run, queue: ChatQueue, rows: list[QueuedRow], until: datetime,
                launch_by: float, attachments: Mapping[int, AttachmentData],
-               bodies: Mapping[str, dict[str, Any]]) -> None:
+               bodies: Mapping[str, dict[str, Any] | None]) -> None:
         """Put a chat's claimed rows on its channel's lane, with the bodies the transport
         gets: the rendered body plus kind, last_inbound_at and the attachment."""
         key = (queue.channel, queue.chat_id)
@@ -482,7 +517,7 @@ class OutboxSender:
                 key, is_group_chat(queue.channel, queue.chat_id, queue.chat_type))
         last_inbound = queue.last_inbound_at.isoformat() if queue.last_inbound_at else None
         for row in rows:
-            body = bodies[row.body_enc]
+            body = bodies[row.body_enc] or {}
             message = {**body, "kind": row.kind, "last_inbound_at": last_inbound}
             image = body.get("image")
             if isinstance(image, int):
@@ -538,11 +573,12 @@ class OutboxSender:
         line.busy = True
         task = asyncio.create_task(self._send(state, lane, line, claimed))
         state.in_flight.add(task)
+        self._unrecorded += 1
         task.add_done_callback(lambda done: self._sent(state, done))
 
     def _sent(self, state: _Run, task: asyncio.Task[None]) -> None:
         state.in_flight.discard(task)
-        state.changed.set()
+        self._changed.set()
         if not task.cancelled() and task.exception() is not None:
             log.error("sending an outbox row crashed", exc_info=task.exception())
 
@@ -648,6 +684,8 @@ class OutboxSender:
             except BaseException:
                 self._outcomes = outcomes + self._outcomes
                 raise
+            self._unrecorded -= sum(1 for outcome in outcomes if outcome.status != "release")
+            self._changed.set()
 
     async def _finish(self, state: _Run) -> None:
         """Let the sends in flight finish, give back what was claimed and not sent, and

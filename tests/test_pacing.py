@@ -12,6 +12,7 @@ import asyncio
 from bisect import bisect_left
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import func, select
@@ -115,7 +116,7 @@ async def test_one_group_chat_gets_at_most_20_messages_a_minute(paced) -> None:
     times = telegram.times(group)
     assert telegram.texts(group) == [f"pesan {n}" for n in range(1000)]  # all, in order
     assert most_in_any_window(times, timedelta(minutes=1)) == 20
-    assert min(b - a for a, b in zip(times, times[1:], strict=False)) >= timedelta(seconds=1)
+    assert min(b - a for a, b in pairwise(times)) >= timedelta(seconds=1)
     # Not slower than the limit either: 20 a minute, one a second within the minute.
     assert times[-1] - times[0] == timedelta(minutes=49, seconds=19)
     assert await pending(app) == 0
@@ -176,7 +177,7 @@ async def test_a_429_pauses_that_chat_exactly_that_long_while_others_go_on(paced
     # (1/30 s is the overall spacing it shares with the broadcast).
     assert refused_at < telegram.times()[0]
     assert timedelta(seconds=12) <= slow_times[0] - refused_at < timedelta(seconds=12 + 1 / 30)
-    assert [b - a for a, b in zip(slow_times, slow_times[1:], strict=False)] == [
+    assert [b - a for a, b in pairwise(slow_times)] == [
         timedelta(seconds=1)] * 2
     during = [at for at, chat, _ in telegram.sent if refused_at < at < slow_times[0]]
     assert len(during) >= 12 * 30 - 1  # the broadcast went on at full pace meanwhile

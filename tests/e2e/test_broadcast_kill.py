@@ -1,0 +1,230 @@
+"""A camat's broadcast to 2,000 ASN survives its sender being killed.
+
+The real `asn-peduli worker` runs as a child process against a SQLite file and the fake Bot
+API on 127.0.0.1. It is SIGKILLed when about half the messages have reached Telegram, started
+again, and left to finish: every recipient gets the message, the only repeats are messages
+that were on their way at the moment of the kill (sent, but their outcome not yet written),
+and the progress the camat sees counts every message once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import typer
+from sqlalchemy import insert, select
+
+from bot.app import App, create_app
+from bot.notify import Notifier
+from bot.sender import MAX_IN_FLIGHT
+from bot.settings import Settings
+from bot.worker import run_worker
+from flows.events import Reply
+from storage.broadcasts import broadcast_progress
+from storage.chats import ChatAddress
+from storage.models import Asn, Broadcast, ChannelIdentity, OutboxMessage, Unit
+from tests.conftest import make_settings
+from tests.fake_telegram import FakeTelegram
+
+RECIPIENTS = 2_000
+FIRST_CHAT = 700_000
+TEXT = "Mari lindungi satu pekerja rentan bulan ini."
+# Fast enough to finish in seconds, slow enough that the kill lands half-way.
+RATE = 400
+CLAIM_SECONDS = 2
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as server:
+        yield server
+
+
+@pytest.fixture
+def settings(sqlite_url: str, fake: FakeTelegram) -> Settings:
+    return make_settings(sqlite_url, telegram_bot_token=fake.token,
+                         telegram_api_base_url=fake.url, telegram_rate_overall=RATE,
+                         sender_claim_seconds=CLAIM_SECONDS, sender_batch_size=100)
+
+
+async def queue_broadcast(app: App) -> int:
+    """2,000 ASN of one kecamatan with a linked Telegram chat, a camat's broadcast to them
+    and one outbox row each, queued the way the broadcast flow's notifier does."""
+    now = datetime.now(UTC)
+    notifier = Notifier(app.renderer, app.cipher)
+    async with app.sessions.begin() as session:
+        kecamatan = Unit(kind="kecamatan", name="Patebon", code="33.24.14")
+        office = Unit(kind="opd", name="Kecamatan Patebon")
+        session.add_all([kecamatan, office])
+        await session.flush()
+        await session.execute(insert(Asn), [
+            {"nip": f"19850315201001{n:04d}", "name": f"ASN {n}", "unit_id": office.id,
+             "kecamatan_id": kecamatan.id, "phone": f"+62812{n:08d}", "updated_at": now}
+            for n in range(RECIPIENTS + 1)
+        ])
+        ids = (await session.scalars(select(Asn.id).order_by(Asn.id))).all()
+        camat, recipients = ids[0], ids[1:]
+        await session.execute(insert(ChannelIdentity), [
+            {"channel": "telegram", "external_id": str(FIRST_CHAT + n),
+             "chat_id": str(FIRST_CHAT + n), "asn_id": asn_id, "linked_at": now}
+            for n, asn_id in enumerate(recipients)
+        ])
+        broadcast = Broadcast(asn_id=camat, unit_id=kecamatan.id, audience="all", text=TEXT,
+                              channel="telegram", status="sending", recipients=RECIPIENTS,
+                              created_at=now)
+        session.add(broadcast)
+        await session.flush()
+        reply = Reply("broadcast/message",
+                      {"kecamatan": "Patebon", "bc_text": TEXT, "bc_campaign": None})
+        for n in range(RECIPIENTS):
+            notifier.queue(session, ChatAddress("telegram", str(FIRST_CHAT + n)), reply,
+                           kind="broadcast", now=now, broadcast_id=broadcast.id)
+        return broadcast.id
+
+
+def child_env(settings: Settings, fake: FakeTelegram) -> dict[str, str]:
+    keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "SYSTEMROOT")
+            if name in os.environ}
+    return {
+        **keep,
+        "DATABASE_URL": settings.database_url,
+        "DATA_ENCRYPTION_KEYS": settings.data_encryption_keys.get_secret_value(),
+        "NIK_HASH_KEY": settings.nik_hash_key.get_secret_value(),
+        "TELEGRAM_BOT_TOKEN": fake.token,
+        "TELEGRAM_API_BASE_URL": fake.url,
+        "TELEGRAM_RATE_OVERALL": str(RATE),
+        "SENDER_CLAIM_SECONDS": str(CLAIM_SECONDS),
+        "SENDER_BATCH_SIZE": "100",
+        "NO_PROXY": "127.0.0.1",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+async def start_worker(settings: Settings, fake: FakeTelegram, workdir: Path,
+                       log: Path) -> asyncio.subprocess.Process:
+    """`asn-peduli worker` in its own process, ready once it asked Telegram who it is."""
+    executable = Path(sys.executable).parent / "asn-peduli"
+    asked = len(fake.calls_of("getMe"))
+    with log.open("ab") as output:
+        child = await asyncio.create_subprocess_exec(
+            str(executable), "worker", cwd=workdir, env=child_env(settings, fake),
+            stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output,
+        )
+    try:
+        await fake.wait_for_call("getMe", asked + 1, within=30)
+    except BaseException:
+        kill(child)
+        await child.wait()
+        raise
+    return child
+
+
+def kill(child: asyncio.subprocess.Process) -> None:
+    if child.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            child.kill()
+
+
+@pytest.fixture
+async def children() -> AsyncIterator[list[asyncio.subprocess.Process]]:
+    started: list[asyncio.subprocess.Process] = []
+    yield started
+    for child in started:
+        kill(child)
+        await asyncio.wait_for(child.wait(), 10)
+
+
+async def until(condition, within: float, what: str, every: float = 0.005) -> None:
+    """Poll `condition()` (sync or async) every `every` seconds until true, at most `within`
+    seconds."""
+    deadline = time.monotonic() + within
+    while True:
+        result = condition()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {within} s: {what}")
+        await asyncio.sleep(every)
+
+
+async def test_a_broadcast_to_2000_survives_a_killed_sender(
+    fake: FakeTelegram, settings: Settings, tmp_path: Path,
+    children: list[asyncio.subprocess.Process],
+) -> None:
+    app = create_app(settings)
+    await app.migrate()
+    try:
+        broadcast_id = await queue_broadcast(app)
+        fake.chats(range(FIRST_CHAT, FIRST_CHAT + RECIPIENTS))
+        log = tmp_path / "worker.log"
+
+        first = await start_worker(settings, fake, tmp_path, log)
+        children.append(first)
+        await until(lambda: len(fake.sent) >= RECIPIENTS // 2, 60, "half the messages sent")
+        first.send_signal(signal.SIGKILL)
+        assert await asyncio.wait_for(first.wait(), 10) == -signal.SIGKILL
+        at_kill = len(fake.sent)
+        async with app.sessions() as session:
+            recorded = (await broadcast_progress(session, broadcast_id)).sent
+        in_flight_at_kill = at_kill - recorded  # reached Telegram, outcome not written
+        assert 0 < at_kill < RECIPIENTS
+
+        second = await start_worker(settings, fake, tmp_path, log)
+        children.append(second)
+
+        async def finished() -> bool:
+            async with app.sessions() as session:
+                return (await broadcast_progress(session, broadcast_id)).waiting == 0
+
+        # The database is polled gently: SQLite has one writer, and it is the worker.
+        await until(finished, 60, "the broadcast delivered", every=0.25)
+        second.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(second.wait(), 15) == 0
+
+        received = Counter(message.chat_id for message in fake.sent)
+        assert set(received) == {str(FIRST_CHAT + n) for n in range(RECIPIENTS)}
+        assert all(TEXT in message.text for message in fake.sent)
+        repeats = sum(received.values()) - RECIPIENTS
+        # Only messages on their way when the sender died can reach a chat twice.
+        assert repeats == in_flight_at_kill <= MAX_IN_FLIGHT, (repeats, in_flight_at_kill)
+        print(f"\nkill after {at_kill} sent ({in_flight_at_kill} not yet recorded); "
+              f"repeated messages: {repeats}")
+        async with app.sessions() as session:
+            progress = await broadcast_progress(session, broadcast_id)
+            rows = (await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.broadcast_id == broadcast_id))).all()
+        assert (progress.sent, progress.waiting, progress.failed) == (RECIPIENTS, 0, 0)
+        assert all(row.platform_message_id and row.claimed_until is None for row in rows)
+        assert fake.rejected == []
+
+        output = log.read_text(encoding="utf-8", errors="replace")
+        assert "worker: sending on telegram" in output and "worker: stopped" in output
+        assert fake.token not in output
+        assert TEXT not in output
+    finally:
+        await app.close()
+
+
+async def test_the_worker_needs_a_channel(sqlite_url: str,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    app = create_app(make_settings(sqlite_url))
+    await app.migrate()
+    try:
+        with pytest.raises(typer.Exit) as exited:
+            await run_worker(app)
+        assert exited.value.exit_code == 2
+        assert "TELEGRAM_BOT_TOKEN" in capsys.readouterr().out
+    finally:
+        await app.close()
