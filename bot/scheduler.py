@@ -27,9 +27,10 @@ import asyncio
 import contextlib
 import logging
 import traceback
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.charts import chart_title, participation_chart
 from bot.notify import Notifier
@@ -43,6 +44,8 @@ from storage.reminders import (
     COORDINATOR,
     NO_WORKER,
     REPORT,
+    AsnDue,
+    CoordinatorDue,
     GroupDue,
     LogKey,
     Recipient,
@@ -60,7 +63,12 @@ from storage.reminders import (
     unfinished_due,
     unfinished_kind,
 )
-from storage.reports import month_before, monthly_report_context, report_moment, unit_progress
+from storage.reports import (
+    month_before,
+    monthly_report_context,
+    report_moment,
+    unit_progress_all,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -70,8 +78,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Subjects handled per transaction: short transactions, and a campaign to a province's
-# hundreds of thousands of ASN goes out in steps instead of one long lock.
+# hundreds of thousands of ASN goes out in steps instead of one long lock. A page of due
+# subjects is read at once and handled batch by batch.
 BATCH = 500
+PAGE = 10 * BATCH
+
+_Item = TypeVar("_Item")
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,82 +158,111 @@ class Scheduler:
             return None
         return rate.total
 
+    async def _in_batches(
+        self,
+        fetch: Callable[[AsyncSession, int, int], Awaitable[Sequence[_Item]]],
+        key: Callable[[_Item], int],
+        handle: Callable[[AsyncSession, Sequence[_Item]], Awaitable[int]],
+    ) -> int:
+        """Walk what `fetch` finds due a page at a time (by increasing id), handling each
+        batch in its own short transaction; the sender starts on a batch once it commits.
+
+        A page is read once for ten batches: the due queries scan the roster, so reading
+        them once per batch would cost a campaign to 100,000 ASN minutes instead of
+        seconds. An item handled meanwhile by another scheduler is skipped by `claim`.
+        """
+        queued, after = 0, 0
+        while True:
+            async with self._app.sessions() as session:
+                page = await fetch(session, after, PAGE)
+            for start in range(0, len(page), BATCH):
+                async with self._app.sessions.begin() as session:
+                    count = await handle(session, page[start:start + BATCH])
+                if count:
+                    queued += count
+                    self._app.sender.wake()
+            if len(page) < PAGE:
+                return queued
+            after = key(page[-1])
+
     async def _unfinished(self, now: datetime) -> int:
         steps = self._times.unfinished_days
         premium = self._premium(now)
-        queued, after = 0, 0
-        while True:
-            async with self._app.sessions.begin() as session:
-                items = await unfinished_due(session, now, steps, after, BATCH)
-                keys: list[LogKey] = []
-                owed: list[tuple[UnfinishedDue, LogKey]] = []
-                for item in items:
-                    subject, period = asn_subject(item.asn_id), anchor_period(item.anchor)
-                    due = [step for step in steps if item.anchor + timedelta(days=step) <= now]
-                    keys += [(unfinished_kind(step), subject, period)
-                             for step in due if step not in item.logged_days]
-                    # Owed both the 1-day and the 3-day reminder: the 3-day one says it all.
-                    if due:
-                        owed.append((item, (unfinished_kind(due[-1]), subject, period)))
-                claimed = await claim(session, keys, now)
-                addresses = await recipients(session, [item.asn_id for item in items])
-                for item, key in owed:
-                    if key not in claimed or not item.reminders_enabled:
-                        continue
-                    reply = Reply("reminders/unfinished", {
-                        "name": item.name,
-                        "draft_workers": list(item.draft_workers),
-                        "enrolment_in_progress": item.in_progress,
-                        "premium": premium,
-                    })
-                    queued += self._queue_to(session, addresses.get(item.asn_id), reply, now)
-            if len(items) < BATCH:
-                return queued
-            after = items[-1].asn_id
+
+        async def handle(session: AsyncSession, items: Sequence[UnfinishedDue]) -> int:
+            keys: list[LogKey] = []
+            owed: list[tuple[UnfinishedDue, LogKey]] = []
+            for item in items:
+                subject, period = asn_subject(item.asn_id), anchor_period(item.anchor)
+                due = [step for step in steps if item.anchor + timedelta(days=step) <= now]
+                keys += [(unfinished_kind(step), subject, period)
+                         for step in due if step not in item.logged_days]
+                # Owed both the 1-day and the 3-day reminder: the 3-day one says it all.
+                if due:
+                    owed.append((item, (unfinished_kind(due[-1]), subject, period)))
+            claimed = await claim(session, keys, now)
+            addresses = await recipients(session, [item.asn_id for item in items])
+            queued = 0
+            for item, key in owed:
+                if key not in claimed or not item.reminders_enabled:
+                    continue
+                reply = Reply("reminders/unfinished", {
+                    "name": item.name,
+                    "draft_workers": list(item.draft_workers),
+                    "enrolment_in_progress": item.in_progress,
+                    "premium": premium,
+                })
+                queued += self._queue_to(session, addresses.get(item.asn_id), reply, now)
+            return queued
+
+        return await self._in_batches(
+            lambda session, after, limit: unfinished_due(session, now, steps, after, limit),
+            lambda item: item.asn_id, handle)
 
     async def _no_worker(self, now: datetime) -> int:
         period, due = self._times.no_worker_period(now)
         premium = self._premium(now)
-        queued, after = 0, 0
-        while True:
-            async with self._app.sessions.begin() as session:
-                items = await no_worker_due(session, period, due, after, BATCH)
-                claimed = await claim(
-                    session, [(NO_WORKER, asn_subject(item.asn_id), period) for item in items],
-                    now)
-                addresses = await recipients(session, [item.asn_id for item in items])
-                for item in items:
-                    if ((NO_WORKER, asn_subject(item.asn_id), period) not in claimed
-                            or not item.reminders_enabled):
-                        continue
-                    reply = Reply("reminders/no_worker", {"name": item.name, "premium": premium})
-                    queued += self._queue_to(session, addresses.get(item.asn_id), reply, now)
-            if len(items) < BATCH:
-                return queued
-            after = items[-1].asn_id
+
+        async def handle(session: AsyncSession, items: Sequence[AsnDue]) -> int:
+            claimed = await claim(
+                session, [(NO_WORKER, asn_subject(item.asn_id), period) for item in items], now)
+            addresses = await recipients(session, [item.asn_id for item in items])
+            queued = 0
+            for item in items:
+                if ((NO_WORKER, asn_subject(item.asn_id), period) not in claimed
+                        or not item.reminders_enabled):
+                    continue
+                reply = Reply("reminders/no_worker", {"name": item.name, "premium": premium})
+                queued += self._queue_to(session, addresses.get(item.asn_id), reply, now)
+            return queued
+
+        return await self._in_batches(
+            lambda session, after, limit: no_worker_due(session, period, due, after, limit),
+            lambda item: item.asn_id, handle)
 
     async def _coordinators(self, now: datetime) -> int:
         period, due = self._times.coordinator_period(now)
-        queued, after = 0, 0
-        while True:
-            async with self._app.sessions.begin() as session:
-                items = await coordinator_due(session, period, due, after, BATCH)
-                claimed = await claim(
-                    session,
-                    [(COORDINATOR, role_subject(item.role_id), period) for item in items], now)
-                addresses = await recipients(session, [item.asn_id for item in items])
-                for item in items:
-                    if ((COORDINATOR, role_subject(item.role_id), period) not in claimed
-                            or not item.reminders_enabled):
-                        continue
-                    reply = Reply("reminders/coordinator", {
-                        "name": item.name, "unit": item.unit_name,
-                        "pending_verifications": item.pending,
-                    })
-                    queued += self._queue_to(session, addresses.get(item.asn_id), reply, now)
-            if len(items) < BATCH:
-                return queued
-            after = items[-1].role_id
+
+        async def handle(session: AsyncSession, items: Sequence[CoordinatorDue]) -> int:
+            claimed = await claim(
+                session, [(COORDINATOR, role_subject(item.role_id), period) for item in items],
+                now)
+            addresses = await recipients(session, [item.asn_id for item in items])
+            queued = 0
+            for item in items:
+                if ((COORDINATOR, role_subject(item.role_id), period) not in claimed
+                        or not item.reminders_enabled):
+                    continue
+                reply = Reply("reminders/coordinator", {
+                    "name": item.name, "unit": item.unit_name,
+                    "pending_verifications": item.pending,
+                })
+                queued += self._queue_to(session, addresses.get(item.asn_id), reply, now)
+            return queued
+
+        return await self._in_batches(
+            lambda session, after, limit: coordinator_due(session, period, due, after, limit),
+            lambda item: item.role_id, handle)
 
     def _queue_to(self, session: AsyncSession, recipient: Recipient | None, reply: Reply,
                   now: datetime) -> int:
@@ -239,23 +280,24 @@ class Scheduler:
             if not await report_due(session, period, due, 0, 1):
                 return 0
         material = await self._report_material(due, now)
-        queued, after = 0, 0
-        while True:
-            async with self._app.sessions.begin() as session:
-                groups = await report_due(session, period, due, after, BATCH)
-                claimed = await claim(
-                    session,
-                    [(REPORT, chat_subject(group.chat_row_id), period) for group in groups], now)
-                for group in groups:
-                    if ((REPORT, chat_subject(group.chat_row_id), period) not in claimed
-                            or group.unreachable):
-                        continue
-                    self._notifier.queue(session, group.address, self._report(material, group),
-                                         REPORT, now)
-                    queued += 1
-            if len(groups) < BATCH:
-                break
-            after = groups[-1].chat_row_id
+
+        async def handle(session: AsyncSession, groups: Sequence[GroupDue]) -> int:
+            claimed = await claim(
+                session, [(REPORT, chat_subject(group.chat_row_id), period) for group in groups],
+                now)
+            queued = 0
+            for group in groups:
+                if ((REPORT, chat_subject(group.chat_row_id), period) not in claimed
+                        or group.unreachable):
+                    continue
+                self._notifier.queue(session, group.address, self._report(material, group),
+                                     REPORT, now)
+                queued += 1
+            return queued
+
+        queued = await self._in_batches(
+            lambda session, after, limit: report_due(session, period, due, after, limit),
+            lambda group: group.chat_row_id, handle)
         if not queued:
             # Another scheduler pushed this report first: its chart is the one sent.
             async with self._app.sessions.begin() as session:
@@ -273,8 +315,8 @@ class Scheduler:
         settings = self._app.settings
         at = report_moment(month_before(due).date().replace(day=1), now)
         async with self._app.sessions() as session:
-            opd = await unit_progress(session, "opd", at)
-            kecamatan = await unit_progress(session, "kecamatan", at)
+            progress = await unit_progress_all(session, at)
+        opd, kecamatan = progress["opd"], progress["kecamatan"]
         title = chart_title(settings.region_name, at)
         # Drawing takes a moment of CPU: off the event loop, so chats are not held up.
         png = await asyncio.to_thread(participation_chart, opd,

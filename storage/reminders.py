@@ -194,10 +194,16 @@ def _subject(prefix: str, column: ColumnElement[int]) -> ColumnElement[str]:
     return literal(prefix, String) + cast(column, String)
 
 
-def _logged(kind: str | ColumnElement[str], subject: ColumnElement[str], period: str
-            ) -> ColumnElement[bool]:
-    return exists().where(
-        ReminderLog.kind == kind, ReminderLog.subject == subject, ReminderLog.period == period
+def _not_logged(kind: str, subject: ColumnElement[str], period: str) -> ColumnElement[bool]:
+    """The subject has no log row of `kind` for `period`.
+
+    NOT IN over one (kind, period) slice of the log, which both engines read once into a
+    hash or a temporary index: it stays fast right after a campaign wrote thousands of log
+    rows, when PostgreSQL's statistics are stale and a correlated NOT EXISTS on the computed
+    subject was planned as a nested loop (seconds instead of milliseconds for 10,000 ASN).
+    """
+    return subject.not_in(
+        select(ReminderLog.subject).where(ReminderLog.kind == kind, ReminderLog.period == period)
     )
 
 
@@ -363,7 +369,7 @@ async def no_worker_due(
             linked,
             ~holding,
             Asn.id.not_in(select(mid.c.asn_id)),
-            ~_logged(NO_WORKER, _subject("asn:", Asn.id), period),
+            _not_logged(NO_WORKER, _subject("asn:", Asn.id), period),
         )
         .order_by(Asn.id)
         .limit(limit)
@@ -406,7 +412,7 @@ async def coordinator_due(
             Role.role == "coordinator",
             Role.id > after_role_id,
             linked,
-            ~_logged(COORDINATOR, _subject("role:", Role.id), period),
+            _not_logged(COORDINATOR, _subject("role:", Role.id), period),
         )
         .group_by(Role.id, Role.asn_id, coordinator.name, coordinator.reminders_enabled,
                   Unit.name)
@@ -440,7 +446,7 @@ async def report_due(
             Chat.chat_type == "group",
             Chat.id > after_chat_row_id,
             or_(Chat.linked_at.is_(None), Chat.linked_at <= due),
-            ~_logged(REPORT, _subject("chat:", Chat.id), period),
+            _not_logged(REPORT, _subject("chat:", Chat.id), period),
         )
         .order_by(Chat.id)
         .limit(limit)
