@@ -203,7 +203,7 @@ async def test_a_draft_is_reminded_after_one_day_and_after_three_days(app, world
     assert "Halo, Budi Santoso. Pendaftaran pekerja Anda belum selesai." in first
     assert "<b>SITI AMINAH</b> sudah tersimpan" in first and "Rp16.800 per pekerja" in first
     assert "Ketik /mulai untuk melanjutkan" in first and '"Pekerja saya"' in first
-    assert "Pengingat" in first and "mematikannya" in first
+    assert "Tidak ingin menerima pengingat?" in first and "\"Pengingat: aktif\"" in first
 
 
 async def test_a_conversation_left_while_typing_the_worker_is_reminded(app, world, scheduler):
@@ -346,7 +346,7 @@ async def test_the_monthly_campaign_reaches_linked_asn_without_a_worker(app, wor
     campaign = campaigns[0].text
     assert "Halo, Ani Wijaya." in campaign and "<b>Rp16.800</b> sebulan" in campaign
     assert '"Daftarkan pekerja"' in campaign and "/mulai" in campaign
-    assert "mematikannya" in campaign
+    assert "Tidak ingin menerima pengingat?" in campaign
     # September's comes on the 10th of September (a Wednesday) at 07:00.
     assert await scheduler.run_once(wib(10, 6, 59, month=9)) == 0
     assert await scheduler.run_once(wib(10, 7, month=9)) == 2
