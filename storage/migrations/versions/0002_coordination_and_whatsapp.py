@@ -126,6 +126,9 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_outbox_chat", ["channel", "chat_id", "status", "id"], unique=False
         )
+        batch_op.create_index(
+            "ix_outbox_queue", ["status", "kind", "next_attempt_at", "id"], unique=False
+        )
         batch_op.add_column(sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("read_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(
@@ -145,6 +148,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_outbox_platform_message")
         batch_op.drop_column("read_at")
         batch_op.drop_column("delivered_at")
+        batch_op.drop_index("ix_outbox_queue")
         batch_op.drop_index("ix_outbox_chat")
         batch_op.drop_index("ix_outbox_broadcast")
         batch_op.drop_column("claimed_until")
