@@ -13,6 +13,7 @@ from bot.app import create_app
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
 from flows.events import Channel
 from storage.chats import SqlChats
+from storage.crypto import PersonalDataCipher, generate_key
 from storage.models import Attachment, OutboxMessage
 from storage.outbox import SqlOutbox
 from tests.conftest import make_settings
@@ -323,3 +324,24 @@ def count_statements(app, fragment: str) -> list[str]:
 
     event.listen(app.engine.sync_engine, "before_cursor_execute", note)
     return seen
+
+
+async def test_a_body_no_key_can_read_fails_alone_and_blocks_nothing(fake_app):
+    app, transport, _ = fake_app
+    stranger = PersonalDataCipher([generate_key()], generate_key())
+    async with app.sessions.begin() as session:
+        SqlOutbox(session, stranger).add("telegram", "555", {"text": "lama"}, app.clock())
+    await add(app, "555", "baru")
+    await add(app, "777", "lain")
+    await app.sender.drain(wait=True)
+    assert sorted(transport.texts()) == ["baru", "lain"]
+    assert [status for _, status, _ in await statuses(app)] == ["failed", "sent", "sent"]
+
+
+async def test_an_unknown_kind_is_refused_when_queued(fake_app):
+    app, _, _ = fake_app
+    async with app.sessions.begin() as session:
+        with pytest.raises(ValueError, match="unknown outbox kind"):
+            SqlOutbox(session, app.cipher).add("telegram", "555", {"text": "x"}, app.clock(),
+                                               kind="promo")
+    assert await statuses(app) == []
