@@ -127,6 +127,9 @@ class Settings(BaseSettings):
             login_window=timedelta(minutes=self.login_window_minutes),
             deduction_offset_months=self.deduction_offset_months,
             region_name=self.region_name,
+            coverage_target_percent=self.coverage_target_percent,
+            report_day=self.report_day,
+            report_time=self.report_time,
         )
 
     def sqlite_path(self) -> Path | None:
