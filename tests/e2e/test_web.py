@@ -25,8 +25,10 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import func, select
+from typer.testing import CliRunner
 
 from bot.app import App, create_app
+from bot.cli import cli
 from bot.settings import Settings
 from bot.telegram import TelegramBot
 from bot.web import (
@@ -524,3 +526,20 @@ async def test_asn_peduli_serve_answers_and_stops_cleanly_on_sigterm(
     for secret in (graph.token, graph.app_secret, graph.verify_token, WA_ID, "halo",
                    settings.nik_hash_key.get_secret_value()):
         assert secret not in output, f"{secret!r} leaked into the log"
+
+
+def test_serve_without_a_channel_says_what_to_set_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.chdir(tmp_path)
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'asn.db'}")
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", settings.data_encryption_keys.get_secret_value())
+    monkeypatch.setenv("NIK_HASH_KEY", settings.nik_hash_key.get_secret_value())
+    monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", "106540352242922")  # and nothing more
+    result = CliRunner().invoke(cli, ["serve"])
+    assert result.exit_code == 2
+    assert "Server web belum bisa berjalan" in result.output
+    assert "WHATSAPP_ACCESS_TOKEN, WHATSAPP_APP_SECRET, WHATSAPP_VERIFY_TOKEN" in result.output
