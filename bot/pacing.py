@@ -9,6 +9,10 @@ A limit is "at most `count` sends in any window of `per` seconds", kept by remem
 last `count` send times. The overall limit is also *smooth* (one send every `per / count`
 seconds), because a burst of 30 in the first 10 ms of every second is what Telegram's flood
 control punishes; a group's limit is not (a report's chart and its text may go together).
+A smooth limit keeps its own schedule: a send that goes a little late (the sender was
+claiming rows) does not push the later ones back, so the pace is the limit, not a little
+less; one that goes more than `CATCH_UP_SLOTS` slots late (after a quiet spell) starts the
+schedule afresh, so quiet never turns into a burst. The window stays the hard cap either way.
 
 Times here are plain seconds on the sender's own clock; nothing here sleeps. The sender asks
 `slot()` when the next message of a chat may go, waits until then with its (injectable)
@@ -54,14 +58,19 @@ class Limit:
         return self.per / self.count
 
 
+# How late (in slots) a send of a smooth limit may go and still keep the schedule.
+CATCH_UP_SLOTS = 3
+
+
 class Window:
     """The last send times under one limit, and when the next send may go."""
 
-    __slots__ = ("limit", "times")
+    __slots__ = ("limit", "scheduled", "times")
 
     def __init__(self, limit: Limit) -> None:
         self.limit = limit
         self.times: deque[float] = deque(maxlen=limit.count)
+        self.scheduled = -math.inf  # a smooth limit's next slot
 
     def ready_at(self) -> float:
         """The earliest time a send keeps within the limit (-inf: any time)."""
@@ -70,11 +79,16 @@ class Window:
             return -math.inf
         ready = times[0] + self.limit.per if len(times) == self.limit.count else -math.inf
         if self.limit.smooth:
-            ready = max(ready, times[-1] + self.limit.spacing)
+            ready = max(ready, self.scheduled)
         return ready
 
     def record(self, at: float) -> None:
         self.times.append(at)
+        if self.limit.smooth:
+            spacing = self.limit.spacing
+            late = at - self.scheduled
+            start = self.scheduled if late <= CATCH_UP_SLOTS * spacing else at
+            self.scheduled = start + spacing
 
     def idle_since(self, now: float) -> bool:
         """Whether the window no longer constrains anything (all its sends are old)."""
@@ -83,6 +97,7 @@ class Window:
     def copy(self) -> Window:
         twin = Window(self.limit)
         twin.times.extend(self.times)
+        twin.scheduled = self.scheduled
         return twin
 
 

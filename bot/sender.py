@@ -70,6 +70,8 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF = timedelta(minutes=10)
 # The longest the loop sleeps before looking again (a chat may have become free meanwhile).
 QUANTUM = 0.25
+# A send this much after its slot counts as on time (clock rounding, loop overhead).
+LATE = 0.001
 # Attachments kept in memory between batches (the monthly chart goes to every group).
 ATTACHMENT_CACHE = 8
 # Chats known to be waiting (pace, retry, a claim elsewhere) that claims leave out.
@@ -258,14 +260,19 @@ class OutboxSender:
     async def _deliver(self, stop: asyncio.Event | None, wait: bool,
                        poll_seconds: float) -> int:
         state = _Run()
-        recorder = asyncio.create_task(self._recorder(), name="outbox-recorder")
+        done = asyncio.Event()
+        recorder = asyncio.create_task(self._recorder(done), name="outbox-recorder")
         try:
             await self._loop(state, stop, wait, poll_seconds)
         finally:
-            await self._finish(state)
-            recorder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await recorder
+            try:
+                await self._finish(state)
+            finally:
+                # Not cancelled: it may be in the middle of a commit.
+                done.set()
+                self._recorded.set()
+                with contextlib.suppress(Exception):
+                    await recorder
         return state.handled
 
     async def _loop(self, state: _Run, stop: asyncio.Event | None, wait: bool,
@@ -280,10 +287,11 @@ class OutboxSender:
             slot, lane = self._next(state, now)
             # More rows when the queue runs low, or when no claimed chat may send at the next
             # slot (they all wait for their own pace: others could use the slot).
-            low = state.queued * 2 < self._batch_size or not self._any_ready(state)
-            if ((resumed or (low and now >= state.next_claim_at))
-                    and await self._claim_more(state, now, stop is not None, poll_seconds)):
-                continue
+            low = state.queued * 2 < self._batch_size or (
+                state.queued < self._batch_size and not self._any_ready(state))
+            if resumed or (low and now >= state.next_claim_at):
+                await self._claim_more(state, now, stop is not None, poll_seconds)
+                continue  # time has passed: look again
             # A send counts as under way until its outcome is committed: a kill can repeat
             # no more than `max_in_flight` messages.
             if lane is not None and self._unrecorded < self._max_in_flight:
@@ -292,7 +300,9 @@ class OutboxSender:
                     await self._sleep_until(wake_at)
                     continue
                 await self._sleep_until(slot)
-                self._launch(state, lane, slot)
+                # Recorded when it really goes (a clock's rounding is not lateness).
+                late = self._now() - slot
+                self._launch(state, lane, slot + late if late > LATE else slot)
                 continue
             if state.in_flight or self._unrecorded:
                 # Waiting for the platform's answers, or for their outcomes to be written.
@@ -661,11 +671,14 @@ class OutboxSender:
 
     # -- recording -----------------------------------------------------------------------------
 
-    async def _recorder(self) -> None:
-        """Commits outcomes as they come: each commit takes all answered since the last."""
-        while True:
+    async def _recorder(self, done: asyncio.Event) -> None:
+        """Commits outcomes as they come: each commit takes all answered since the last.
+        Ends when `done` is set (the loop has recorded the rest itself)."""
+        while not done.is_set():
             await self._recorded.wait()
             self._recorded.clear()
+            if done.is_set():
+                return
             try:
                 await self._record()
             except Exception:
