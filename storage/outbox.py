@@ -294,8 +294,9 @@ class SqlOutbox:
         self, channel: str, chat_id: str, reason: str, now: datetime, after_id: int = 0
     ) -> int:
         """Every pending row to this chat after `after_id` will not be sent: the recipient
-        cannot be reached. (No other sender holds one: a chat's rows are claimed in order,
-        and the caller holds, or has just sent, the first.) The number of rows."""
+        cannot be reached. (No other sender holds one of them: a chat's rows are claimed
+        from its first, and the caller holds or has just tried that one.) The number of
+        rows."""
         result = await self._session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.channel == channel, OutboxMessage.chat_id == chat_id,

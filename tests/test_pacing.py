@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App, create_app
-from bot.pacing import Limit, Pacer, paces_from_settings
+from bot.pacing import Limit, Pacer, Window, paces_from_settings
 from bot.sender import is_group_chat
 from bot.transport import TransientSendError
 from flows.events import Channel
@@ -237,3 +237,19 @@ def test_a_pacer_forgets_chats_whose_limits_no_longer_bind() -> None:
     pacer.forget_idle(now=1000 / 30 + 1)
     assert pacer.waiting_chats(now=0, horizon=0) == {}
     assert pacer.chat_ready_at("999") == float("-inf")
+
+
+def test_a_smooth_limit_keeps_its_schedule_through_a_short_stall_but_not_after_quiet() -> None:
+    window = Window(Limit(30, 1.0, smooth=True))
+    window.record(0.0)
+    assert window.ready_at() == pytest.approx(1 / 30)
+    window.record(0.05)  # 17 ms late (the sender was claiming rows): the schedule holds
+    assert window.ready_at() == pytest.approx(2 / 30)
+    window.record(10.0)  # after ten quiet seconds: a fresh start, no burst to catch up
+    assert window.ready_at() == pytest.approx(10 + 1 / 30)
+    # Catching up never breaks the cap: at most `count` in any window.
+    capped = Window(Limit(3, 1.0, smooth=True))
+    for at in (0.0, 0.5, 0.7):  # the second one late, the third catching up
+        assert capped.ready_at() <= at
+        capped.record(at)
+    assert capped.ready_at() == 1.0  # the first send's second is full
