@@ -1,4 +1,5 @@
-"""A camat's broadcast to 2,000 ASN survives its sender being killed.
+"""A camat's broadcast to 2,000 ASN survives its sender being killed; `asn-peduli worker`
+sends on every configured channel.
 
 The real `asn-peduli worker` runs as a child process against a SQLite file and the fake Bot
 API on 127.0.0.1. It is SIGKILLed when about half the messages have reached Telegram, started
@@ -28,13 +29,19 @@ from bot.app import App, create_app
 from bot.notify import Notifier
 from bot.sender import MAX_IN_FLIGHT
 from bot.settings import Settings
+from bot.whatsapp import message_key
 from bot.worker import run_worker
 from flows.events import Reply
 from storage.broadcasts import broadcast_progress
-from storage.chats import ChatAddress
+from storage.chats import ChatAddress, SqlChats
 from storage.models import Asn, Broadcast, ChannelIdentity, OutboxMessage, Unit
+from storage.outbox import SqlOutbox
 from tests.conftest import make_settings
+from tests.fake_graph import FakeGraph, loopback_only  # noqa: F401 - a fixture
 from tests.fake_telegram import FakeTelegram
+
+# No request of these tests leaves 127.0.0.1.
+pytestmark = pytest.mark.usefixtures("loopback_only")
 
 RECIPIENTS = 2_000
 FIRST_CHAT = 700_000
@@ -226,5 +233,44 @@ async def test_the_worker_needs_a_channel(sqlite_url: str,
             await run_worker(app)
         assert exited.value.exit_code == 2
         assert "TELEGRAM_BOT_TOKEN" in capsys.readouterr().out
+    finally:
+        await app.close()
+
+
+async def test_the_worker_sends_on_whatsapp_when_it_is_configured(sqlite_url: str) -> None:
+    """In-process `run_worker` with only WhatsApp configured: a queued message reaches the
+    fake Cloud API with the 24-hour window known (free text), and SIGTERM ends it."""
+    async with FakeGraph() as graph:
+        app = create_app(make_settings(sqlite_url, **graph.settings()))
+        await app.migrate()
+        try:
+            async with app.sessions.begin() as session:
+                await SqlChats(session).inbound("whatsapp", "6281234567890", "private",
+                                                datetime.now(UTC))
+                SqlOutbox(session, app.cipher).add(
+                    "whatsapp", "6281234567890", {"text": "Pengajuan Anda sudah diverifikasi."},
+                    datetime.now(UTC), kind="news")
+            worker = asyncio.create_task(run_worker(app))
+            [message] = await graph.wait_for_messages("6281234567890", 1)
+            assert message.text == "Pengajuan Anda sudah diverifikasi."
+            os.kill(os.getpid(), signal.SIGTERM)  # caught by the worker's own handler
+            await asyncio.wait_for(worker, 10)
+            async with app.sessions() as session:
+                row = (await session.scalars(select(OutboxMessage))).one()
+            assert (row.status, row.platform_message_id) == ("sent", message_key(message.wamid))
+        finally:
+            await app.close()
+
+
+async def test_a_half_configured_channel_is_named(sqlite_url: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    app = create_app(make_settings(sqlite_url, whatsapp_phone_number_id="1234567890"))
+    await app.migrate()
+    try:
+        with pytest.raises(typer.Exit) as exited:
+            await run_worker(app)
+        assert exited.value.exit_code == 2
+        out = capsys.readouterr().out
+        assert "Pengirim pesan belum bisa berjalan" in out and "WHATSAPP_ACCESS_TOKEN" in out
     finally:
         await app.close()
