@@ -156,6 +156,7 @@ def run(
 
     async def work(app: App) -> None:
         await app.migrate()
+        schedule(app)
         await run_telegram(app, webhook=webhook)
 
     try:
@@ -174,6 +175,7 @@ def serve() -> None:
 
     async def work(app: App) -> None:
         await app.migrate()
+        schedule(app)
         await run_server(app)
 
     try:
@@ -191,9 +193,19 @@ def worker() -> None:
 
     async def work(app: App) -> None:
         await app.migrate()
+        schedule(app)
         await run_worker(app)
 
     with_app(work)
+
+
+def schedule(app: App) -> None:
+    """Reminders and the monthly report run beside the sender in every serving process; on
+    PostgreSQL several may run at once (the reminder log lets each message out once).
+    Imported here, not at the top: it brings matplotlib, which other commands don't need."""
+    from bot.scheduler import Scheduler
+
+    app.background.append(Scheduler(app).run)
 
 
 def _filled(secret: SecretStr | None) -> bool:
