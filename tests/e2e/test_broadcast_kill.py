@@ -74,9 +74,12 @@ async def queue_broadcast(app: App) -> int:
         office = Unit(kind="opd", name="Kecamatan Patebon")
         session.add_all([kecamatan, office])
         await session.flush()
+        # Reminders off: the worker runs the scheduler too, and these people should get
+        # the broadcast only, whatever day the test runs.
         await session.execute(insert(Asn), [
             {"nip": f"19850315201001{n:04d}", "name": f"ASN {n}", "unit_id": office.id,
-             "kecamatan_id": kecamatan.id, "phone": f"+62812{n:08d}", "updated_at": now}
+             "kecamatan_id": kecamatan.id, "phone": f"+62812{n:08d}", "updated_at": now,
+             "reminders_enabled": False}
             for n in range(RECIPIENTS + 1)
         ])
         ids = (await session.scalars(select(Asn.id).order_by(Asn.id))).all()
