@@ -268,11 +268,20 @@ class SqlOutbox:
                     ) -> set[int]:
         """Hold these rows until `until`; the ids actually taken (still pending, and held by
         no one else)."""
-        if not row_ids:
+        ids = list(row_ids)
+        if ids and self._dialect() == "postgresql":
+            # Only rows this transaction can lock at once: the UPDATE then waits for no one.
+            # Updating rows another claim holds locked (its due_chats lock) could deadlock
+            # with that claim updating rows this one locked.
+            ids = list(await self._session.scalars(
+                select(OutboxMessage.id).where(OutboxMessage.id.in_(ids))
+                .order_by(OutboxMessage.id).with_for_update(skip_locked=True)
+            ))
+        if not ids:
             return set()
         result = await self._session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(list(row_ids)), _still_pending(), _free(now))
+            .where(OutboxMessage.id.in_(ids), _still_pending(), _free(now))
             .values(claimed_until=until)
             .returning(OutboxMessage.id)
             .execution_options(synchronize_session=False)
