@@ -87,8 +87,11 @@ async def test_two_senders_share_500_rows_each_sent_exactly_once_in_order(databa
         for _, chat, text in log.sent:
             by_chat[chat].append(text)
         assert all(texts == [f"pesan {n}" for n in range(5)] for texts in by_chat.values())
-        senders = Counter(name for name, _, _ in log.sent)
-        assert senders["A"] > 0 and senders["B"] > 0, senders
+        if database_url.startswith("postgresql"):
+            # Sharing is PostgreSQL's promise; SQLite has one writer, and on a loaded machine
+            # one sender may take every claim, which is still correct.
+            senders = Counter(name for name, _, _ in log.sent)
+            assert senders["A"] > 0 and senders["B"] > 0, senders
         async with first.sessions() as session:
             rows = (await session.scalars(select(OutboxMessage))).all()
         assert {row.status for row in rows} == {"sent"}
