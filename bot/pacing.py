@@ -15,15 +15,16 @@ less; one that goes more than `CATCH_UP_SLOTS` slots late (after a quiet spell) 
 schedule afresh, so quiet never turns into a burst. The window stays the hard cap either way.
 
 Times here are plain seconds on the sender's own clock; nothing here sleeps. The sender asks
-`slot()` when the next message of a chat may go, waits until then with its (injectable)
-sleep, and `record()`s the send. A test drives all of it with a fake clock: no real waiting.
+when the overall limit and a chat's own limits let the next message go (`overall_ready_at`,
+`chat_ready_at`), waits until then with its (injectable) sleep, and `record()`s the send. A
+test drives all of it with a fake clock: no real waiting.
 """
 
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.settings import Settings
@@ -160,10 +161,6 @@ class Pacer:
         chat = self._chats.get(chat_id)
         return chat.ready_at() if chat else -math.inf
 
-    def slot(self, chat_id: str, now: float) -> float:
-        """When the next message to this chat may go (not before `now`)."""
-        return max(now, self.overall_ready_at(), self.chat_ready_at(chat_id))
-
     def chat_budget(self, chat_id: str, group: bool, now: float, horizon: float,
                     wanted: int) -> int:
         """How many of `wanted` messages to this chat its own limits let go by
@@ -248,8 +245,3 @@ class Pacer:
             (self.pace.per_chat, self.pace.per_group) if group else (self.pace.per_chat,)
         )
         return [Window(limit) for limit in limits if limit is not None]
-
-
-def pacers(paces: Mapping[str, ChannelPace], channels: Iterable[str]) -> dict[str, Pacer]:
-    """One pacer per channel; a channel without a configured pace is unpaced."""
-    return {channel: Pacer(paces.get(channel, UNLIMITED)) for channel in channels}

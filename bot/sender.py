@@ -55,7 +55,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.pacing import ChannelPace, Pacer
+from bot.pacing import UNLIMITED, ChannelPace, Pacer
 from bot.transport import (
     PermanentSendError,
     RecipientUnreachable,
@@ -116,7 +116,6 @@ class _Line:
     key: ChatKey
     group: bool
     rows: deque[_Claimed] = field(default_factory=deque)
-    busy: bool = False
 
     @property
     def urgency(self) -> tuple[int, int]:
@@ -232,7 +231,7 @@ class OutboxSender:
         """The channel's pacer (one per sender, kept between runs)."""
         pacer = self._pacers.get(channel)
         if pacer is None:
-            pacer = self._pacers[channel] = Pacer(self._paces.get(channel, ChannelPace()))
+            pacer = self._pacers[channel] = Pacer(self._paces.get(channel, UNLIMITED))
         return pacer
 
     # -- time ----------------------------------------------------------------------------------
@@ -357,9 +356,9 @@ class OutboxSender:
     # -- claiming ------------------------------------------------------------------------------
 
     async def _claim_more(self, state: _Run, now: float, running: bool,
-                          poll_seconds: float) -> bool:
-        """Claim rows into `state`; True when some were taken or handled. When none were,
-        `state.next_claim_at` says when to look again."""
+                          poll_seconds: float) -> None:
+        """Claim rows into `state`. When none were taken or handled, `state.next_claim_at`
+        says when to look again."""
         await self._record()  # the claim must see what was sent
         self._wake.clear()
         channels = tuple(self._transports)
@@ -370,32 +369,28 @@ class OutboxSender:
                 raise
             log.exception("claiming outbox rows failed; trying again shortly")
             state.next_claim_at = now + poll_seconds
-            return False
+            return
         if taken:
             state.handled += taken
-            return True
+            return
         state.next_claim_at = await self._next_change(now, channels, state.lines.keys())
         if running:
             state.next_claim_at = min(state.next_claim_at, now + poll_seconds)
-        return False
 
     def _excluded(self, state: _Run, now: float) -> dict[str, set[str]]:
-        """Chats not to claim now: ours already, paced beyond the horizon, or blocked in the
-        database by a row waiting for its retry or held by another sender."""
-        excluded: dict[str, set[str]] = {}
-        for (channel, chat_id), until in list(self._waiting.items()):
+        """Chats not to claim now: ours already (always: a chat has one line at a time), and
+        up to MAX_EXCLUDED that are paced beyond the horizon or blocked in the database by a
+        row waiting for its retry or held by another sender."""
+        for key, until in list(self._waiting.items()):
             if until <= now:
-                del self._waiting[(channel, chat_id)]
-            else:
-                excluded.setdefault(channel, set()).add(chat_id)
+                del self._waiting[key]
+        waiting = list(self._waiting)
         for channel, pacer in self._pacers.items():
             pacer.forget_idle(now)
-            excluded.setdefault(channel, set()).update(pacer.waiting_chats(now, self._horizon))
-        for channel, chat_id in state.lines:
+            waiting += [(channel, chat_id) for chat_id in pacer.waiting_chats(now, self._horizon)]
+        excluded: dict[str, set[str]] = {}
+        for channel, chat_id in itertools.chain(state.lines, waiting[:MAX_EXCLUDED]):
             excluded.setdefault(channel, set()).add(chat_id)
-        if sum(len(chats) for chats in excluded.values()) > MAX_EXCLUDED:
-            return {channel: set(list(chats)[:MAX_EXCLUDED]) for channel, chats
-                    in excluded.items()}
         return excluded
 
     async def _claim_rows(self, state: _Run, now: float, channels: tuple[str, ...]) -> int:
@@ -407,13 +402,14 @@ class OutboxSender:
             budget[channel] = self.pacer(channel).overall_budget(
                 now, self._horizon, want + queued) - queued
         channels = tuple(channel for channel in channels if budget[channel] > 0)
-        if want <= 0 or not channels:
+        if not channels:
             return 0
         at = self._at(now)
         until = at + self._claim
         async with self._db, self._sessions.begin() as session:
             outbox = SqlOutbox(session, self._cipher)
             plan: dict[ChatKey, tuple[ChatQueue, list[QueuedRow]]] = {}
+            planned = 0  # rows in `plan`
             unreachable: list[ChatQueue] = []
             for _ in range(3):  # again when every chat found was blocked
                 chats = await outbox.due_chats(at, want, channels, excluded)
@@ -424,9 +420,10 @@ class OutboxSender:
                     if queue.unreachable and queue.rows:
                         unreachable.append(queue)
                     elif queue.rows:
-                        rows = self._budgeted(queue, now, budget, want - self._planned(plan))
+                        rows = self._budgeted(queue, now, budget, want - planned)
                         if rows:
                             plan[key] = (queue, rows)
+                            planned += len(rows)
                     elif queue.blocked_until is not None:
                         self._waiting[key] = (queue.blocked_until - self._origin).total_seconds()
                         excluded.setdefault(queue.channel, set()).add(queue.chat_id)
@@ -482,10 +479,6 @@ class OutboxSender:
                     bodies[row.body_enc] = None
         return bodies
 
-    @staticmethod
-    def _planned(plan: Mapping[ChatKey, tuple[ChatQueue, list[QueuedRow]]]) -> int:
-        return sum(len(rows) for _, rows in plan.values())
-
     def _budgeted(self, queue: ChatQueue, now: float, budget: dict[str, int],
                   room: int) -> list[QueuedRow]:
         """The first rows of a chat that its pace and the channel's let go in the horizon."""
@@ -518,13 +511,13 @@ class OutboxSender:
     def _queue(self, state: _Run, queue: ChatQueue, rows: list[QueuedRow], until: datetime,
                launch_by: float, attachments: Mapping[int, AttachmentData],
                bodies: Mapping[str, dict[str, Any] | None]) -> None:
-        """Put a chat's claimed rows on its channel's lane, with the bodies the transport
-        gets: the rendered body plus kind, last_inbound_at and the attachment."""
+        """Put a chat's claimed rows on its channel's lane as a new line, with the bodies the
+        transport gets: the rendered body plus kind, last_inbound_at and the attachment.
+        (A chat that has a line is never claimed again meanwhile: `_excluded` leaves it out,
+        and its first pending row is ours, so `chat_queues` would stop before it.)"""
         key = (queue.channel, queue.chat_id)
-        line = state.lines.get(key)
-        if line is None:
-            line = state.lines[key] = _Line(
-                key, is_group_chat(queue.channel, queue.chat_id, queue.chat_type))
+        line = state.lines[key] = _Line(
+            key, is_group_chat(queue.channel, queue.chat_id, queue.chat_type))
         last_inbound = queue.last_inbound_at.isoformat() if queue.last_inbound_at else None
         for row in rows:
             body = bodies[row.body_enc] or {}
@@ -544,8 +537,7 @@ class OutboxSender:
         if lane is None:
             lane = state.lanes[queue.channel] = _Lane(self.pacer(queue.channel))
         lane.queued += len(rows)
-        if not line.busy and len(line.rows) == len(rows):
-            lane.put(line, next(self._order))
+        lane.put(line, next(self._order))
 
     async def _next_change(self, now: float, channels: tuple[str, ...],
                            claimed: Collection[ChatKey]) -> float:
@@ -580,7 +572,6 @@ class OutboxSender:
             self._give_back(state, lane, line, claimed)
             return
         lane.pacer.record(line.key[1], line.group, slot)
-        line.busy = True
         task = asyncio.create_task(self._send(state, lane, line, claimed))
         state.in_flight.add(task)
         self._unrecorded += 1
@@ -619,7 +610,6 @@ class OutboxSender:
         else:
             outcome = self._outcome(claimed, "sent", message_id=message_id)
         finally:
-            line.busy = False
             if outcome is not None:
                 self._outcomes.append(outcome)
                 self._recorded.set()
