@@ -164,8 +164,8 @@ def build_client(settings: Settings, session: httpx.AsyncClient) -> WhatsApp:
     """pywa's async client on our own httpx client, pointed at WHATSAPP_API_BASE_URL.
 
     pywa sets the session's base URL to graph.facebook.com when it takes the session; the
-    session is ours, so its base URL is set back to the configured one right after."""
-    check_settings(settings)
+    session is ours, so its base URL is set back to the configured one right after. The
+    settings are `check_settings`-ed by the caller, before it opens the session."""
     client = WhatsApp(
         phone_id=_value(settings, "whatsapp_phone_number_id"),
         token=_value(settings, "whatsapp_access_token"),
@@ -525,16 +525,14 @@ class WhatsAppTransport:
             sent.append(message.id)
             if caption is not None:
                 text = ""
-        if choices and len(text) > INTERACTIVE_BODY_MAX:
+        if not choices or len(text) > INTERACTIVE_BODY_MAX:
+            # The text alone; with choices, too long to be their message's body.
             for piece in chunks(text):
                 sent.append((await self._client.send_message(to=to, text=piece)).id)
             text = ""
         if choices:
             prompt = text or self._renderer.text("whatsapp/choose", {}, WHATSAPP)
             sent.append(await self._send_choices(to, prompt, choices, int(body.get("page", 0))))
-        else:
-            for piece in chunks(text):
-                sent.append((await self._client.send_message(to=to, text=piece)).id)
         if not sent:
             raise PermanentSendError("whatsapp: nothing to send in this body")
         return message_key(sent[-1])
@@ -550,7 +548,7 @@ class WhatsAppTransport:
         rows = [self._row(choice) for choice in choices[start:end]]
         count = len(spans)
         if page > 0:
-            label = self._renderer.label("page_prev", {"page": page, "pages": count})
+            label = self._renderer.label("page_previous")
             rows.insert(0, SectionRow(title=_cut(label, ROW_TITLE_MAX),
                                       callback_data=f"{PAGE_PREFIX}{page - 1}"))
         if page < count - 1:

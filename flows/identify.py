@@ -61,13 +61,13 @@ async def take_nip(conversation: Conversation, context: Context) -> str | Goto:
         nip = parse_nip(text_of(context, max_length=64))
     except InvalidNip:
         raise Invalid("identify/bad_nip") from None
-    sender_phone = context.incoming.phone
-    if sender_phone is not None:
-        asn = await _match(nip.value, sender_phone, context)
+    if context.incoming.phone is not None:
+        phone = _e164(context.incoming.phone)
+        asn = await _match(nip.value, phone, context)
         if asn is None:
-            remaining = await _record_failure(sender_phone, context)
+            remaining = await _record_failure(phone, context)
             raise Invalid("whatsapp/identify_mismatch", remaining=remaining)
-        return await _linked(asn, sender_phone, conversation, context)
+        return await _linked(asn, phone, conversation, context)
     conversation.data["nip"] = nip.value
     return "next"
 
@@ -93,49 +93,49 @@ async def take_phone(conversation: Conversation, context: Context) -> str | Goto
     if incoming.contact.user_id != incoming.user_id:
         raise Invalid("identify/not_own_contact")
     await _ensure_not_locked(context)
-    asn = await _match(conversation.data["nip"], incoming.contact.phone, context)
+    phone = _e164(incoming.contact.phone)
+    asn = await _match(conversation.data["nip"], phone, context)
     if asn is None:
-        remaining = await _record_failure(incoming.contact.phone, context)
+        remaining = await _record_failure(phone, context)
         conversation.data.clear()
         conversation.replies.append(
             Reply("identify/mismatch", {"remaining": remaining}, remove_keyboard=True)
         )
         return "mismatch"
-    return await _linked(asn, incoming.contact.phone, conversation, context)
+    return await _linked(asn, phone, conversation, context)
 
 
 def _e164(phone: str) -> str | None:
+    """The phone in E.164, or None when it is no phone number at all."""
     try:
         return to_e164(phone)
     except InvalidPhone:
         return None
 
 
-async def _match(nip: str, phone: str, context: Context) -> AsnView | None:
-    """The ASN with this NIP and this phone on the roster, or None."""
-    e164 = _e164(phone)
-    if e164 is None:
+async def _match(nip: str, phone: str | None, context: Context) -> AsnView | None:
+    """The ASN with this NIP and this (E.164) phone on the roster, or None."""
+    if phone is None:
         return None
-    return await context.roster.find_by_nip_and_phone(nip, e164)
+    return await context.roster.find_by_nip_and_phone(nip, phone)
 
 
-async def _record_failure(phone: str, context: Context) -> int:
+async def _record_failure(phone: str | None, context: Context) -> int:
     """Count a failed proof for this chat account; the attempts left in the window."""
     incoming = context.incoming
     channel = incoming.channel.value
-    e164 = _e164(phone)
     await context.roster.record_failure(channel, incoming.user_id, context.now)
     since = context.now - context.config.login_window
     used = await context.roster.failures_since(channel, incoming.user_id, since)
     await context.audit.record(
         "identity.failed", actor_asn_id=None, channel=channel, now=context.now,
-        details={"phone": mask_phone(e164) if e164 else None},
+        details={"phone": mask_phone(phone) if phone else None},
     )
     return max(context.config.login_max_failures - used, 0)
 
 
-async def _linked(asn: AsnView, phone: str, conversation: Conversation, context: Context
-                  ) -> Goto:
+async def _linked(asn: AsnView, phone: str | None, conversation: Conversation,
+                  context: Context) -> Goto:
     """Link this chat account to the ASN and greet them by name: the proof is complete."""
     incoming = context.incoming
     channel = incoming.channel.value
@@ -144,7 +144,7 @@ async def _linked(asn: AsnView, phone: str, conversation: Conversation, context:
     )
     await context.audit.record(
         "identity.linked", actor_asn_id=asn.id, channel=channel, now=context.now,
-        details={"phone": mask_phone(_e164(phone) or "")},
+        details={"phone": mask_phone(phone or "")},
     )
     context.asn = asn
     conversation.data.clear()

@@ -17,8 +17,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chats import SqlChats
 from storage.models import OutboxMessage
+from storage.outbox import FAILED, SENT
 
-SENT, DELIVERED, READ, FAILED = "sent", "delivered", "read", "failed"
+DELIVERED, READ = "delivered", "read"
 Where = tuple[ColumnElement[bool], ...]
 STATUSES = frozenset({SENT, DELIVERED, READ, FAILED})
 

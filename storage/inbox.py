@@ -108,12 +108,10 @@ class SqlInbox:
         )
 
     async def counts(self, max_attempts: int) -> InboxCounts:
-        waiting = await self._session.scalar(
-            select(func.count()).select_from(InboxUpdate)
-            .where(InboxUpdate.attempts < max_attempts)
-        )
-        stuck = await self._session.scalar(
-            select(func.count()).select_from(InboxUpdate)
-            .where(InboxUpdate.attempts >= max_attempts)
-        )
+        """Both counts in one statement (the health check runs it on every probe)."""
+        waiting, stuck = (await self._session.execute(
+            select(func.count().filter(InboxUpdate.attempts < max_attempts),
+                   func.count().filter(InboxUpdate.attempts >= max_attempts))
+            .select_from(InboxUpdate)
+        )).one()
         return InboxCounts(waiting or 0, stuck or 0)
