@@ -29,13 +29,11 @@ update kinds and error classes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hmac
 import html
 import logging
 import os
 import re
-import signal
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Final
@@ -65,7 +63,7 @@ from telegram.error import (
 )
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
-from bot.app import App
+from bot.app import App, on_stop_signals
 from bot.settings import Settings
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
 from flows.events import Channel, ChatType, Incoming, Kind, SharedContact
@@ -136,6 +134,11 @@ def _secret(value: SecretStr | None) -> str | None:
     """A secret setting, with an empty one (`NAME=` as in .env.example) taken as unset."""
     text = value.get_secret_value().strip() if value is not None else ""
     return text or None
+
+
+def telegram_configured(settings: Settings) -> bool:
+    """Whether a bot token is given (an empty `TELEGRAM_BOT_TOKEN=` is none)."""
+    return _secret(settings.telegram_bot_token) is not None
 
 
 def _token(settings: Settings) -> str:
@@ -223,11 +226,6 @@ class TelegramTransport:
         self._bot = bot
         # Known after the bot is initialised (getMe); used to ignore "/cmd@other_bot".
         self.username: str | None = None
-
-    @property
-    def bot(self) -> Bot:
-        """The `telegram.Bot` this transport sends with."""
-        return self._bot
 
     # -- delivery ------------------------------------------------------------------------
 
@@ -564,17 +562,10 @@ async def run_telegram(app: App, webhook: bool) -> None:
         return
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
-            loop.add_signal_handler(signum, stop.set)
-            installed.append(signum)
-    try:
-        await bot.start(polling=True)
-        await stop.wait()
-        log.info("telegram: stopping")
-    finally:
-        await bot.stop()
-        for signum in installed:
-            loop.remove_signal_handler(signum)
+    with on_stop_signals(stop.set):
+        try:
+            await bot.start(polling=True)
+            await stop.wait()
+            log.info("telegram: stopping")
+        finally:
+            await bot.stop()

@@ -16,31 +16,29 @@ updates come in elsewhere (or not at all, e.g. a broadcast-only installation).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import signal
 from collections.abc import Awaitable, Callable
 
 import typer
 
-from bot.app import App
+from bot.app import App, on_stop_signals
 from bot.cli_output import say
 from bot.dispatcher import numeric_id
-from bot.telegram import TelegramBot, TelegramNotConfigured, keep_token_out_of_logs
+from bot.telegram import (
+    TelegramBot,
+    TelegramNotConfigured,
+    keep_token_out_of_logs,
+    telegram_configured,
+)
 from bot.whatsapp import WhatsAppNotConfigured, WhatsAppTransport, whatsapp_configured
 
 log = logging.getLogger(__name__)
 
 
-def _telegram_configured(app: App) -> bool:
-    token = app.settings.telegram_bot_token
-    return token is not None and bool(token.get_secret_value().strip())
-
-
 async def _open_channels(app: App, closers: list[Callable[[], Awaitable[None]]]) -> list[str]:
     """Register a sending transport per configured channel; the channels' names."""
     channels: list[str] = []
-    if _telegram_configured(app):
+    if telegram_configured(app.settings):
         bot = TelegramBot(app)  # its Bot only: nothing polls, no command menu is set
         closers.append(bot.stop)
         await bot.initialize()
@@ -57,8 +55,6 @@ async def run_worker(app: App) -> None:
     """Send until SIGTERM/SIGINT. Exits with code 2 when no channel is configured."""
     keep_token_out_of_logs()
     closers: list[Callable[[], Awaitable[None]]] = []
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
     try:
         try:
             channels = await _open_channels(app, closers)
@@ -69,15 +65,10 @@ async def run_worker(app: App) -> None:
             say("worker_no_channel")
             raise typer.Exit(2)
         stop = asyncio.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):  # not on Windows
-                loop.add_signal_handler(signum, stop.set)
-                installed.append(signum)
-        log.info("worker: sending on %s", ", ".join(channels))
-        await app.run_background(stop)
+        with on_stop_signals(stop.set):
+            log.info("worker: sending on %s", ", ".join(channels))
+            await app.run_background(stop)
         log.info("worker: stopped")
     finally:
-        for signum in installed:
-            loop.remove_signal_handler(signum)
         for close in reversed(closers):
             await close()
