@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.locks import KeyedLocks
+from bot.notify import Notifier
 from flows.conversation import Context, Conversation, FlowConfig
 from flows.events import Incoming, Reply
 from flows.router import Router
@@ -24,11 +25,10 @@ from messages.formatting import JAKARTA
 from messages.renderer import PLAIN, Renderer
 from storage.audit import SqlAuditRepository
 from storage.broadcasts import SqlBroadcastRepository
-from storage.chats import SqlChats
+from storage.chats import ChatAddress, SqlChats
 from storage.conversations import ConversationKey, SqlConversationRepository
 from storage.crypto import PersonalDataCipher
 from storage.enrollments import SqlEnrollmentRepository
-from storage.outbox import SqlOutbox
 from storage.roles import SqlRoleRepository
 from storage.roster import SqlRosterRepository
 from storage.updates import SqlProcessedUpdates
@@ -66,6 +66,7 @@ class Dispatcher:
         self._on_outbox = on_outbox
         self._clock = clock
         self._locks = KeyedLocks()
+        self._notifier = Notifier(renderer, cipher)
 
     def set_bot_id(self, channel: str, bot_id: int) -> None:
         """The bot's own id per channel: the first field of aiogram's StorageKey."""
@@ -138,16 +139,14 @@ class Dispatcher:
     def _queue(
         self, session: AsyncSession, incoming: Incoming, replies: list[Reply], now: datetime
     ) -> None:
-        outbox = SqlOutbox(session, self._cipher)
+        own = ChatAddress(incoming.channel.value, incoming.chat_id)
         for reply in replies:
-            channel = (reply.channel or incoming.channel).value
-            chat_id = reply.chat_id or incoming.chat_id
-            rendered = self._renderer.render(reply, channel)
+            address = ChatAddress((reply.channel or incoming.channel).value,
+                                  reply.chat_id or incoming.chat_id)
             # A message to someone else (a coordinator told of a submission) is news the bot
             # starts, not an answer: on WhatsApp it may need a template.
-            own_chat = channel == incoming.channel.value and chat_id == incoming.chat_id
-            outbox.add(channel, chat_id, rendered.as_body(), now,
-                       kind="reply" if own_chat else "news")
+            self._notifier.queue(session, address, reply, "reply" if address == own else "news",
+                                 now)
 
     def _wording(self, template: str, context: Any) -> str:
         return self._renderer.text(template, dict(context), PLAIN)

@@ -1,5 +1,6 @@
-"""Messages the bot starts (news of an enrolment, reminders, reports): rendered for the
-recipient's channel and queued in the caller's transaction, like every reply."""
+"""A `Reply` rendered for the recipient's channel and queued as an outbox row in the caller's
+transaction: the dispatcher's answers, and the messages the bot starts (news of an enrolment,
+reminders, reports)."""
 
 from __future__ import annotations
 
