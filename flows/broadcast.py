@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from flows.conversation import (
     Command,
@@ -29,9 +29,10 @@ from flows.conversation import (
     Invalid,
     Step,
     choice_of,
+    looks_written,
 )
 from flows.events import Button, Kind, Reply
-from flows.premium import NoPremiumRate, first_deduction
+from flows.premium import first_premium
 from storage.interfaces import AUDIENCES
 
 
@@ -56,16 +57,10 @@ TRANSITIONS = [
 CAMPAIGNS = ("ajakan", "art", "cara")
 MAX_TEXT = 1000
 MIN_LETTERS = 10
-_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!][^<>]*>")
 
 
 def _unit(conversation: Conversation) -> int:
     return int(conversation.data["unit_id"])
-
-
-def _home(conversation: Conversation) -> Goto:
-    conversation.data.clear()
-    return Goto(None)
 
 
 # --- audience ----------------------------------------------------------------------------
@@ -77,7 +72,7 @@ async def ask_audience(conversation: Conversation, context: Context) -> Reply:
     counts = {audience: sum((await context.broadcasts.recipients_by_channel(
         unit_id, audience)).values()) for audience in AUDIENCES}
     rows = [(Button(f"audience_{audience}", f"bc:{audience}"),) for audience in AUDIENCES]
-    if await context.broadcasts.latest(unit_id) is not None:
+    if await context.broadcasts.latest_id(unit_id) is not None:
         rows.append((Button("broadcast_last", "bc:last"),))
     rows.append((Button("to_menu", "bc:home"),))
     return Reply(
@@ -93,12 +88,12 @@ async def take_audience(conversation: Conversation, context: Context) -> str | G
                         "2": "not_participating", "belum ikut": "not_participating",
                         "3": "groups", "grup": "groups", "menu": "home"})
     if choice == "home":
-        return _home(conversation)
+        return Goto(None)
     if choice == "last":
-        latest = await context.broadcasts.latest(_unit(conversation))
+        latest = await context.broadcasts.latest_id(_unit(conversation))
         if latest is None:
             raise Invalid("errors/stale_button")
-        conversation.data["broadcast_id"] = latest.id
+        conversation.data["broadcast_id"] = latest
         return "last"
     conversation.data["audience"] = choice
     return "next"
@@ -128,7 +123,7 @@ def _typed_message(context: Context) -> str:
         raise Invalid("errors/empty")
     if len(text) > MAX_TEXT:
         raise Invalid("errors/too_long", limit=MAX_TEXT)
-    if sum(ch.isalpha() for ch in text) < MIN_LETTERS or _MARKUP.search(text):
+    if not looks_written(text, MIN_LETTERS):
         raise Invalid("broadcast/bad_text", min_letters=MIN_LETTERS)
     return text
 
@@ -154,21 +149,14 @@ async def take_content(conversation: Conversation, context: Context) -> str:
 def _message(conversation: Conversation, context: Context) -> Reply:
     """The broadcast exactly as every recipient gets it (rendered per channel)."""
     config = context.config
-    try:
-        _, rate = first_deduction(config.premium_schedule, context.today,
-                                  config.deduction_offset_months)
-        premium: int | None = rate.total
-    except NoPremiumRate:
-        premium = None  # the campaign texts then leave the amount out
-    return Reply("broadcast/message", _message_context(conversation, context, premium))
-
-
-def _message_context(conversation: Conversation, context: Context, premium: int | None
-                     ) -> dict[str, Any]:
     data = conversation.data
-    return {"kecamatan": data["unit_name"], "bc_text": data.get("text"),
-            "bc_campaign": data.get("campaign"), "premium": premium,
-            "region": context.config.region_name}
+    return Reply("broadcast/message", {
+        "kecamatan": data["unit_name"], "bc_text": data.get("text"),
+        "bc_campaign": data.get("campaign"), "region": config.region_name,
+        # Without a rate the campaign texts leave the amount out.
+        "premium": first_premium(config.premium_schedule, context.today,
+                                 config.deduction_offset_months),
+    })
 
 
 async def show_preview(conversation: Conversation, context: Context) -> Reply:
@@ -194,7 +182,7 @@ async def take_preview(conversation: Conversation, context: Context) -> str | Go
         return "back"
     if choice == "cancel":
         conversation.replies.append(Reply("broadcast/cancelled"))
-        return _home(conversation)
+        return Goto(None)
     return await _send(conversation, context)
 
 
@@ -245,7 +233,7 @@ async def take_progress(conversation: Conversation, context: Context) -> str | G
     choice = choice_of(context, "bc", ("refresh", "stop", "home"),
                        {"perbarui": "refresh", "menu": "home"})
     if choice == "home":
-        return _home(conversation)
+        return Goto(None)
     if choice == "stop":
         asn = context.asn
         assert asn is not None

@@ -9,6 +9,7 @@ changes only through a trigger that finished, so a failed step leaves the state 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -16,7 +17,7 @@ from typing import Any, ClassVar
 
 from transitions import Machine
 
-from flows.events import Incoming, Kind, Reply
+from flows.events import Button, Incoming, Kind, Reply
 from flows.premium import PremiumRate
 from storage.interfaces import (
     AsnView,
@@ -93,7 +94,7 @@ class Invalid(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Goto:
-    """Leave this flow for a state of another flow (or None: the main menu)."""
+    """Leave this flow for a state of another flow (or None: home, which keeps no data)."""
 
     state: str | None
 
@@ -259,3 +260,37 @@ def choice_of(context: Context, prefix: str, choices: Sequence[str], typed: Mapp
     if incoming.kind is Kind.CONTACT:
         raise Invalid("errors/unexpected_contact")
     raise Invalid("errors/unsupported")
+
+
+# "<b>", "</i>": code, not words a person wrote.
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!][^<>]*>")
+
+
+def looks_written(text: str, min_letters: int) -> bool:
+    """Words a person wrote: at least `min_letters` letters and no markup tags."""
+    return sum(ch.isalpha() for ch in text) >= min_letters and not _MARKUP.search(text)
+
+
+def reason_buttons(label: str, prefix: str, reasons: Sequence[str]
+                   ) -> tuple[tuple[Button, ...], ...]:
+    """A row per reason (label "<label>_<reason>", payload "<prefix>:<reason>"), then "back"."""
+    return (*((Button(f"{label}_{reason}", f"{prefix}:{reason}"),) for reason in reasons),
+            (Button("back", f"{prefix}:back"),))
+
+
+def reason_of(context: Context, prefix: str, reasons: Sequence[str], folder: str
+              ) -> str | None:
+    """The reason for a decision: a pressed reason's wording (`<folder>/reason_<reason>`) or
+    the user's own typed words; None when "back" was pressed. "other", and typed text that
+    is no reason, ask for one to be typed (`<folder>/type_reason`)."""
+    if context.incoming.kind is Kind.BUTTON:
+        choice = choice_of(context, prefix, (*reasons, "back"), {})
+        if choice == "back":
+            return None
+        if choice == "other":
+            raise Invalid(f"{folder}/type_reason")
+        return context.wording(f"{folder}/reason_{choice}", {})
+    reason = text_of(context, max_length=300)
+    if not looks_written(reason, min_letters=3):
+        raise Invalid(f"{folder}/type_reason")
+    return reason

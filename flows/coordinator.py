@@ -32,7 +32,8 @@ from flows.conversation import (
     Step,
     choice_of,
     expect_button,
-    text_of,
+    reason_buttons,
+    reason_of,
 )
 from flows.events import Button, Channel, Kind, Reply
 from storage.interfaces import ROLE_UNIT_KIND, EnrollmentNotFound, PendingEnrollment, RoleView
@@ -57,7 +58,6 @@ TRANSITIONS = [
 
 PAGE_SIZE = 3  # two buttons each, page turns and "back": within WhatsApp's 10 rows
 REASONS = ("data_mismatch", "not_eligible", "already_member", "other")
-_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!][^<>]*>")  # "<b>", "</i>": code, not a reason
 _ENROLMENT_ACTION = re.compile(r"^co:(ok|no):(\d{1,12})$")
 _PAGE = re.compile(r"^co:pg:(\d{1,4})$")
 
@@ -93,14 +93,7 @@ async def take_menu(conversation: Conversation, context: Context) -> str | Goto:
     choice = choice_of(context, "co", ("pending", "progress", "home"),
                        {"1": "pending", "verifikasi": "pending", "2": "progress",
                         "progres": "progress", "3": "home", "menu": "home"})
-    if choice == "home":
-        return _home(conversation)
-    return choice
-
-
-def _home(conversation: Conversation) -> Goto:
-    conversation.data.clear()
-    return Goto(None)
+    return Goto(None) if choice == "home" else choice
 
 
 # --- progress ----------------------------------------------------------------------------
@@ -124,7 +117,7 @@ async def show_progress(conversation: Conversation, context: Context) -> Reply:
 
 async def take_progress(conversation: Conversation, context: Context) -> str | Goto:
     choice = choice_of(context, "co", ("back", "home"), {"kembali": "back", "menu": "home"})
-    return _home(conversation) if choice == "home" else "back"
+    return Goto(None) if choice == "home" else "back"
 
 
 # --- pending verifications ---------------------------------------------------------------
@@ -196,7 +189,7 @@ async def _decide(conversation: Conversation, context: Context, enrollment: Pend
     """Record the decision, audit it, tell the ASN, and say it was done."""
     coordinator = _asn_id(context)
     unit_id = _unit(conversation)
-    decided = await context.verifications.decide(
+    await context.verifications.decide(
         unit_id, enrollment.id, verified=verified, reason=reason, by_asn_id=coordinator,
         now=context.now,
     )
@@ -204,12 +197,12 @@ async def _decide(conversation: Conversation, context: Context, enrollment: Pend
     await context.audit.record(
         "enrollment.verified" if verified else "enrollment.rejected",
         actor_asn_id=coordinator, channel=channel, now=context.now,
-        subject=f"enrollment:{decided.id}",
+        subject=f"enrollment:{enrollment.id}",
         details={"unit_id": unit_id, **({} if verified else {"reason": reason})},
     )
-    news = {"worker": decided.worker_name, "nik": decided.nik_masked, "reason": reason or "",
-            "unit_name": conversation.data["unit_name"]}
-    address = await context.roles.address_of_asn(decided.asn_id)
+    news = {"worker": enrollment.worker_name, "nik": enrollment.nik_masked,
+            "reason": reason or "", "unit_name": conversation.data["unit_name"]}
+    address = await context.roles.address_of_asn(enrollment.asn_id)
     if address is not None:
         conversation.replies.append(Reply(
             "coordinator/asn_verified" if verified else "coordinator/asn_rejected", news,
@@ -217,7 +210,7 @@ async def _decide(conversation: Conversation, context: Context, enrollment: Pend
         ))
     conversation.replies.append(Reply(
         "coordinator/verified_done" if verified else "coordinator/rejected_done",
-        {**news, "asn_name": decided.asn_name, "told": address is not None},
+        {**news, "asn_name": enrollment.asn_name, "told": address is not None},
     ))
 
 
@@ -226,29 +219,19 @@ async def _decide(conversation: Conversation, context: Context, enrollment: Pend
 async def ask_reject_reason(conversation: Conversation, context: Context) -> Reply:
     found = await context.verifications.pending_one(_unit(conversation),
                                                     int(conversation.data["reject_id"]))
-    buttons = tuple((Button(f"reject_{reason}", f"rj:{reason}"),) for reason in REASONS)
     return Reply(
         "coordinator/ask_reject_reason",
         {"worker": found.worker_name if found else None,
          "nik": found.nik_masked if found else None},
-        buttons=(*buttons, (Button("back", "rj:back"),)),
+        buttons=reason_buttons("reject", "rj", REASONS),
     )
 
 
 async def take_reject_reason(conversation: Conversation, context: Context) -> str:
-    incoming = context.incoming
-    if incoming.kind is Kind.BUTTON:
-        choice = choice_of(context, "rj", (*REASONS, "back"), {})
-        if choice == "back":
-            conversation.data.pop("reject_id", None)
-            return "back"
-        if choice == "other":
-            raise Invalid("coordinator/type_reason")
-        reason = context.wording(f"coordinator/reason_{choice}", {})
-    else:
-        reason = text_of(context, max_length=300)
-        if sum(ch.isalpha() for ch in reason) < 3 or _MARKUP.search(reason):
-            raise Invalid("coordinator/type_reason")
+    reason = reason_of(context, "rj", REASONS, "coordinator")
+    if reason is None:
+        conversation.data.pop("reject_id", None)
+        return "back"
     enrollment_id = int(conversation.data.pop("reject_id"))
     found = await context.verifications.pending_one(_unit(conversation), enrollment_id)
     try:

@@ -87,10 +87,8 @@ async def take_agreement(conversation: Conversation, context: Context) -> Goto:
                        {"saya setuju": "agree", "setuju": "agree", "nanti": "later",
                         "nanti saja": "later"})
     if choice == "menu":  # from "not available": nothing is left to keep or agree to
-        conversation.data.clear()
         return Goto(None)
     if choice == "later":
-        conversation.data.clear()
         conversation.replies.append(Reply("deduction/later"))
         return Goto(None)
     asn = context.asn
@@ -98,7 +96,6 @@ async def take_agreement(conversation: Conversation, context: Context) -> Goto:
     try:
         terms = await _terms(conversation, context)
     except EnrollmentNotFound:
-        conversation.data.clear()
         conversation.replies.append(Reply("deduction/not_available"))
         return Goto(None)
     except NoPremiumRate as missing:
@@ -120,7 +117,6 @@ async def take_agreement(conversation: Conversation, context: Context) -> Goto:
         details={"monthly_total": terms["monthly_total"],
                  "first_month": terms["first_month"].isoformat()},
     )
-    conversation.data.clear()
     conversation.replies.append(Reply("deduction/submitted", terms))
     await _tell_coordinators(conversation, context, terms)
     return Goto(None)

@@ -344,7 +344,6 @@ async def take_consent(conversation: Conversation, context: Context) -> str | Go
     answer = choice_of(context, "consent", ("yes", "no"),
                        {"ya": "yes", "setuju": "yes", "tidak": "no", "tidak setuju": "no"})
     if answer == "no":
-        conversation.data.clear()
         conversation.replies.append(Reply("enrollment/consent_refused"))
         return Goto(None)
     conversation.data["consent_version"] = CONSENT_VERSION
@@ -384,7 +383,6 @@ async def take_summary(conversation: Conversation, context: Context) -> str | Go
     if choice == "edit":
         return "edit"
     if choice == "cancel":
-        conversation.data.clear()
         conversation.replies.append(Reply("common/cancelled"))
         return Goto(None)
     return await _save(conversation, context)

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step
 from flows.events import Button, Kind, Reply
-from flows.premium import NoPremiumRate, first_deduction
+from flows.premium import first_premium
 from storage.interfaces import RoleView
 
 
@@ -62,12 +62,8 @@ async def show_menu(conversation: Conversation, context: Context) -> Reply:
     assert asn is not None, "the router shows the menu to identified ASN only"
     count = await context.enrollments.holding_count(asn.id)
     config = context.config
-    try:
-        _, rate = first_deduction(config.premium_schedule, context.today,
-                                  config.deduction_offset_months)
-        premium: int | None = rate.total
-    except NoPremiumRate:
-        premium = None  # the deduction step explains; the menu just leaves the figure out
+    premium = first_premium(config.premium_schedule, context.today,
+                            config.deduction_offset_months)
     buttons = _buttons(await _roles(context), asn.reminders_enabled)
     return Reply(
         "menu/main",

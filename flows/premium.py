@@ -51,3 +51,13 @@ def first_deduction(schedule: Sequence[PremiumRate], today: date, offset_months:
     """The first salary month deducted for an agreement made today, and the rate then."""
     month = first_of_month_after(today, offset_months)
     return month, rate_on(schedule, month)
+
+
+def first_premium(schedule: Sequence[PremiumRate], today: date, offset_months: int
+                  ) -> int | None:
+    """The monthly premium of an agreement made today, for words that name it; None when the
+    schedule has no rate then (the deduction step reports that configuration error)."""
+    try:
+        return first_deduction(schedule, today, offset_months)[1].total
+    except NoPremiumRate:
+        return None

@@ -27,16 +27,15 @@ from flows.conversation import (
 from flows.events import ChatType, Kind, Reply
 from flows.identify import S as Identify
 from flows.menu import S as Menu
-from flows.workers import S as Workers
 from storage.interfaces import RoleView
 
 START = frozenset({"mulai", "start", "menu"})
 HELP = frozenset({"bantuan", "help"})
 CANCEL = frozenset({"batal", "cancel"})
 BACK = frozenset({"kembali", "back"})
-# Places to rest, not half-done tasks: there /mulai and /batal simply go home. Flows added
-# later mark theirs with Step(resting=True).
-RESTING = frozenset({Identify.NIP, Menu.MAIN, Workers.LIST})
+# Places to rest, not half-done tasks: there /mulai and /batal simply go home. Flows mark
+# theirs with Step(resting=True); the identification's first step is not marked yet.
+RESTING = frozenset({Identify.NIP})
 PAGE_PREFIX = "page:"
 MAX_PAGE = 100
 
@@ -86,14 +85,12 @@ class Router:
         if flow is None or (context.asn is None) != (flow.name == "Identify"):
             # First contact, a state this version no longer knows, or an identity that
             # changed underneath (linked elsewhere, or removed): start from the top.
-            conversation.data.clear()
             if context.asn is None:
                 conversation.replies.append(Reply("identify/welcome"))
             await self.enter(conversation, context, None)
             return
         if not await self._may_stay(flow, conversation, context):
             # The role this conversation needs was revoked (or moved to another unit).
-            conversation.data.clear()
             conversation.replies.append(Reply("roles/not_for_you"))
             await self.enter(conversation, context, None)
             return
@@ -162,7 +159,6 @@ class Router:
             conversation.replies.append(await flow.prompt(conversation, context))
         elif command in CANCEL:
             if in_progress:
-                conversation.data.clear()
                 conversation.replies.append(Reply(flow.cancel_template(state)))
             else:
                 conversation.replies.append(Reply("common/nothing_to_cancel"))

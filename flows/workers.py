@@ -9,7 +9,6 @@ Stopping ends future deductions from a named month; a draft can go on to the agr
 
 from __future__ import annotations
 
-import re
 from datetime import date
 
 from flows.conversation import (
@@ -21,9 +20,10 @@ from flows.conversation import (
     Step,
     choice_of,
     expect_button,
-    text_of,
+    reason_buttons,
+    reason_of,
 )
-from flows.events import Button, Kind, Reply
+from flows.events import Button, Reply
 from flows.premium import first_of_month_after
 from storage.interfaces import HOLDING_STATUSES, EnrollmentNotFound, EnrollmentView
 
@@ -42,7 +42,6 @@ TRANSITIONS = [
 ]
 
 REASONS = ("own_membership", "no_longer_working", "cost", "other")
-_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!][^<>]*>")  # "<b>", "</i>": code, not a reason
 
 
 async def _owned(context: Context, enrollment_id: int) -> EnrollmentView:
@@ -103,25 +102,14 @@ def _stop_month(context: Context) -> date:
 async def ask_reason(conversation: Conversation, context: Context) -> Reply:
     """Why stop? A button, or the reason typed in one's own words."""
     enrollment = await _owned(context, int(conversation.data["stop_id"]))
-    buttons = tuple((Button(f"reason_{reason}", f"why:{reason}"),) for reason in REASONS)
     return Reply("workers/ask_reason", {"name": enrollment.worker_name},
-                 buttons=(*buttons, (Button("back", "why:back"),)))
+                 buttons=reason_buttons("reason", "why", REASONS))
 
 
 async def take_reason(conversation: Conversation, context: Context) -> str:
-    incoming = context.incoming
-    if incoming.kind is Kind.BUTTON:
-        choice = choice_of(context, "why", (*REASONS, "back"), {})
-        if choice == "back":
-            conversation.data.clear()
-            return "back"
-        if choice == "other":
-            raise Invalid("workers/type_reason")
-        conversation.data["stop_reason"] = context.wording(f"workers/reason_{choice}", {})
-        return "next"
-    reason = text_of(context, max_length=300)
-    if sum(ch.isalpha() for ch in reason) < 3 or _MARKUP.search(reason):
-        raise Invalid("workers/type_reason")
+    reason = reason_of(context, "why", REASONS, "workers")
+    if reason is None:
+        return "back"  # the list forgets the stop begun
     conversation.data["stop_reason"] = reason
     return "next"
 
@@ -145,8 +133,7 @@ async def ask_stop_confirm(conversation: Conversation, context: Context) -> Repl
 async def take_stop_confirm(conversation: Conversation, context: Context) -> str:
     choice = choice_of(context, "stop", ("yes", "no"), {"ya": "yes", "tidak": "no"})
     if choice == "no":
-        conversation.data.clear()
-        return "back"
+        return "back"  # the list forgets the stop begun
     asn = context.asn
     assert asn is not None
     enrollment_id = int(conversation.data["stop_id"])
@@ -157,7 +144,6 @@ async def take_stop_confirm(conversation: Conversation, context: Context) -> str
     try:
         await context.enrollments.stop(asn.id, enrollment_id, reason, stop_month, context.now)
     except EnrollmentNotFound:  # stopped or changed elsewhere meanwhile: show the list as is
-        conversation.data.clear()
         conversation.replies.append(Reply("workers/changed"))
         return "done"
     await context.audit.record(
@@ -165,7 +151,6 @@ async def take_stop_confirm(conversation: Conversation, context: Context) -> str
         subject=f"enrollment:{enrollment_id}",
         details={"reason": reason, "stop_month": stop_month.isoformat()},
     )
-    conversation.data.clear()
     conversation.replies.append(
         Reply("workers/stopped", {"name": enrollment.worker_name, "stop_month": stop_month,
                                   "agreed": enrollment.status != "draft"})
@@ -180,7 +165,7 @@ class WorkersFlow(Flow):
     def __init__(self) -> None:
         super().__init__(
             {
-                S.LIST: Step(show_list, take_list_choice, "help/workers"),
+                S.LIST: Step(show_list, take_list_choice, "help/workers", resting=True),
                 S.STOP_REASON: Step(ask_reason, take_reason, "help/workers"),
                 S.STOP_CONFIRM: Step(ask_stop_confirm, take_stop_confirm, "help/workers"),
             },

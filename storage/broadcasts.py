@@ -199,13 +199,12 @@ class SqlBroadcastRepository:
             broadcast.status = DONE
         return _status(broadcast, progress)
 
-    async def latest(self, unit_id: int) -> BroadcastStatus | None:
+    async def latest_id(self, unit_id: int) -> int | None:
         """The kecamatan's most recent broadcast, so a camat can come back to its progress."""
-        latest = await self._session.scalar(
+        return await self._session.scalar(
             select(Broadcast.id).where(Broadcast.unit_id == unit_id)
             .order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(1)
         )
-        return None if latest is None else await self.status(latest, unit_id)
 
     async def cancel(self, broadcast_id: int, unit_id: int, now: datetime
                      ) -> BroadcastStatus | None:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.chats import SqlChats
 from storage.interfaces import Address, RoleView
 from storage.models import Asn, Chat, Role, Unit
+from storage.reminders import recipients
 
 # "Kecamatan Patebon", "Kec. Patebon" and "patebon" name the same kecamatan.
 _KECAMATAN_PREFIX = re.compile(r"^\s*(kecamatan|kec\.?)\s+", re.IGNORECASE)
@@ -87,12 +88,9 @@ class SqlRoleRepository:
             select(Role.asn_id).where(Role.role == "coordinator", Role.unit_id == unit_id)
             .order_by(Role.asn_id)
         )).all()
-        addresses = []
-        for asn_id in holders:
-            address = await self.address_of_asn(asn_id)
-            if address is not None:
-                addresses.append(address)
-        return addresses
+        found = await recipients(self._session, holders)
+        return [Address(found[asn_id].address.channel, found[asn_id].address.chat_id)
+                for asn_id in holders if asn_id in found]
 
     async def address_of_asn(self, asn_id: int) -> Address | None:
         found = await SqlChats(self._session).address_of_asn(asn_id)

@@ -57,12 +57,9 @@ class SqlVerificationRepository:
     async def decide(
         self, unit_id: int, enrollment_id: int, *, verified: bool, reason: str | None,
         by_asn_id: int, now: datetime,
-    ) -> PendingEnrollment:
+    ) -> None:
         """Verified, or rejected with a reason (a rejected enrolment no longer holds the
         worker's NIK); EnrollmentNotFound when it is not a submitted enrolment of the unit."""
-        found = await self.pending_one(unit_id, enrollment_id)
-        if found is None:
-            raise EnrollmentNotFound(enrollment_id)
         changed = await self._session.execute(
             update(Enrollment)
             .where(Enrollment.id == enrollment_id, Enrollment.status == SUBMITTED,
@@ -74,7 +71,6 @@ class SqlVerificationRepository:
         )
         if not getattr(changed, "rowcount", 0):
             raise EnrollmentNotFound(enrollment_id)
-        return found
 
     @staticmethod
     def _select() -> Select[tuple[int, int, str, str, str, str, str, str, str, str,
