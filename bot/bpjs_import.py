@@ -19,9 +19,6 @@ the usual other spellings (No. KPJ, Nomor Peserta, Keterangan ...).
 
 from __future__ import annotations
 
-import codecs
-import csv
-import io
 import re
 import zipfile
 from collections.abc import Iterator
@@ -34,16 +31,25 @@ from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
-from bot.cli_output import say
-from bot.exports import progress_bar
+from bot.cli_output import progress_bar, say
+from bot.imports import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_UNUSABLE,
+    SCIENTIFIC,
+    CsvFile,
+    UnusableFile,
+    column_positions,
+    header_key,
+    shown_cell,
+)
 from bot.notify import Notifier
 from flows.events import Reply
 from flows.nik import NIK_LENGTH, InvalidNik, parse_nik
 from storage import reports as store
 from storage.audit import SqlAuditRepository
 from storage.masking import mask_nik
-
-EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
+from storage.reminders import Recipient, recipients
 
 ALIASES = {
     "referensi": "referensi", "no_referensi": "referensi", "nomor_referensi": "referensi",
@@ -62,21 +68,8 @@ REJECTED_WORDS = {"ditolak", "rejected", "tolak", "gagal", "failed", "refused", 
 REGISTERED, REJECTED = "registered", "rejected"
 KPJ_DIGITS = (8, 20)
 REASON_LIMIT = 500  # the width of enrollments.rejection_reason
-DELIMITERS = (";", ",", "\t")
-UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
-_SCIENTIFIC = re.compile(r"\d[,.]?\d*[eE][+]?\d+")
 _SEPARATORS = re.compile(r"[\s.\-]")
-_LONG_DIGITS = re.compile(r"\d{5,}")
-
-
-class UnusableFile(Exception):
-    """The file cannot be imported at all; carries the template that explains why."""
-
-    def __init__(self, template: str, **context: Any) -> None:
-        super().__init__(template)
-        self.template = template
-        self.context = context
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +113,6 @@ class Totals:
         return len(self.problems)
 
 
-def header_key(name: object) -> str:
-    key = re.sub(r"[^0-9a-z]+", "_", str(name or "").strip().lower()).strip("_")
-    return ALIASES.get(key, key)
-
-
 def _cell(value: object) -> Cell:
     if value is None:
         return Cell("")
@@ -135,34 +123,18 @@ def _cell(value: object) -> Cell:
     if isinstance(value, float):
         return Cell(str(int(value)) if value.is_integer() else repr(value), numeric=True)
     text = " ".join(str(value).split())
-    return Cell(text, numeric=bool(_SCIENTIFIC.fullmatch(text)))
+    return Cell(text, numeric=bool(SCIENTIFIC.fullmatch(text)))
 
 
 # --- reading the file -----------------------------------------------------------------------
 
-def _decode(path: Path, data: bytes) -> str:
-    encodings = ("utf-16",) if data[:2] in UTF16_BOMS else ("utf-8-sig", "cp1252")
-    for encoding in encodings:
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise UnusableFile("bpjs_unreadable", path=str(path))
-
-
-def _csv_rows(path: Path, data: bytes) -> Iterator[tuple[int, list[Cell]]]:
-    text = _decode(path, data)
-    if "\x00" in text:
-        raise UnusableFile("bpjs_unreadable", path=str(path))
-    first = text.split("\n", 1)[0]
-    counts = {delimiter: first.count(delimiter) for delimiter in DELIMITERS}
-    delimiter = max(DELIMITERS, key=lambda d: counts[d]) if any(counts.values()) else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        for cells in reader:
-            yield reader.line_num, [_cell(value) for value in cells]
-    except csv.Error:
-        raise UnusableFile("bpjs_unreadable", path=str(path)) from None
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[Cell]]]:
+    """Each record with its last line; a NUL anywhere makes the file unusable (not text)."""
+    with CsvFile(path, "bpjs_unreadable") as records:
+        for _, last, values in records:
+            if any("\x00" in value for value in values):
+                raise UnusableFile("bpjs_unreadable", path=str(path))
+            yield last, [_cell(value) for value in values]
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Cell]]]:
@@ -175,7 +147,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Cell]]]:
         chosen = workbook.worksheets[0] if workbook.worksheets else None
         for sheet in workbook.worksheets:
             header = next(sheet.iter_rows(max_row=1, values_only=True), ())
-            if "status" in {header_key(value) for value in header}:
+            if "status" in {header_key(value, ALIASES) for value in header}:
                 chosen = sheet
                 break
         if chosen is None:
@@ -189,17 +161,16 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, list[Cell]]]:
 def read_rows(path: Path) -> tuple[dict[str, int], list[tuple[int, dict[str, Cell]]]]:
     """The column positions and every non-blank row as {column: cell}, with its line."""
     try:
-        data = path.read_bytes()
+        with path.open("rb") as stream:
+            start = stream.read(4)
     except OSError:
         raise UnusableFile("bpjs_unreadable", path=str(path)) from None
-    # Read whole (results files are small), so the workbook is closed before any check.
-    rows = list(_xlsx_rows(path) if data[:4] == b"PK\x03\x04" else _csv_rows(path, data))
+    # Read whole (results files are small), so the file is closed before any check.
+    rows = list(_xlsx_rows(path) if start == b"PK\x03\x04" else _csv_rows(path))
     if not rows:
         raise UnusableFile("bpjs_empty", path=str(path))
     header = rows[0]
-    columns: dict[str, int] = {}
-    for index, cell in enumerate(header[1]):
-        columns.setdefault(header_key(cell.text), index)
+    columns = column_positions((cell.text for cell in header[1]), ALIASES)
     missing = []
     if "status" not in columns:
         missing.append("status")
@@ -227,10 +198,6 @@ def _shown_nik(text: str) -> str:
     return mask_nik(digits) if len(digits) == NIK_LENGTH and digits.isdigit() else "••••"
 
 
-def _shown_word(text: str) -> str:
-    return "••••" if _LONG_DIGITS.search(text) else text[:40]
-
-
 def check_row(line: int, cells: dict[str, Cell]) -> Result | Problem | None:
     """A Result to apply, a Problem to list, or None for a row BPJS has not answered."""
     empty = Cell("")
@@ -243,18 +210,18 @@ def check_row(line: int, cells: dict[str, Cell]) -> Result | Problem | None:
         outcome = REJECTED
     else:
         return Problem(line, {"code": "status_unknown",
-                              "value": _shown_word(cells["status"].text)})
+                              "value": shown_cell(cells["status"].text, 40)})
     enrollment_id = None
     reference = cells.get("referensi", empty)
     if reference.text:
         if not reference.text.isdigit():
             return Problem(line, {"code": "reference_invalid",
-                                  "value": _shown_word(reference.text)})
+                                  "value": shown_cell(reference.text, 40)})
         enrollment_id = int(reference.text)
     nik = None
     nik_cell = cells.get("nik", empty)
     if nik_cell.text:
-        if _SCIENTIFIC.fullmatch(nik_cell.text):
+        if SCIENTIFIC.fullmatch(nik_cell.text):
             return Problem(line, {"code": "nik_scientific"})
         try:
             nik = parse_nik(nik_cell.text).value
@@ -267,11 +234,11 @@ def check_row(line: int, cells: dict[str, Cell]) -> Result | Problem | None:
     if outcome == REGISTERED:
         if not kpj_cell.text:
             return Problem(line, {"code": "kpj_missing"})
-        if _SCIENTIFIC.fullmatch(kpj_cell.text):
+        if SCIENTIFIC.fullmatch(kpj_cell.text):
             return Problem(line, {"code": "kpj_scientific"})
         kpj = _SEPARATORS.sub("", kpj_cell.text)
         if not kpj.isdigit() or not KPJ_DIGITS[0] <= len(kpj) <= KPJ_DIGITS[1]:
-            return Problem(line, {"code": "kpj_invalid", "value": _shown_word(kpj_cell.text),
+            return Problem(line, {"code": "kpj_invalid", "value": shown_cell(kpj_cell.text, 40),
                                   "low": KPJ_DIGITS[0], "high": KPJ_DIGITS[1]})
     reason = " ".join(cells.get("alasan", empty).text.split())[:REASON_LIMIT] or None
     return Result(line, outcome, enrollment_id, nik, nik_cell.numeric, kpj,
@@ -291,6 +258,7 @@ class ResultApplier:
         self._now = app.clock()
         self._totals = totals
         self._seen: dict[int, int] = {}
+        self._addresses: dict[int, Recipient] = {}  # by ASN id, filled by resolve
 
     async def resolve(self, results: list[Result]
                       ) -> list[tuple[Result, store.ResultTarget | Problem]]:
@@ -299,6 +267,8 @@ class ResultApplier:
             self._session, [r.enrollment_id for r in results if r.enrollment_id is not None])
         hashes = {r.nik: self._app.cipher.nik_hash(r.nik) for r in results if r.nik}
         by_hash = await store.targets_by_nik_hash(self._session, hashes.values())
+        self._addresses = await recipients(self._session, sorted(
+            {target.asn_id for target in (*by_id.values(), *by_hash.values())}))
         resolved: list[tuple[Result, store.ResultTarget | Problem]] = []
         for result in results:
             resolved.append((result, self._target(result, by_id, by_hash, hashes)))
@@ -351,7 +321,7 @@ class ResultApplier:
             details={"nik": target.nik_masked, "kpj_number": result.kpj_number},
             now=self._now,
         )
-        await self._tell(target, Reply("news/bpjs_registered", {
+        self._tell(target, Reply("news/bpjs_registered", {
             "worker": target.worker_name, "nik": target.nik_masked,
             "kpj_number": result.kpj_number}))
         self._totals.registered += 1
@@ -369,7 +339,7 @@ class ResultApplier:
             subject=f"enrollment:{target.enrollment_id}",
             details={"nik": target.nik_masked, "reason": result.reason}, now=self._now,
         )
-        await self._tell(target, Reply("news/bpjs_rejected", {
+        self._tell(target, Reply("news/bpjs_rejected", {
             "worker": target.worker_name, "nik": target.nik_masked,
             "bpjs_reason": result.reason}))
         self._totals.rejected += 1
@@ -380,13 +350,15 @@ class ResultApplier:
         return Problem(result.line, {"code": "wrong_status", "outcome": result.outcome,
                                      "status": target.status, "nik": target.nik_masked})
 
-    async def _tell(self, target: store.ResultTarget, reply: Reply) -> None:
-        told = await self._notifier.queue_to_asn(self._session, target.asn_id, reply,
-                                                 kind="news", now=self._now)
-        if told:
-            self._totals.told += 1
-        else:
+    def _tell(self, target: store.ResultTarget, reply: Reply) -> None:
+        """Queue the news to the ASN's latest chat; counted as not told when they never
+        linked one."""
+        recipient = self._addresses.get(target.asn_id)
+        if recipient is None:
             self._totals.not_told += 1
+            return
+        self._notifier.queue(self._session, recipient.address, reply, "news", self._now)
+        self._totals.told += 1
 
 
 async def import_results(app: App, path: Path) -> tuple[int, Totals]:
@@ -432,7 +404,7 @@ async def import_results_file(app: App, path: Path) -> int:
     try:
         code, totals = await import_results(app, path)
     except UnusableFile as unusable:
-        say(unusable.template, **unusable.context)
+        unusable.tell()
         return EXIT_UNUSABLE
     if totals.rows == 0:
         say("bpjs_empty", path=str(path))

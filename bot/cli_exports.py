@@ -17,7 +17,6 @@ import typer
 from bot.app import App
 from bot.cli_app import with_app
 from bot.cli_output import say
-from bot.exports import ExportFormatError, output_format, parse_month
 from flows.premium import NoPremiumRate
 
 export_cli = typer.Typer(help="Ekspor laporan dan daftar.", no_args_is_help=True)
@@ -30,6 +29,8 @@ MonthOption = Annotated[str, typer.Option("--month", help="Bulan, TTTT-BB (mis. 
 
 def _month(text: str) -> date:
     """The first day of the month named, or the command stops with a hint."""
+    from bot.exports import parse_month  # here, not at the top: it brings openpyxl
+
     month = parse_month(text)
     if month is None:
         say("export_bad_month", month=text)
@@ -39,6 +40,8 @@ def _month(text: str) -> date:
 
 def _output(path: Path, allowed: tuple[str, ...]) -> Path:
     """The output path checked before any work: its suffix and a writable folder."""
+    from bot.exports import ExportFormatError, output_format
+
     try:
         output_format(path, allowed)
     except ExportFormatError:

@@ -1,13 +1,38 @@
 """What the command line prints: templates under messages/templates/cli/, like every other
-sentence a person reads. One function, used by the CLI and the admin tasks it runs."""
+sentence a person reads, and the progress bar of the admin's long tasks (imports, exports).
+Used by the CLI and the admin tasks it runs."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import typer
 
 from messages.renderer import Renderer
 
+if TYPE_CHECKING:
+    from rich.progress import Progress
+
 
 def say(template: str, **context: object) -> None:
     """Print the rendered `cli/<template>` on standard output."""
     typer.echo(Renderer().text(f"cli/{template}", dict(context)))
+
+
+def progress_bar() -> Progress:
+    """A bar on the terminal's stderr; nothing when output goes to a file or a pipe.
+    Imported here, not at the top: only the commands that show a bar need rich's progress."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    console = Console(stderr=True)
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console, disable=not console.is_terminal,
+    )

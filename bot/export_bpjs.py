@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.app import App
-from bot.exports import PROGRESS_STEP, Column, open_table, output_format, progress_bar
+from bot.cli_output import progress_bar
+from bot.exports import PROGRESS_STEP, Column, open_table, output_format
 from flows.nik import InvalidNik, parse_nik
 from storage.audit import SqlAuditRepository
 from storage.reports import BatchRow, batch_count, batch_rows

@@ -12,8 +12,9 @@ from datetime import date
 from pathlib import Path
 
 from bot.app import App
-from bot.exports import PROGRESS_STEP, Column, open_table, output_format, progress_bar
-from flows.premium import PremiumRate, rate_on
+from bot.cli_output import progress_bar
+from bot.exports import PROGRESS_STEP, Column, open_table, output_format
+from flows.premium import rate_on
 from storage.audit import SqlAuditRepository
 from storage.reports import payroll_count, payroll_rows
 
@@ -33,17 +34,12 @@ class PayrollExport:
     premium: int
 
 
-def schedule_of(app: App) -> tuple[PremiumRate, ...]:
-    return app.settings.flow_config().premium_schedule
-
-
 async def export_payroll(app: App, month: date, path: Path, progress_label: str
                          ) -> PayrollExport:
     """Write the list and audit it. Raises NoPremiumRate when the schedule has no rate for
     the month, ExportFormatError for a name that is neither .xlsx nor .csv."""
     fmt = output_format(path, ("xlsx", "csv"))
-    schedule = schedule_of(app)
-    premium = rate_on(schedule, month).total
+    premium = rate_on(app.settings.flow_config().premium_schedule, month).total
     now = app.clock()
     asn = workers = total = 0
     async with app.sessions.begin() as session:
@@ -51,7 +47,7 @@ async def export_payroll(app: App, month: date, path: Path, progress_label: str
         with progress_bar() as bar, open_table(path, COLUMNS, private=False,
                                                 sheet_title=f"Potongan {month:%Y-%m}") as table:
             task = bar.add_task(progress_label, total=expected)
-            async for row in payroll_rows(session, month, schedule):
+            async for row in payroll_rows(session, month, premium):
                 table.append([row.nip, row.name, row.unit_name, row.workers, row.amount])
                 asn += 1
                 workers += row.workers

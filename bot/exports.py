@@ -35,8 +35,6 @@ from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 Kind = Literal["text", "int", "rupiah", "percent", "date", "month"]
 
@@ -226,11 +224,3 @@ def write_workbook(path: Path, sheets: Sequence[Sheet], private: bool = False) -
     with atomic_file(path, private) as stream:
         workbook.save(stream)
 
-
-def progress_bar() -> Progress:
-    """The roster import's bar: on the terminal's stderr, silent in a pipe or a file."""
-    console = Console(stderr=True)
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, disable=not console.is_terminal,
-    )

@@ -1,7 +1,6 @@
 """`asn-peduli roster import FILE.csv`: the ASN roster from the personnel office's spreadsheet.
 
-The file is what Excel writes in Indonesia: UTF-8 (with or without a BOM), Windows-1252 or
-UTF-16 ("Unicode Text"), separated by commas, semicolons or tabs, headers in any case. Columns
+The file is what Excel writes in Indonesia (read by bot/imports.py), headers in any case. Columns
 nip, nama, unit, no_hp are required; kecamatan and jabatan are optional, and when a column is
 absent the value already stored for a known NIP is left as it is (an empty cell clears it).
 
@@ -14,20 +13,26 @@ used at all. All rows go in one transaction, so a failure half-way leaves the ro
 
 from __future__ import annotations
 
-import codecs
-import csv
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
-from bot.cli_output import say
+from bot.cli_output import progress_bar, say
+from bot.imports import (
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_UNUSABLE,
+    SCIENTIFIC,
+    CsvFile,
+    UnusableFile,
+    column_positions,
+    shown_cell,
+)
 from flows.nip import NIP_LENGTH, InvalidNip, normalise_nip, parse_nip
 from flows.phone import InvalidPhone, to_e164
 from storage import roster_import as store
@@ -40,29 +45,12 @@ ALIASES = {
     "nomor_hp": "no_hp", "no_handphone": "no_hp", "hp": "no_hp", "no_telp": "no_hp",
     "nomor_telepon": "no_hp", "nama_lengkap": "nama", "unit_kerja": "unit", "opd": "unit",
 }
-DELIMITERS = (";", ",", "\t")
-ENCODINGS = ("utf-8-sig", "cp1252")
-UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)  # Excel's "Unicode Text"
 BATCH_SIZE = 1_000
 NAME_LIMIT = 200  # the width of the name columns in storage/models.py
 NEW_UNITS_SHOWN = 20
 
-EXIT_OK, EXIT_REFUSED, EXIT_UNUSABLE = 0, 1, 2
-
 _KECAMATAN_PREFIX = re.compile(r"^(kecamatan|kec\.?)\s+")
-_DIGIT_RUN = re.compile(r"\d{5,}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-# What Excel makes of an 18-digit number in a General column: 1,98503E+17.
-_SCIENTIFIC = re.compile(r"\d[,]?\d*[eE]\+?\d+")
-
-
-class UnusableFile(Exception):
-    """The file cannot be imported at all; carries the template that explains why."""
-
-    def __init__(self, template: str, **context: Any) -> None:
-        super().__init__(template)
-        self.template = template
-        self.context = context
 
 
 @dataclass(slots=True)
@@ -128,59 +116,19 @@ def masked_phone(text: str) -> str:
     return mask_phone(f"+{digits}")
 
 
-def header_key(name: str) -> str:
-    """ "No. HP", "NO_HP", "no hp" all name the column no_hp."""
-    key = re.sub(r"[^0-9a-z]+", "_", name.strip().lower()).strip("_")
-    return ALIASES.get(key, key)
-
-
-def _detect_encoding(path: Path) -> tuple[str, int]:
-    """The first encoding that decodes the whole file, and its number of lines (for the
-    progress bar); read in chunks so that a large file is never held twice in memory."""
-    try:
-        with path.open("rb") as stream:
-            start = stream.read(2)
-    except OSError:
-        raise UnusableFile("roster_unreadable", path=str(path), line=None) from None
-    for encoding in ("utf-16",) if start in UTF16_BOMS else ENCODINGS:
-        decoder = codecs.getincrementaldecoder(encoding)()
-        lines = 0
-        try:
-            with path.open("rb") as stream:
-                while chunk := stream.read(1 << 20):
-                    lines += decoder.decode(chunk).count("\n")
-                decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            continue
-        except OSError:
-            raise UnusableFile("roster_unreadable", path=str(path), line=None) from None
-        return encoding, lines
-    raise UnusableFile("roster_unreadable", path=str(path), line=None)
-
-
 class RosterFile:
     """The CSV as rows of cells, its header mapped to our column names."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self.encoding, self.lines = _detect_encoding(path)
-        self._stream = path.open(encoding=self.encoding, newline="")
-        header_line = self._stream.readline()
-        self._stream.seek(0)
-        if "\x00" in header_line:  # UTF-16 without its BOM, or not text at all
-            self.close()
-            raise UnusableFile("roster_unreadable", path=str(path), line=1)
-        counts = {delimiter: header_line.count(delimiter) for delimiter in DELIMITERS}
-        delimiter = max(DELIMITERS, key=lambda d: counts[d]) if any(counts.values()) else ","
-        self._reader = csv.reader(self._stream, delimiter=delimiter)
+        self._csv = CsvFile(path, "roster_unreadable")
+        self.lines = self._csv.lines
+        self._records = iter(self._csv)
         try:
-            header = next(self._reader, [])
-        except csv.Error:
+            header = next(self._records, (1, 1, []))[2]
+        except UnusableFile:
             self.close()
-            raise UnusableFile("roster_unreadable", path=str(path), line=1) from None
-        self.columns: dict[str, int] = {}
-        for index, name in enumerate(header):
-            self.columns.setdefault(header_key(name), index)
+            raise
+        self.columns = column_positions(header, ALIASES)
         missing = [name for name in REQUIRED if name not in self.columns]
         if missing:
             self.close()
@@ -189,29 +137,17 @@ class RosterFile:
                                found=found)
 
     def __iter__(self) -> Iterator[tuple[int, int, dict[str, str]]]:
-        """(first line, last line, {column: cell}) for every row that is not blank; a row
-        spans several lines only when a quoted cell holds line breaks."""
+        """(first line, last line, {column: cell}) for every row that is not blank."""
         wanted = [name for name in (*REQUIRED, *OPTIONAL) if name in self.columns]
         positions = [(name, self.columns[name]) for name in wanted]
-        line = self._reader.line_num + 1
-        while True:
-            try:
-                cells = next(self._reader)
-            except StopIteration:
-                return
-            except csv.Error:
-                # A cell beyond the csv module's size limit: the rest cannot be trusted.
-                raise UnusableFile("roster_unreadable", path=str(self.path), line=line
-                                   ) from None
-            last = self._reader.line_num
+        for line, last, cells in self._records:
             if any(cell.strip() for cell in cells):
                 yield line, last, {
                     name: cells[index] if index < len(cells) else "" for name, index in positions
                 }
-            line = last + 1
 
     def close(self) -> None:
-        self._stream.close()
+        self._csv.close()
 
 
 class RowChecker:
@@ -261,7 +197,7 @@ class RowChecker:
         except InvalidNip:
             value = normalise_nip(raw)
             digits = sum(char.isdigit() for char in value)
-            if _SCIENTIFIC.fullmatch(value):
+            if SCIENTIFIC.fullmatch(value):
                 reasons.append({"code": "nip_scientific"})
             elif len(value) == NIP_LENGTH and digits == NIP_LENGTH:
                 reasons.append({"code": "nip_birth_date"})
@@ -292,9 +228,7 @@ class RowChecker:
             return None
         found = self._kecamatan.get(kecamatan_key(name))
         if found is None:
-            # A cell holding a long number is someone's data in the wrong column: not echoed.
-            shown = "••••" if _DIGIT_RUN.search(name) else name[:60]
-            reasons.append({"code": "kecamatan_unknown", "name": shown})
+            reasons.append({"code": "kecamatan_unknown", "name": shown_cell(name, 60)})
         return found
 
 
@@ -344,16 +278,6 @@ class RosterWriter:
         self._totals.unchanged += counts.unchanged
 
 
-
-def _progress() -> Progress:
-    """A bar on the terminal's stderr; nothing when output goes to a file or a pipe."""
-    console = Console(stderr=True)
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, disable=not console.is_terminal,
-    )
-
-
 async def import_roster(app: App, path: Path) -> tuple[int, Totals]:
     """Import the file; the exit code and what happened, for the caller to report."""
     roster = RosterFile(path)
@@ -372,7 +296,7 @@ async def import_roster(app: App, path: Path) -> tuple[int, Totals]:
             totals.kecamatan_known = len(kecamatan)
             checker = RowChecker(kecamatan, has_kecamatan)
             writer = RosterWriter(session, app, opd, has_kecamatan, has_position, totals)
-            with _progress() as progress:
+            with progress_bar() as progress:
                 description = app.renderer.text("cli/roster_progress", {})
                 task = progress.add_task(description, total=max(roster.lines - 1, 0))
                 batch: list[Checked] = []
@@ -404,7 +328,7 @@ async def import_roster_file(app: App, path: Path) -> int:
     try:
         code, totals = await import_roster(app, path)
     except UnusableFile as unusable:
-        say(unusable.template, **unusable.context)
+        unusable.tell()
         return EXIT_UNUSABLE
     if totals.rows == 0:
         say("roster_empty", path=str(path))

@@ -78,6 +78,7 @@ REPORT = "report"
 ENTRY_PATTERN = "Enrollment:%"
 MID_ENROLMENT_PATTERNS = (ENTRY_PATTERN, "Deduction:%")
 
+RECIPIENT_CHUNK = 1_000  # ASN per query, well under the engines' bound parameters
 _SUNDAY = 6
 _SATURDAY = 5
 
@@ -218,22 +219,21 @@ class Recipient:
 
 
 async def recipients(session: AsyncSession, asn_ids: Sequence[int]) -> dict[int, Recipient]:
-    """Each ASN's latest linked chat (as SqlChats.address_of_asn), for a batch at once."""
-    if not asn_ids:
-        return {}
-    rows = await session.execute(
-        select(ChannelIdentity.asn_id, ChannelIdentity.channel, ChannelIdentity.chat_id,
-               Chat.unreachable_at)
-        .outerjoin(Chat, and_(Chat.channel == ChannelIdentity.channel,
-                              Chat.chat_id == ChannelIdentity.chat_id))
-        .where(ChannelIdentity.asn_id.in_(asn_ids))
-        .order_by(ChannelIdentity.asn_id, ChannelIdentity.linked_at.desc(),
-                  ChannelIdentity.id.desc())
-    )
+    """Each ASN's latest linked chat (as SqlChats.address_of_asn), a thousand ASN a query."""
     found: dict[int, Recipient] = {}
-    for asn_id, channel, chat_id, unreachable_at in rows:
-        found.setdefault(asn_id, Recipient(ChatAddress(channel, chat_id),
-                                           unreachable_at is not None))
+    for start in range(0, len(asn_ids), RECIPIENT_CHUNK):
+        rows = await session.execute(
+            select(ChannelIdentity.asn_id, ChannelIdentity.channel, ChannelIdentity.chat_id,
+                   Chat.unreachable_at)
+            .outerjoin(Chat, and_(Chat.channel == ChannelIdentity.channel,
+                                  Chat.chat_id == ChannelIdentity.chat_id))
+            .where(ChannelIdentity.asn_id.in_(asn_ids[start:start + RECIPIENT_CHUNK]))
+            .order_by(ChannelIdentity.asn_id, ChannelIdentity.linked_at.desc(),
+                      ChannelIdentity.id.desc())
+        )
+        for asn_id, channel, chat_id, unreachable_at in rows:
+            found.setdefault(asn_id, Recipient(ChatAddress(channel, chat_id),
+                                               unreachable_at is not None))
     return found
 
 

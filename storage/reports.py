@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.premium import PremiumRate, first_of_month_after, rate_on
+from flows.premium import first_of_month_after
 from messages.formatting import JAKARTA
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import DEDUCTED_STATUSES, HOLDING_STATUSES, UnitProgress
@@ -333,15 +333,14 @@ async def payroll_count(session: AsyncSession, month: date) -> int:
 
 
 async def payroll_rows(
-    session: AsyncSession, month: date, schedule: Sequence[PremiumRate]
+    session: AsyncSession, month: date, per_worker: int
 ) -> AsyncIterator[PayrollRow]:
     """Every ASN with at least one enrolment deducted in `month`, by OPD then name.
 
-    The amount is the premium in force in that month (the dated schedule) per worker: a
-    regulated change, such as a discount, applies to every agreement from its first month.
-    Raises NoPremiumRate when the schedule has no row for the month.
+    `per_worker` is the premium in force in that month (flows.premium.rate_on over the dated
+    schedule): a regulated change, such as a discount, applies to every agreement from its
+    first month.
     """
-    per_worker = rate_on(schedule, month).total
     result = await session.stream(
         _payroll_query(month).execution_options(yield_per=STREAM_BATCH))
     async for nip, name, unit_name, workers in result:

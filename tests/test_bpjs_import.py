@@ -15,9 +15,8 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from bot.app import create_app
-from bot.bpjs_import import import_results_file
+from bot.bpjs_import import ResultApplier, import_results_file
 from bot.cli import cli
-from bot.notify import Notifier
 from bot.settings import Settings
 from storage.models import AuditLog, Enrollment, OutboxMessage
 from tests.conftest import make_settings
@@ -222,7 +221,7 @@ async def test_a_nik_excel_cut_to_15_digits_gets_a_hint(app, tmp_path, capsys):
 async def test_a_failure_half_way_changes_nothing(app, tmp_path, capsys, monkeypatch):
     fixture = await seed_reports(app)
     calls = 0
-    original = Notifier.queue_to_asn
+    original = ResultApplier.apply
 
     async def fail_second(self, *args, **kwargs):
         nonlocal calls
@@ -231,7 +230,7 @@ async def test_a_failure_half_way_changes_nothing(app, tmp_path, capsys, monkeyp
             raise RuntimeError("database gone")
         return await original(self, *args, **kwargs)
 
-    monkeypatch.setattr(Notifier, "queue_to_asn", fail_second)
+    monkeypatch.setattr(ResultApplier, "apply", fail_second)
     with pytest.raises(RuntimeError):
         await import_results_file(app, good_file(tmp_path, fixture))
 
