@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.database import dialect_insert
 from storage.models import ChannelIdentity, Chat
 
 
@@ -31,11 +31,9 @@ class SqlChats:
 
     async def inbound(self, channel: str, chat_id: str, chat_type: str, now: datetime) -> None:
         """The user wrote: the 24-hour window opens again and a block is evidently lifted."""
-        dialect = self._session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         changes = {"last_inbound_at": now, "unreachable_at": None, "unreachable_reason": None}
         await self._session.execute(
-            insert(Chat)
+            dialect_insert(self._session, Chat)
             .values(channel=channel, chat_id=chat_id, chat_type=chat_type, **changes)
             .on_conflict_do_update(index_elements=["channel", "chat_id"], set_=changes)
         )

@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.crypto import PersonalDataCipher
+from storage.database import dialect_insert
 from storage.models import ConversationState
 
 DEFAULT_DESTINY = "default"
@@ -104,8 +105,7 @@ class SqlConversationRepository:
             "data_enc": self._cipher.encrypt_json(dict(data)) if data else None,
             "updated_at": now,
         }
-        insert = postgresql.insert if self._dialect == "postgresql" else sqlite.insert
-        statement = insert(ConversationState).values(**values, **changes)
+        statement = dialect_insert(self._session, ConversationState).values(**values, **changes)
         await self._session.execute(
             statement.on_conflict_do_update(index_elements=list(_KEY_COLUMNS), set_=changes)
         )

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -54,6 +55,14 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def dialect_insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT in the session's dialect: the form that knows ON CONFLICT (an upsert),
+    which SQLAlchemy's generic `insert` does not."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
 
 
 def _alembic_config(connection: Any | None = None) -> Any:
