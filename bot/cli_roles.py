@@ -9,10 +9,11 @@ command itself is wrong (unknown role, a unit missing or not allowed, settings m
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Annotated
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.app import App
 from bot.cli_app import with_app
@@ -36,37 +37,31 @@ UnitOption = Annotated[str | None, typer.Option(
     "--unit", help='OPD untuk koordinator, kecamatan untuk camat ("Kecamatan Patebon").')]
 
 
-class Refused(Exception):
-    """The command cannot be done; the message was printed, `code` is the exit code."""
-
-    def __init__(self, code: int) -> None:
-        super().__init__(code)
-        self.code = code
+def _refuse(code: int, template: str, **context: object) -> typer.Exit:
+    """Say why the command cannot be done; the exit to raise (it rolls back what began)."""
+    say(template, **context)
+    return typer.Exit(code)
 
 
 def _role(typed: str) -> str:
     role = ROLE_WORDS.get(typed.strip().lower())
     if role is None:
-        say("role_unknown_role", role=typed, roles=sorted(ROLE_UNIT_KIND))
-        raise Refused(USAGE)
+        raise _refuse(USAGE, "role_unknown_role", role=typed, roles=sorted(ROLE_UNIT_KIND))
     return role
 
 
 def _check_unit_given(role: str, unit: str | None, required: bool) -> None:
     kind = ROLE_UNIT_KIND[role]
     if kind is None and unit is not None:
-        say("role_unit_not_needed", role=role)
-        raise Refused(USAGE)
+        raise _refuse(USAGE, "role_unit_not_needed", role=role)
     if kind is not None and unit is None and required:
-        say("role_unit_needed", role=role, kind=kind)
-        raise Refused(USAGE)
+        raise _refuse(USAGE, "role_unit_needed", role=role, kind=kind)
 
 
 async def _asn(roles: SqlRoleRepository, nip: str) -> tuple[int, str, str]:
     found = await roles.asn_by_nip(nip.strip())
     if found is None:
-        say("role_unknown_nip", nip=nip)
-        raise Refused(DATA_MISMATCH)
+        raise _refuse(DATA_MISMATCH, "role_unknown_nip", nip=nip)
     return found
 
 
@@ -75,22 +70,24 @@ async def _unit(roles: SqlRoleRepository, name: str, kind: str) -> UnitRef:
     if match.unit is not None:
         return match.unit
     if match.other_kind is not None:
-        say("role_wrong_kind", name=match.other_kind.name, found_kind=match.other_kind.kind,
-            kind=kind)
-    else:
-        say("role_unknown_unit", name=name, kind=kind, suggestions=list(match.suggestions))
-    raise Refused(DATA_MISMATCH)
+        raise _refuse(DATA_MISMATCH, "role_wrong_kind", name=match.other_kind.name,
+                      found_kind=match.other_kind.kind, kind=kind)
+    raise _refuse(DATA_MISMATCH, "role_unknown_unit", name=name, kind=kind,
+                  suggestions=list(match.suggestions))
 
 
-def _run(work: Callable[[App], Awaitable[int]]) -> None:
-    """Run an async command body; its Refused becomes the exit code."""
-    async def guarded(app: App) -> int:
-        try:
-            return await work(app)
-        except Refused as refused:
-            return refused.code
-
-    raise typer.Exit(with_app(guarded))
+async def _announce(app: App, session: AsyncSession, change: str, asn_id: int, role: str,
+                    unit_id: int | None, unit_name: str | None, now: datetime) -> bool:
+    """Audit a role "granted" or "revoked" and tell the ASN in their chat; False when they
+    have linked none."""
+    await SqlAuditRepository(session).record(
+        f"role.{change}", actor_asn_id=None, channel="cli", subject=f"asn:{asn_id}",
+        details={"role": role, "unit_id": unit_id}, now=now,
+    )
+    return await Notifier(app.renderer, app.cipher).queue_to_asn(
+        session, asn_id, Reply(f"roles/{change}", {"role": role, "unit_name": unit_name}),
+        "news", now,
+    )
 
 
 @role_cli.command("grant")
@@ -113,19 +110,13 @@ def grant(nip: NipArgument, role: RoleArgument, unit: UnitOption = None) -> None
             if not await roles.grant(asn_id, wanted, unit_id, now):
                 say("role_already", **facts)
                 return OK
-            await SqlAuditRepository(session).record(
-                "role.granted", actor_asn_id=None, channel="cli", subject=f"asn:{asn_id}",
-                details={"role": wanted, "unit_id": unit_id}, now=now,
-            )
-            told = await Notifier(app.renderer, app.cipher).queue_to_asn(
-                session, asn_id, Reply("roles/granted", {"role": wanted, "unit_name": unit_name}),
-                "news", now,
-            )
+            told = await _announce(app, session, "granted", asn_id, wanted, unit_id,
+                                   unit_name, now)
         say("role_granted", **facts, told=told,
             other_opd=own_unit if wanted == "coordinator" and own_unit != unit_name else None)
         return OK
 
-    _run(work)
+    raise typer.Exit(with_app(work))
 
 
 @role_cli.command("revoke")
@@ -152,24 +143,16 @@ def revoke(nip: NipArgument, role: RoleArgument, unit: UnitOption = None) -> Non
             if not held:
                 say("role_not_held", **facts)
                 return OK
-            notifier = Notifier(app.renderer, app.cipher)
             told = False
             for item in held:
                 await roles.revoke(asn_id, wanted, item.unit_id)
-                await SqlAuditRepository(session).record(
-                    "role.revoked", actor_asn_id=None, channel="cli", subject=f"asn:{asn_id}",
-                    details={"role": wanted, "unit_id": item.unit_id}, now=now,
-                )
-                told = await notifier.queue_to_asn(
-                    session, asn_id,
-                    Reply("roles/revoked", {"role": wanted, "unit_name": item.unit_name}),
-                    "news", now,
-                )
+                told = await _announce(app, session, "revoked", asn_id, wanted, item.unit_id,
+                                       item.unit_name, now)
             facts["units"] = [item.unit_name for item in held if item.unit_name]
         say("role_revoked", **facts, told=told)
         return OK
 
-    _run(work)
+    raise typer.Exit(with_app(work))
 
 
 @role_cli.command("list")
@@ -190,12 +173,11 @@ def list_roles(
                 found = await roles.find_unit(unit, kind)
                 target = found.unit or found.other_kind
                 if target is None:
-                    say("role_unknown_unit", name=unit, kind=kind,
-                        suggestions=list(found.suggestions))
-                    return DATA_MISMATCH
+                    raise _refuse(DATA_MISMATCH, "role_unknown_unit", name=unit, kind=kind,
+                                  suggestions=list(found.suggestions))
                 unit_id = target.id
             holders = await roles.holders(wanted, unit_id)
         say("role_list", holders=holders)
         return OK
 
-    _run(work)
+    raise typer.Exit(with_app(work))
