@@ -8,10 +8,9 @@ exactly that long while the others go on.
 
 from __future__ import annotations
 
-import asyncio
 from bisect import bisect_left
 from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 
 import pytest
@@ -23,22 +22,8 @@ from bot.sender import is_group_chat
 from bot.transport import TransientSendError
 from flows.events import Channel
 from storage.models import Chat, OutboxMessage
-from storage.outbox import SqlOutbox
 from tests.conftest import make_settings
-
-
-class FakeClock:
-    """Time that moves only when the sender sleeps."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(0)  # sends launched before the sleep start before time moves
-        self.now += timedelta(seconds=max(seconds, 0))
+from tests.sending import FakeClock, add_messages
 
 
 class TimedTransport:
@@ -84,14 +69,6 @@ async def paced(sqlite_url, clock):
     await app.close()
 
 
-async def queue(app: App, channel: str, messages: list[tuple[str, str]],
-                kind: str = "broadcast") -> None:
-    async with app.sessions.begin() as session:
-        outbox = SqlOutbox(session, app.cipher)
-        for chat_id, text in messages:
-            outbox.add(channel, chat_id, {"text": text}, app.clock(), kind=kind)
-
-
 def most_in_any_window(times: list[datetime], window: timedelta) -> int:
     """The most sends in any window [t, t + window) — each starting at a send is enough."""
     ordered = sorted(times)
@@ -109,7 +86,8 @@ async def test_one_group_chat_gets_at_most_20_messages_a_minute(paced) -> None:
     app, transports = paced
     telegram = transports["telegram"]
     group = "-1001234567890"
-    await queue(app, "telegram", [(group, f"pesan {n}") for n in range(1000)], kind="report")
+    await add_messages(app, "telegram", [(group, f"pesan {n}") for n in range(1000)],
+                       kind="report")
 
     await app.sender.drain(wait=True)
 
@@ -126,10 +104,11 @@ async def test_1000_private_chats_get_30_a_second_overall_and_one_a_second_each(
     app, transports = paced
     telegram = transports["telegram"]
     chats = [str(100_000 + n) for n in range(1000)]
-    await queue(app, "telegram", [(chat, "Ayo lindungi pekerja rentan") for chat in chats])
+    await add_messages(app, "telegram", [(chat, "Ayo lindungi pekerja rentan") for chat in chats],
+                       kind="broadcast")
     # Ten of them also get a short conversation's worth: three messages each.
-    await queue(app, "telegram", [(chat, f"balasan {n}") for chat in chats[:10]
-                                  for n in range(3)], kind="news")
+    await add_messages(app, "telegram", [(chat, f"balasan {n}") for chat in chats[:10]
+                                         for n in range(3)], kind="news")
 
     await app.sender.drain(wait=True)
 
@@ -148,7 +127,8 @@ async def test_1000_private_chats_get_30_a_second_overall_and_one_a_second_each(
 async def test_whatsapp_goes_at_80_a_second(paced) -> None:
     app, transports = paced
     whatsapp = transports["whatsapp"]
-    await queue(app, "whatsapp", [(f"62812{n:07d}", "Halo") for n in range(1000)])
+    await add_messages(app, "whatsapp", [(f"62812{n:07d}", "Halo") for n in range(1000)],
+                       kind="broadcast")
 
     await app.sender.drain(wait=True)
 
@@ -163,8 +143,8 @@ async def test_a_429_pauses_that_chat_exactly_that_long_while_others_go_on(paced
     telegram = transports["telegram"]
     slow = "555"
     others = [str(200_000 + n) for n in range(1200)]  # 40 s of sending at 30 a second
-    await queue(app, "telegram", [(slow, f"pesan {n}") for n in range(3)], kind="reply")
-    await queue(app, "telegram", [(chat, "Siaran") for chat in others])
+    await add_messages(app, "telegram", [(slow, f"pesan {n}") for n in range(3)], kind="reply")
+    await add_messages(app, "telegram", [(chat, "Siaran") for chat in others], kind="broadcast")
     telegram.throttled[slow] = [12.0]
 
     await app.sender.drain(wait=True)
@@ -187,8 +167,8 @@ async def test_a_429_pauses_that_chat_exactly_that_long_while_others_go_on(paced
 async def test_a_429_alone_resumes_exactly_after_retry_after(paced) -> None:
     app, transports = paced
     telegram = transports["telegram"]
-    await queue(app, "telegram", [("555", "satu"), ("555", "dua"), ("777", "lain")],
-                kind="reply")
+    await add_messages(app, "telegram", [("555", "satu"), ("555", "dua"), ("777", "lain")],
+                       kind="reply")
     telegram.throttled["555"] = [30.0]
 
     await app.sender.drain(wait=True)
@@ -210,7 +190,8 @@ async def test_a_group_is_known_by_its_chat_record_or_a_negative_telegram_id(pac
     assert not is_group_chat("telegram", "-100123", "private")
     async with app.sessions.begin() as session:
         session.add(Chat(channel="telegram", chat_id="4242", chat_type="group"))
-    await queue(app, "telegram", [("4242", f"laporan {n}") for n in range(25)], kind="report")
+    await add_messages(app, "telegram", [("4242", f"laporan {n}") for n in range(25)],
+                       kind="report")
     await app.sender.drain(wait=True)
     times = transports["telegram"].times("4242")
     assert len(times) == 25 and most_in_any_window(times, timedelta(minutes=1)) == 20

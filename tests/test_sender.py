@@ -4,7 +4,7 @@ gets kind, last_inbound_at and the attachment; unreachable recipients get nothin
 they write; cancelled rows never go; answers go before broadcasts; a stop gives back claims."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import event, select, update
@@ -17,14 +17,7 @@ from storage.crypto import PersonalDataCipher, generate_key
 from storage.models import Attachment, OutboxMessage
 from storage.outbox import SqlOutbox
 from tests.conftest import make_settings
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.sending import Clock, FakeClock, add_messages
 
 
 class RecordingTransport:
@@ -50,8 +43,7 @@ async def setup(sqlite_url):
     await app.migrate()
     transport = RecordingTransport()
     app.add_transport(transport)
-    async with app.sessions.begin() as session:
-        SqlOutbox(session, app.cipher).add("telegram", "555", {"text": "Halo"}, clock())
+    await add_messages(app, "telegram", [("555", "Halo")])
     yield app, transport, clock
     await app.close()
 
@@ -113,14 +105,6 @@ async def test_body_is_encrypted_at_rest(setup):
 # -- what the transport gets, unreachable recipients, cancelled rows, urgency, stopping --------
 
 
-class FakeClock(Clock):
-    """A clock the sender's sleeps move forward (no real waiting)."""
-
-    async def sleep(self, seconds):
-        await asyncio.sleep(0)
-        self.now += timedelta(seconds=max(seconds, 0))
-
-
 class BodyTransport:
     """Keeps every body it was given; some chats cannot be reached, some fail for a while."""
 
@@ -156,9 +140,7 @@ async def fake_app(sqlite_url):
 
 
 async def add(app, chat_id, text, kind="reply", **body):
-    async with app.sessions.begin() as session:
-        SqlOutbox(session, app.cipher).add("telegram", chat_id, {"text": text, **body},
-                                           app.clock(), kind=kind)
+    await add_messages(app, "telegram", [(chat_id, text)], kind, **body)
 
 
 async def statuses(app) -> list[tuple[str, str, str]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter, defaultdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +21,7 @@ from flows.events import Channel
 from storage.models import OutboxMessage
 from storage.outbox import SqlOutbox
 from tests.conftest import make_settings
+from tests.sending import Clock, add_messages
 
 FAST = {"telegram_rate_overall": 100_000.0, "telegram_rate_private_chat": 100_000.0,
         "sender_batch_size": 40}
@@ -46,14 +47,6 @@ class Transport:
         return f"{self.name}-{len(self.log.sent)}"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def shared_settings(url: str, **settings) -> Settings:
     """One configuration (the same keys) for every sender of a test."""
     return make_settings(url, **{**FAST, **settings})
@@ -72,12 +65,9 @@ async def test_two_senders_share_500_rows_each_sent_exactly_once_in_order(databa
     await first.migrate()
     second = await sender_app(settings, "B", log)
     try:
-        async with first.sessions.begin() as session:
-            outbox = SqlOutbox(session, first.cipher)
-            now = datetime.now(UTC)
-            for n in range(500):  # 100 chats, 5 messages each, interleaved
-                outbox.add("telegram", str(1000 + n % 100), {"text": f"pesan {n // 100}"},
-                           now, kind="broadcast")
+        # 100 chats, 5 messages each, interleaved
+        await add_messages(first, "telegram", [(str(1000 + n % 100), f"pesan {n // 100}")
+                                               for n in range(500)], kind="broadcast")
 
         await asyncio.gather(first.sender.drain(), second.sender.drain())
 
@@ -111,11 +101,8 @@ async def test_a_claim_left_by_a_dead_sender_is_taken_over_when_it_runs_out(data
                                 log, clock=clock)
     await survivor.migrate()
     try:
-        async with survivor.sessions.begin() as session:
-            outbox = SqlOutbox(session, survivor.cipher)
-            for n in range(3):
-                outbox.add("telegram", "555", {"text": f"pesan {n}"}, clock.now)
-            outbox.add("telegram", "777", {"text": "lain"}, clock.now)
+        await add_messages(survivor, "telegram", [("555", f"pesan {n}") for n in range(3)]
+                           + [("777", "lain")])
         # A sender claims chat 555's rows and dies before sending anything.
         async with survivor.sessions.begin() as session:
             outbox = SqlOutbox(session, survivor.cipher)
@@ -146,10 +133,7 @@ async def test_a_claim_takes_only_free_rows_and_a_chat_only_from_its_first(datab
     app = await sender_app(shared_settings(database_url), "A", SharedLog(), clock=clock)
     await app.migrate()
     try:
-        async with app.sessions.begin() as session:
-            outbox = SqlOutbox(session, app.cipher)
-            for n in range(3):
-                outbox.add("telegram", "555", {"text": f"pesan {n}"}, clock.now)
+        await add_messages(app, "telegram", [("555", f"pesan {n}") for n in range(3)])
         until = clock.now + timedelta(seconds=60)
         async with app.sessions.begin() as session:
             outbox = SqlOutbox(session, app.cipher)
@@ -177,10 +161,7 @@ async def test_concurrent_claims_never_overlap(postgres_url, senders):
             for n in range(senders)]
     await apps[0].migrate()
     try:
-        async with apps[0].sessions.begin() as session:
-            outbox = SqlOutbox(session, apps[0].cipher)
-            for n in range(300):
-                outbox.add("telegram", str(1000 + n), {"text": "Siaran"}, clock.now,
+        await add_messages(apps[0], "telegram", [(str(1000 + n), "Siaran") for n in range(300)],
                            kind="broadcast")
 
         async def claim_all(app: App) -> set[int]:
