@@ -137,7 +137,7 @@ async def show_pending(conversation: Conversation, context: Context) -> Reply:
                      Button("reject", f"co:no:{item.id}", {"number": number})))
     turns = []
     if page > 0:
-        turns.append(Button("page_previous", f"co:pg:{page - 1}"))
+        turns.append(Button("page_prev", f"co:pg:{page - 1}"))
     if page + 1 < pages:
         turns.append(Button("page_following", f"co:pg:{page + 1}"))
     if turns:
@@ -280,7 +280,7 @@ async def link_group(context: Context, held: Sequence[RoleView]) -> Reply:
     config = context.config
     return Reply("roles/group_linked", {
         "unit_name": role.unit_name, "unit_kind": ROLE_UNIT_KIND[role.role],
-        "report_day": config.report_day, "report_time": config.report_time.strftime("%H.%M"),
+        "report_day": config.report_day, "report_time": config.report_time,
     })
 
 

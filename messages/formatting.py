@@ -1,11 +1,12 @@
-"""Indonesian formatting of money and dates (Rp16.800; 21 Agustus 2025), through babel."""
+"""Indonesian formatting of money, dates and times (Rp16.800; 21 Agustus 2025; 08.00), through
+babel."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal
 
 LOCALE = "id_ID"
@@ -32,6 +33,11 @@ def month_year(value: date) -> str:
 def date_time(value: datetime) -> str:
     """21 Agustus 2025 14.05 WIB."""
     return format_datetime(value, "d MMMM y HH.mm", tzinfo=JAKARTA, locale=LOCALE) + " WIB"
+
+
+def clock(value: time) -> str:
+    """08.00: a time of day as Indonesians write it."""
+    return format_time(value, "HH.mm", locale=LOCALE)
 
 
 def number(value: int | float) -> str:

@@ -70,6 +70,7 @@ def _environment(markup: str) -> Environment:
         tanggal=formatting.long_date,
         bulan=formatting.month_year,
         waktu=formatting.date_time,
+        jam=formatting.clock,
         angka=formatting.number,
     )
     if markup == HTML:

@@ -3,7 +3,7 @@ renderer test's SAMPLE)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 from storage.interfaces import BroadcastStatus, PendingEnrollment, UnitProgress
 
@@ -17,7 +17,7 @@ SAMPLE: dict[str, object] = {
     "units": ["Dinas Kesehatan", "Patebon"],
     "command": "verifikasi",
     "report_day": 1,
-    "report_time": "08.00",
+    "report_time": time(8, 0),
     # coordinator/*
     "pending_total": 4,
     "unit_progress": UnitProgress(unit_id=1, unit_name="Dinas Kesehatan", asn_total=250,

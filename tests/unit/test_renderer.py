@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from jinja2 import UndefinedError
 
-from flows import enrollment, workers
+from flows import coordinator, enrollment, workers
 from flows.events import Button, Reply
 from messages import formatting
 from messages.renderer import HTML, PLAIN, WHATSAPP, Renderer
@@ -182,7 +182,10 @@ def named_in_flows(pattern: str) -> set[str]:
 def test_every_template_a_flow_names_exists(renderer):
     folders = "|".join({name.split("/")[0] for name in renderer.template_names()} - {"cli"})
     names = named_in_flows(rf'"((?:{folders})/[a-z_]+)"')
-    names |= {f"workers/reason_{reason}" for reason in workers.REASONS if reason != "other"}
+    # The reason steps (flows.conversation.reason_of) name theirs from the folder.
+    for folder, reasons in (("workers", workers.REASONS), ("coordinator", coordinator.REASONS)):
+        names |= {f"{folder}/reason_{reason}" for reason in reasons if reason != "other"}
+        names.add(f"{folder}/type_reason")
     assert names, "the scan found nothing: has the code changed shape?"
     missing = names - set(renderer.template_names())
     assert not missing
@@ -194,6 +197,7 @@ def test_every_label_a_flow_names_exists(renderer):
     labels |= {f"occupation_{c}" for c in enrollment.OCCUPATIONS}
     labels |= {f"edit_{c}" for c in enrollment.EDITABLE}
     labels |= {f"reason_{c}" for c in workers.REASONS}
+    labels |= {f"reject_{c}" for c in coordinator.REASONS}
     assert "share_contact" in labels and "agree" in labels
     missing = labels - set(renderer.label_keys())
     assert not missing
