@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import dialect_insert
@@ -41,17 +41,14 @@ class SqlChats:
     async def mark_unreachable(
         self, channel: str, chat_id: str, reason: str, now: datetime
     ) -> None:
-        """The platform said the recipient cannot be reached (blocked the bot, no account)."""
-        updated = await self._session.execute(
-            update(Chat)
-            .where(Chat.channel == channel, Chat.chat_id == chat_id)
-            .values(unreachable_at=now, unreachable_reason=reason[:200])
+        """The platform said the recipient cannot be reached (blocked the bot, no account).
+        A chat never seen before is recorded as a private one."""
+        changes = {"unreachable_at": now, "unreachable_reason": reason[:200]}
+        await self._session.execute(
+            dialect_insert(self._session, Chat)
+            .values(channel=channel, chat_id=chat_id, chat_type="private", **changes)
+            .on_conflict_do_update(index_elements=["channel", "chat_id"], set_=changes)
         )
-        if not getattr(updated, "rowcount", 0):
-            self._session.add(
-                Chat(channel=channel, chat_id=chat_id, chat_type="private",
-                     unreachable_at=now, unreachable_reason=reason[:200])
-            )
 
     async def is_unreachable(self, channel: str, chat_id: str) -> bool:
         found = await self._session.scalar(
