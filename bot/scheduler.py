@@ -48,7 +48,6 @@ from storage.reminders import (
     CoordinatorDue,
     GroupDue,
     LogKey,
-    Recipient,
     ReminderTimes,
     UnfinishedDue,
     anchor_period,
@@ -84,6 +83,7 @@ BATCH = 500
 PAGE = 10 * BATCH
 
 _Item = TypeVar("_Item")
+_Due = TypeVar("_Due", UnfinishedDue, AsnDue, CoordinatorDue)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,20 +200,13 @@ class Scheduler:
                 # Owed both the 1-day and the 3-day reminder: the 3-day one says it all.
                 if due:
                     owed.append((item, (unfinished_kind(due[-1]), subject, period)))
-            claimed = await claim(session, keys, now)
-            addresses = await recipients(session, [item.asn_id for item in items])
-            queued = 0
-            for item, key in owed:
-                if key not in claimed or not item.reminders_enabled:
-                    continue
-                reply = Reply("reminders/unfinished", {
+            return await self._remind(session, keys, owed, lambda item: Reply(
+                "reminders/unfinished", {
                     "name": item.name,
                     "draft_workers": list(item.draft_workers),
                     "enrolment_in_progress": item.in_progress,
                     "premium": premium,
-                })
-                queued += self._queue_to(session, addresses.get(item.asn_id), reply, now)
-            return queued
+                }), now)
 
         return await self._in_batches(
             lambda session, after, limit: unfinished_due(session, now, steps, after, limit),
@@ -224,17 +217,9 @@ class Scheduler:
         premium = self._premium(now)
 
         async def handle(session: AsyncSession, items: Sequence[AsnDue]) -> int:
-            claimed = await claim(
-                session, [(NO_WORKER, asn_subject(item.asn_id), period) for item in items], now)
-            addresses = await recipients(session, [item.asn_id for item in items])
-            queued = 0
-            for item in items:
-                if ((NO_WORKER, asn_subject(item.asn_id), period) not in claimed
-                        or not item.reminders_enabled):
-                    continue
-                reply = Reply("reminders/no_worker", {"name": item.name, "premium": premium})
-                queued += self._queue_to(session, addresses.get(item.asn_id), reply, now)
-            return queued
+            owed = [(item, (NO_WORKER, asn_subject(item.asn_id), period)) for item in items]
+            return await self._remind(session, [key for _, key in owed], owed, lambda item: Reply(
+                "reminders/no_worker", {"name": item.name, "premium": premium}), now)
 
         return await self._in_batches(
             lambda session, after, limit: no_worker_due(session, period, due, after, limit),
@@ -244,33 +229,39 @@ class Scheduler:
         period, due = self._times.coordinator_period(now)
 
         async def handle(session: AsyncSession, items: Sequence[CoordinatorDue]) -> int:
-            claimed = await claim(
-                session, [(COORDINATOR, role_subject(item.role_id), period) for item in items],
-                now)
-            addresses = await recipients(session, [item.asn_id for item in items])
-            queued = 0
-            for item in items:
-                if ((COORDINATOR, role_subject(item.role_id), period) not in claimed
-                        or not item.reminders_enabled):
-                    continue
-                reply = Reply("reminders/coordinator", {
+            owed = [(item, (COORDINATOR, role_subject(item.role_id), period)) for item in items]
+            return await self._remind(session, [key for _, key in owed], owed, lambda item: Reply(
+                "reminders/coordinator", {
                     "name": item.name, "unit": item.unit_name,
                     "pending_verifications": item.pending,
-                })
-                queued += self._queue_to(session, addresses.get(item.asn_id), reply, now)
-            return queued
+                }), now)
 
         return await self._in_batches(
             lambda session, after, limit: coordinator_due(session, period, due, after, limit),
             lambda item: item.role_id, handle)
 
-    def _queue_to(self, session: AsyncSession, recipient: Recipient | None, reply: Reply,
-                  now: datetime) -> int:
-        """Queue to a reachable recipient; 0 (the reminder stays logged) when there is none."""
-        if recipient is None or recipient.unreachable:
-            return 0
-        self._notifier.queue(session, recipient.address, reply, "reminder", now)
-        return 1
+    async def _remind(
+        self,
+        session: AsyncSession,
+        keys: Sequence[LogKey],
+        owed: Sequence[tuple[_Due, LogKey]],
+        reply: Callable[[_Due], Reply],
+        now: datetime,
+    ) -> int:
+        """Write the log rows `keys`; queue each owed item's reply when this run wrote its
+        key, the ASN has reminders on and a reachable chat. How many were queued; an item
+        skipped stays logged (a reminder is skipped, not postponed)."""
+        claimed = await claim(session, keys, now)
+        owed_now = [item for item, key in owed if key in claimed and item.reminders_enabled]
+        addresses = await recipients(session, [item.asn_id for item in owed_now])
+        queued = 0
+        for item in owed_now:
+            recipient = addresses.get(item.asn_id)
+            if recipient is None or recipient.unreachable:
+                continue
+            self._notifier.queue(session, recipient.address, reply(item), "reminder", now)
+            queued += 1
+        return queued
 
     # --- the monthly report to group chats --------------------------------------------------
 
