@@ -15,19 +15,16 @@ from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
 from bot.cli import cli
-from bot.settings import Settings
+from tests.cli_support import SETTING_NAMES, clear_settings
 
 DATA = Path(__file__).parent / "data" / "roster"
 EXECUTABLE = Path(sys.executable).with_name("asn-peduli")
-SETTING_NAMES = [name.upper() for name in Settings.model_fields]
 
 
 @pytest.fixture
 def fresh_dir(tmp_path, monkeypatch) -> Path:
     """An empty working directory and an environment that sets none of our settings."""
-    for name in SETTING_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
+    clear_settings(monkeypatch, tmp_path)
     return tmp_path
 
 

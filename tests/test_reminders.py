@@ -160,14 +160,9 @@ async def logged(app: App) -> set[tuple[str, str]]:
 
 
 @pytest.fixture
-async def app(database_url):
+def app(app_any_db):
     """The application on SQLite and on PostgreSQL (the rules are SQL: both must agree)."""
-    application = create_app(make_settings(database_url))
-    await application.migrate()
-    try:
-        yield application
-    finally:
-        await application.close()
+    return app_any_db
 
 
 @pytest.fixture
