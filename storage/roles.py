@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chats import SqlChats
+from storage.database import dialect_insert
 from storage.interfaces import Address, RoleView
 from storage.models import Asn, Chat, Role, Unit
 from storage.reminders import recipients
@@ -104,11 +104,9 @@ class SqlRoleRepository:
         previous = await self._session.scalar(
             select(Chat.unit_id).where(Chat.channel == channel, Chat.chat_id == chat_id)
         )
-        dialect = self._session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         link = {"unit_id": unit_id, "linked_by_asn_id": asn_id, "linked_at": now}
         await self._session.execute(
-            insert(Chat)
+            dialect_insert(self._session, Chat)
             .values(channel=channel, chat_id=chat_id, chat_type="group", **link)
             .on_conflict_do_update(index_elements=["channel", "chat_id"],
                                    set_={**link, "chat_type": "group"})
