@@ -159,7 +159,6 @@ class _Run:
     lines: dict[ChatKey, _Line] = field(default_factory=dict)
     in_flight: set[asyncio.Task[None]] = field(default_factory=set)
     next_claim_at: float = -math.inf
-    handled: int = 0
 
     @property
     def queued(self) -> int:
@@ -220,12 +219,12 @@ class OutboxSender:
         `poll_seconds` (rows written by another process do not wake this one)."""
         await self._deliver(stop=stop, wait=True, poll_seconds=poll_seconds)
 
-    async def drain(self, wait: bool = False) -> int:
-        """Deliver until nothing is due (tests and the terminal chat); the rows handled.
+    async def drain(self, wait: bool = False) -> None:
+        """Deliver until nothing is due (tests and the terminal chat).
 
         With `wait`, also wait (with the injected sleep) for rows that are paced, waiting
         for a retry or held by a claim, until no row is pending at all."""
-        return await self._deliver(stop=None, wait=wait, poll_seconds=math.inf)
+        await self._deliver(stop=None, wait=wait, poll_seconds=math.inf)
 
     def pacer(self, channel: str) -> Pacer:
         """The channel's pacer (one per sender, kept between runs)."""
@@ -257,7 +256,7 @@ class OutboxSender:
     # -- the loop ------------------------------------------------------------------------------
 
     async def _deliver(self, stop: asyncio.Event | None, wait: bool,
-                       poll_seconds: float) -> int:
+                       poll_seconds: float) -> None:
         state = _Run()
         done = asyncio.Event()
         recorder = asyncio.create_task(self._recorder(done), name="outbox-recorder")
@@ -272,7 +271,6 @@ class OutboxSender:
                 self._recorded.set()
                 with contextlib.suppress(Exception):
                     await recorder
-        return state.handled
 
     async def _loop(self, state: _Run, stop: asyncio.Event | None, wait: bool,
                     poll_seconds: float) -> None:
@@ -371,7 +369,6 @@ class OutboxSender:
             state.next_claim_at = now + poll_seconds
             return
         if taken:
-            state.handled += taken
             return
         state.next_claim_at = await self._next_change(now, channels, state.lines.keys())
         if running:
@@ -394,6 +391,8 @@ class OutboxSender:
         return excluded
 
     async def _claim_rows(self, state: _Run, now: float, channels: tuple[str, ...]) -> int:
+        """Claim rows onto the lanes; how many were taken, or marked without sending (an
+        unreadable body, an unreachable chat)."""
         want = max(self._batch_size - state.queued, 1)
         excluded = self._excluded(state, now)  # also forgets waits that are over
         budget = {}
