@@ -166,3 +166,11 @@ async def enrol(client: ChatClient, nik: str = NIK_SITI, name: str = "Siti Amina
     if agree is not None:
         await client.press("✅ Saya setuju" if agree else "Nanti saja")
         assert await client.state() == ("Menu:main", {}), client.last.text
+
+
+async def stop_first(client: ChatClient, reason: str = "Keberatan biaya") -> None:
+    """From the main menu, stop the first worker of "Pekerja saya" for `reason`."""
+    await client.press("👥 Pekerja saya")
+    await client.press("⛔ Hentikan")
+    await client.press(reason)
+    await client.press("⛔ Ya, hentikan")

@@ -33,6 +33,14 @@ def received(client: ChatClient, chat_id: str) -> list[str]:
     return [shown.text for shown in client.console.shown if shown.chat_id == chat_id]
 
 
+async def preview(camat: ChatClient, audience: str = "Semua ASN") -> str:
+    """/siaran, then the general campaign for `audience`: the preview's text."""
+    await camat.send("/siaran")
+    await camat.press(audience)
+    shown = await camat.press("📄 Ajakan umum")
+    return shown[-1].text
+
+
 async def link_group(client: ChatClient, chat_id: str, kecamatan: str) -> None:
     async with client.app.sessions.begin() as session:
         session.add(Chat(channel="console", chat_id=chat_id, chat_type="group",
@@ -147,10 +155,7 @@ async def test_unreachable_chats_are_left_out_and_each_asn_gets_one_message(cama
                                         select(ChannelIdentity.asn_id)
                                         .where(ChannelIdentity.chat_id == "5002")),
                                     linked_at=clock.now + timedelta(seconds=1)))
-    await camat.send("/siaran")
-    await camat.press("Semua ASN")
-    await camat.press("📄 Ajakan umum")
-    assert "Penerima: 2 orang" in camat.last.text
+    assert "Penerima: 2 orang" in await preview(camat)
     await camat.press("✅ Kirim sekarang")
     outbox = await rows(camat, OutboxMessage, kind="broadcast")
     assert sorted((row.channel, row.chat_id) for row in outbox) == [
@@ -187,11 +192,9 @@ async def test_changing_the_words_and_cancelling_send_nothing(camat):
 
 
 async def test_no_recipients_no_send_button(camat):
-    await camat.send("/siaran")
-    await camat.press("Grup kecamatan")
-    shown = await camat.press("📄 Ajakan umum")
-    assert "Penerima: 0 grup" in shown[-1].text and "Belum ada penerima" in shown[-1].text
-    assert shown[-1].labels == ["✏️ Ubah pesan", "Batal"]
+    text = await preview(camat, "Grup kecamatan")
+    assert "Penerima: 0 grup" in text and "Belum ada penerima" in text
+    assert camat.last.labels == ["✏️ Ubah pesan", "Batal"]
     shown = await camat.press_payload("bc:send")
     assert "Tidak ada penerima" in shown[0].text
     assert not await rows(camat, Broadcast)
@@ -205,9 +208,7 @@ async def waiting(camat) -> ChatClient:
         await session.execute(update(ChannelIdentity).where(ChannelIdentity.channel == "console",
                                                             ChannelIdentity.chat_id.in_(PATEBON))
                               .values(channel="whatsapp"))
-    await camat.send("/siaran")
-    await camat.press("Semua ASN")
-    await camat.press("📄 Ajakan umum")
+    await preview(camat)
     await camat.press("✅ Kirim sekarang")
     return camat
 
@@ -257,10 +258,7 @@ async def test_a_broadcast_can_be_cancelled_while_sending(waiting, clock):
 
 async def test_a_thousand_recipients_queue_in_one_update_with_one_body_per_channel(camat):
     await add_residents(camat, 1000, first_chat=100_000, channel="telegram")
-    await camat.send("/siaran")
-    await camat.press("Semua ASN")
-    shown = await camat.press("📄 Ajakan umum")
-    assert "Penerima: 1.003 orang" in shown[-1].text
+    assert "Penerima: 1.003 orang" in await preview(camat)
     await camat.press("✅ Kirim sekarang")
     outbox = await rows(camat, OutboxMessage, kind="broadcast")
     assert len(outbox) == 1003 and (await rows(camat, Broadcast))[0].recipients == 1003
@@ -278,10 +276,7 @@ async def test_queueing_progress_and_cancelling_on_both_engines(app_any_db):
     await add_residents(camat, 2, first_chat=5001)
     await add_residents(camat, 3, first_chat=8001, channel="telegram")
     await add_residents(camat, 2, kecamatan="Kendal", first_chat=7001)
-    await camat.send("/siaran")
-    await camat.press("Semua ASN")
-    await camat.press("📄 Ajakan umum")
-    assert "Penerima: 5 orang" in camat.last.text
+    assert "Penerima: 5 orang" in await preview(camat)
     await camat.press("✅ Kirim sekarang")
     outbox = await rows(camat, OutboxMessage, kind="broadcast")
     assert sorted(row.chat_id for row in outbox) == ["5001", "5002", "8001", "8002", "8003"]

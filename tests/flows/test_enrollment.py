@@ -9,7 +9,7 @@ from sqlalchemy import delete, func, select
 
 from storage.models import Consent, Enrollment, Unit, Worker
 from tests.chat import ChatClient, texts
-from tests.flows.route import NIK_ANDI, NIK_SITI, enrol, reach
+from tests.flows.route import NIK_ANDI, NIK_SITI, enrol, reach, stop_first
 
 HELD = "sudah terlindungi"
 
@@ -549,10 +549,7 @@ async def test_a_nik_taken_while_the_form_was_open_is_refused_at_saving(budi, sr
 
 async def test_a_nik_whose_enrolment_ended_can_be_enrolled_again(budi, sri):
     await enrol(budi, NIK_SITI)
-    await budi.press("👥 Pekerja saya")
-    await budi.press("⛔ Hentikan")
-    await budi.press("Tidak bekerja dengan saya lagi")
-    await budi.press("⛔ Ya, hentikan")
+    await stop_first(budi, "Tidak bekerja dengan saya lagi")
 
     await enrol(sri, NIK_SITI, name="Siti Aminah Lestari")
     enrollments = await rows(sri, Enrollment)
@@ -563,10 +560,7 @@ async def test_a_nik_whose_enrolment_ended_can_be_enrolled_again(budi, sri):
 
 async def test_the_first_asn_can_enrol_the_worker_again_after_stopping(budi):
     await enrol(budi, NIK_SITI)
-    await budi.press("👥 Pekerja saya")
-    await budi.press("⛔ Hentikan")
-    await budi.press("Keberatan biaya")
-    await budi.press("⛔ Ya, hentikan")
+    await stop_first(budi)
     await budi.press("➕ Daftarkan pekerja")  # the list offers a new enrolment directly
     await budi.press("Keluarga/saudara")
     await budi.send(NIK_SITI)

@@ -12,7 +12,7 @@ from storage.models import AuditLog, Enrollment
 from tests.chat import ChatClient, texts
 from tests.conftest import SRI
 from tests.flows.conftest import login
-from tests.flows.route import NIK_ANDI, NIK_SITI, enrol
+from tests.flows.route import NIK_ANDI, NIK_SITI, enrol, stop_first
 
 STALE = "sudah tidak berlaku"
 
@@ -55,10 +55,7 @@ async def test_the_list_shows_every_worker_with_status_and_masked_nik(budi):
 
 async def test_no_message_ever_shows_a_full_nik(budi):
     await enrol(budi, NIK_SITI)
-    await budi.press("👥 Pekerja saya")
-    await budi.press("⛔ Hentikan")
-    await budi.press("Keberatan biaya")
-    await budi.press("⛔ Ya, hentikan")
+    await stop_first(budi)
     await budi.press("➕ Daftarkan pekerja")
     await budi.press("Tetangga")
     await budi.send(NIK_SITI)
