@@ -7,7 +7,8 @@ outbox through the console transport, and return what this user saw.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 from bot.app import App
 from bot.console import ConsoleTransport, Shown, make
@@ -74,6 +75,11 @@ class ChatClient:
             return await SqlConversationRepository(session, self.app.cipher).load(key)
 
 
-def texts(shown: list[Shown]) -> str:
-    """All the texts of some messages, joined, for `in` assertions."""
+class _HasText(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+def texts(shown: Iterable[_HasText]) -> str:
+    """All the texts of some messages (of any channel), joined, for `in` assertions."""
     return "\n---\n".join(message.text for message in shown)

@@ -8,9 +8,10 @@ where they fail instead: CI must prove both engines.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -97,26 +98,33 @@ def database_url(request) -> str:
     return request.getfixturevalue("postgres_url")
 
 
-@pytest.fixture
-async def app(sqlite_url) -> AsyncIterator[App]:
-    """The application on a migrated SQLite file (flow tests run here)."""
-    application = create_app(make_settings(sqlite_url))
-    await application.migrate()
+@contextlib.asynccontextmanager
+async def migrated_app(settings: Settings, clock: Callable[[], datetime] | None = None,
+                       roster: bool = False) -> AsyncIterator[App]:
+    """The application on its migrated database (with `seed_roster` when `roster`), closed
+    at the end."""
+    application = create_app(settings, clock=clock)
     try:
+        await application.migrate()
+        if roster:
+            await seed_roster(application)
         yield application
     finally:
         await application.close()
+
+
+@pytest.fixture
+async def app(sqlite_url) -> AsyncIterator[App]:
+    """The application on a migrated SQLite file (flow tests run here)."""
+    async with migrated_app(make_settings(sqlite_url)) as application:
+        yield application
 
 
 @pytest.fixture
 async def app_any_db(database_url) -> AsyncIterator[App]:
     """The application on SQLite and on PostgreSQL."""
-    application = create_app(make_settings(database_url))
-    await application.migrate()
-    try:
+    async with migrated_app(make_settings(database_url)) as application:
         yield application
-    finally:
-        await application.close()
 
 
 @dataclass(frozen=True)

@@ -34,24 +34,21 @@ import hashlib
 import hmac
 import json
 import re
-import socket
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.web import WebServer, serve
+from tests.loopback import LoopbackServer, bind_free, wait_until
 
-HOST = "127.0.0.1"
 DATA = Path(__file__).parent / "data" / "whatsapp"
 PHONE_NUMBER_ID = "106540352242922"
 ACCESS_TOKEN = "EAAGtest0access0token"
@@ -65,8 +62,6 @@ DEFAULT_TEMPLATES = {
     "asn_peduli_siaran": ({"id"}, False),
     "asn_peduli_laporan": ({"id"}, True),
 }
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                   "all_proxy")
 
 
 class GraphError(Exception):
@@ -178,43 +173,21 @@ class FakeGraph:
     def __post_init__(self) -> None:
         self._failures: list[_Failure] = []
         self._counter = 0
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._socket: socket.socket | None = None
+        self._http = LoopbackServer(Starlette(routes=[
+            Route("/v{version}/{phone}/messages", self._messages, methods=["POST"]),
+            Route("/v{version}/{phone}/media", self._media, methods=["POST"]),
+        ]), "the fake Graph API")
 
     # -- server lifecycle ----------------------------------------------------------------
 
     async def start(self) -> FakeGraph:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((HOST, 0))
-        self._socket = sock
-        self.url = f"http://{HOST}:{sock.getsockname()[1]}"
-        app = Starlette(routes=[
-            Route("/v{version}/{phone}/messages", self._messages, methods=["POST"]),
-            Route("/v{version}/{phone}/media", self._media, methods=["POST"]),
-        ])
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off",
-                                ws="none", http="h11", timeout_graceful_shutdown=2,
-                                log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]), name="fake-graph")
-        deadline = time.monotonic() + 5
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            if time.monotonic() > deadline:
-                raise TimeoutError("the fake Graph API did not start")
-            await asyncio.sleep(0.01)
+        """Serve on a free port of 127.0.0.1."""
+        await self._http.start()
+        self.url = self._http.url
         return self
 
     async def stop(self) -> None:
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(self._task, timeout=10)
-        if self._socket is not None:
-            self._socket.close()
+        await self._http.stop()
 
     async def __aenter__(self) -> FakeGraph:
         return await self.start()
@@ -244,14 +217,11 @@ class FakeGraph:
 
     async def wait_for_messages(self, wa_id: str, n: int, within: float = 10.0
                                 ) -> list[SentWhatsApp]:
-        deadline = time.monotonic() + within
-        while len(self.messages(wa_id)) < n:
-            if time.monotonic() > deadline:
-                raise AssertionError(
-                    f"expected {n} messages to {wa_id}, got "
-                    f"{[m.text[:50] for m in self.messages(wa_id)]}; rejected: "
-                    f"{[reason for _, reason in self.rejected]}")
-            await asyncio.sleep(0.02)
+        await wait_until(
+            lambda: len(self.messages(wa_id)) >= n, within,
+            lambda: (f"expected {n} messages to {wa_id}, got "
+                     f"{[m.text[:50] for m in self.messages(wa_id)]}; rejected: "
+                     f"{[reason for _, reason in self.rejected]}"))
         return self.messages(wa_id)
 
     # -- webhook bodies, as Meta posts them ------------------------------------------------
@@ -506,6 +476,16 @@ def _values(body: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield change["value"]
 
 
+def messages_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The messages of a webhook body built here (a list: append to batch another)."""
+    return next(_values(body))["messages"]
+
+
+def wamid_of(body: dict[str, Any]) -> str:
+    """The id of the (first) message of a webhook body built here."""
+    return str(messages_of(body)[0]["id"])
+
+
 def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[bytes, str]]:
     """multipart/form-data fields: name -> (bytes, content type), with the standard library."""
     message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
@@ -518,28 +498,6 @@ def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[bytes, str]]:
             fields[name] = (payload if isinstance(payload, bytes) else b"",
                             part.get_content_type())
     return fields
-
-
-# -- the network guard ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No request may leave 127.0.0.1: proxies off, other addresses refused."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    original = socket.socket.connect
-
-    def connect(self: socket.socket, address: Any) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in (
-            "127.0.0.1", "::1"
-        ):
-            self.close()
-            raise AssertionError(f"network access outside loopback: {address!r}")
-        return original(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
 
 
 # -- our web server, started for a test --------------------------------------------------
@@ -557,27 +515,31 @@ class RunningServer:
         await asyncio.wait_for(self.task, 15)
 
 
+async def until_healthy(url: str, alive: Callable[[], object], within: float = 10.0,
+                        what: str | Callable[[], str] = "the web server did not start",
+                        every: float = 0.02) -> None:
+    """Until our server at `url` answers GET /health with 200; `alive()` is asked before
+    each try and raises when the server died meanwhile."""
+    async with httpx.AsyncClient(timeout=2) as client:
+        async def healthy() -> bool:
+            alive()
+            with contextlib.suppress(httpx.TransportError):
+                return (await client.get(f"{url}/health")).status_code == 200
+            return False
+
+        await wait_until(healthy, within, what, every)
+
+
 async def start_server(web: WebServer) -> RunningServer:
     """`bot.web.serve` (the real uvicorn server) on a free 127.0.0.1 port; returns once
     /health answers 200."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((HOST, 0))
-    port = sock.getsockname()[1]
+    sock, url = bind_free()
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(web, HOST, port, sockets=[sock], stop=stop))
-    url = f"http://{HOST}:{port}"
-    deadline = time.monotonic() + 10
-    async with httpx.AsyncClient(timeout=2) as client:
-        while True:
-            if task.done():
-                task.result()
-            with contextlib.suppress(httpx.TransportError):
-                if (await client.get(f"{url}/health")).status_code == 200:
-                    return RunningServer(url, web, stop, task)
-            if time.monotonic() > deadline:
-                raise TimeoutError("the web server did not start")
-            await asyncio.sleep(0.02)
+    host, port = sock.getsockname()
+    task = asyncio.create_task(serve(web, host, port, sockets=[sock], stop=stop))
+    # A server that failed to start says why (its task's exception).
+    await until_healthy(url, lambda: task.done() and task.result())
+    return RunningServer(url, web, stop, task)
 
 
 @contextlib.asynccontextmanager

@@ -27,7 +27,6 @@ import contextlib
 import html
 import json
 import re
-import socket
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -36,13 +35,14 @@ from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from telegram import Bot
 
-HOST = "127.0.0.1"
+from tests.loopback import LoopbackServer, wait_until
+
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK_DATA = 64
@@ -197,49 +197,23 @@ class FakeTelegram:
         self._failures: dict[str, list[_Failure]] = {}
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._socket: socket.socket | None = None
+        self._http = LoopbackServer(Starlette(routes=[
+            Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
+        ]), "the fake Telegram server")
         self.url = ""
 
     # -- server lifecycle ----------------------------------------------------------------
 
     async def start(self) -> FakeTelegram:
-        """Serve on 127.0.0.1 on a free port (the socket is bound before serving: no race)."""
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((HOST, 0))
-        self._socket = sock
-        port = sock.getsockname()[1]
-        self.url = f"http://{HOST}:{port}"
-        app = Starlette(routes=[
-            Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
-        ])
-        config = uvicorn.Config(
-            app, host=HOST, port=port, log_config=None, access_log=False, lifespan="off",
-            ws="none", http="h11", timeout_graceful_shutdown=2, log_level="warning",
-        )
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve(sockets=[sock]),
-                                         name="fake-telegram")
-        deadline = time.monotonic() + 5
-        while not self._server.started:
-            if self._task.done():
-                self._task.result()
-            if time.monotonic() > deadline:
-                raise TimeoutError("the fake Telegram server did not start")
-            await asyncio.sleep(0.01)
+        """Serve on a free port of 127.0.0.1."""
+        await self._http.start()
+        self.url = self._http.url
         return self
 
     async def stop(self) -> None:
-        self._closing.set()
+        self._closing.set()  # long polls in progress answer at once
         self._wake()
-        if self._server is not None and self._task is not None:
-            self._server.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await asyncio.wait_for(self._task, timeout=10)
-        if self._socket is not None:
-            self._socket.close()
+        await self._http.stop()
 
     async def __aenter__(self) -> FakeTelegram:
         return await self.start()
@@ -379,30 +353,27 @@ class FakeTelegram:
                                 within: float = 10.0) -> list[SentMessage]:
         """All messages sent to the chat, once there are at least `n` (at most `within`
         seconds; an AssertionError shows what was sent instead)."""
-        deadline = time.monotonic() + within
-        while len(self.messages(chat_id)) < n:
-            if time.monotonic() > deadline:
-                seen = [m.text[:60] for m in self.messages(chat_id)]
-                raise AssertionError(f"expected {n} messages to {chat_id}, got {seen}; "
-                                     f"rejected: {[r[1] for r in self.rejected]}")
-            await asyncio.sleep(0.02)
+        await wait_until(
+            lambda: len(self.messages(chat_id)) >= n, within,
+            lambda: (f"expected {n} messages to {chat_id}, got "
+                     f"{[m.text[:60] for m in self.messages(chat_id)]}; "
+                     f"rejected: {[r[1] for r in self.rejected]}"))
         return self.messages(chat_id)
 
     async def wait_for_call(self, method: str, n: int = 1, within: float = 10.0) -> list[Call]:
-        deadline = time.monotonic() + within
-        while len(self.calls_of(method)) < n:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"expected {n} calls of {method}")
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: len(self.calls_of(method)) >= n, within,
+                         lambda: f"expected {n} calls of {method}")
         return self.calls_of(method)
 
     async def wait_until_confirmed(self, update_id: int, within: float = 10.0) -> None:
         """Until the bot has confirmed (by its getUpdates offset) the update `update_id`."""
-        deadline = time.monotonic() + within
-        while self._confirmed <= update_id:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"update {update_id} not confirmed")
-            await asyncio.sleep(0.02)
+        await wait_until(lambda: self._confirmed > update_id, within,
+                         lambda: f"update {update_id} not confirmed")
+
+    def bot(self) -> Bot:
+        """A python-telegram-bot `Bot` pointed at this fake (use it as `async with`)."""
+        return Bot(self.token, base_url=f"{self.url}/bot",
+                   base_file_url=f"{self.url}/file/bot")
 
     # -- the HTTP API --------------------------------------------------------------------
 

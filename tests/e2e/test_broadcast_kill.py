@@ -11,13 +11,9 @@ and the progress the camat sees counts every message once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
-import sys
-import time
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -25,7 +21,7 @@ import pytest
 import typer
 from sqlalchemy import insert, select
 
-from bot.app import App, create_app
+from bot.app import App
 from bot.notify import Notifier
 from bot.sender import MAX_IN_FLIGHT
 from bot.settings import Settings
@@ -36,12 +32,14 @@ from storage.broadcasts import broadcast_progress
 from storage.chats import ChatAddress, SqlChats
 from storage.models import Asn, Broadcast, ChannelIdentity, OutboxMessage, Unit
 from storage.outbox import SqlOutbox
-from tests.conftest import make_settings
-from tests.fake_graph import FakeGraph, loopback_only  # noqa: F401 - a fixture
+from tests.conftest import make_settings, migrated_app
+from tests.e2e.support import cli_env, start_cli
+from tests.fake_graph import FakeGraph
 from tests.fake_telegram import FakeTelegram
+from tests.loopback import wait_until
 
-# No request of these tests leaves 127.0.0.1.
-pytestmark = pytest.mark.usefixtures("loopback_only")
+# No request of these tests leaves 127.0.0.1 (tests/e2e/conftest.py, which also gives the
+# fake Bot API `fake` and the fake Cloud API `graph`).
 
 RECIPIENTS = 2_000
 FIRST_CHAT = 700_000
@@ -49,12 +47,6 @@ TEXT = "Mari lindungi satu pekerja rentan bulan ini."
 # Fast enough to finish in seconds, slow enough that the kill lands half-way.
 RATE = 400
 CLAIM_SECONDS = 2
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
 
 
 @pytest.fixture
@@ -102,87 +94,30 @@ async def queue_broadcast(app: App) -> int:
         return broadcast.id
 
 
-def child_env(settings: Settings, fake: FakeTelegram) -> dict[str, str]:
-    keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "SYSTEMROOT")
-            if name in os.environ}
-    return {
-        **keep,
-        "DATABASE_URL": settings.database_url,
-        "DATA_ENCRYPTION_KEYS": settings.data_encryption_keys.get_secret_value(),
-        "NIK_HASH_KEY": settings.nik_hash_key.get_secret_value(),
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_API_BASE_URL": fake.url,
-        "TELEGRAM_RATE_OVERALL": str(RATE),
-        "SENDER_CLAIM_SECONDS": str(CLAIM_SECONDS),
-        "SENDER_BATCH_SIZE": "100",
-        "NO_PROXY": "127.0.0.1",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
 async def start_worker(settings: Settings, fake: FakeTelegram, workdir: Path,
                        log: Path) -> asyncio.subprocess.Process:
     """`asn-peduli worker` in its own process, ready once it asked Telegram who it is."""
-    executable = Path(sys.executable).parent / "asn-peduli"
     asked = len(fake.calls_of("getMe"))
-    with log.open("ab") as output:
-        child = await asyncio.create_subprocess_exec(
-            str(executable), "worker", cwd=workdir, env=child_env(settings, fake),
-            stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output,
-        )
-    try:
-        await fake.wait_for_call("getMe", asked + 1, within=30)
-    except BaseException:
-        kill(child)
-        await child.wait()
-        raise
-    return child
-
-
-def kill(child: asyncio.subprocess.Process) -> None:
-    if child.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            child.kill()
-
-
-@pytest.fixture
-async def children() -> AsyncIterator[list[asyncio.subprocess.Process]]:
-    started: list[asyncio.subprocess.Process] = []
-    yield started
-    for child in started:
-        kill(child)
-        await asyncio.wait_for(child.wait(), 10)
-
-
-async def until(condition, within: float, what: str, every: float = 0.005) -> None:
-    """Poll `condition()` (sync or async) every `every` seconds until true, at most `within`
-    seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = condition()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {within} s: {what}")
-        await asyncio.sleep(every)
+    env = cli_env(settings, TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE_URL=fake.url,
+                  TELEGRAM_RATE_OVERALL=str(RATE), SENDER_CLAIM_SECONDS=str(CLAIM_SECONDS),
+                  SENDER_BATCH_SIZE="100")
+    return await start_cli("worker", env, workdir, log,
+                           lambda _: fake.wait_for_call("getMe", asked + 1, within=30))
 
 
 async def test_a_broadcast_to_2000_survives_a_killed_sender(
     fake: FakeTelegram, settings: Settings, tmp_path: Path,
     children: list[asyncio.subprocess.Process],
 ) -> None:
-    app = create_app(settings)
-    await app.migrate()
-    try:
+    async with migrated_app(settings) as app:
         broadcast_id = await queue_broadcast(app)
         fake.chats(range(FIRST_CHAT, FIRST_CHAT + RECIPIENTS))
         log = tmp_path / "worker.log"
 
         first = await start_worker(settings, fake, tmp_path, log)
         children.append(first)
-        await until(lambda: len(fake.sent) >= RECIPIENTS // 2, 60, "half the messages sent")
+        await wait_until(lambda: len(fake.sent) >= RECIPIENTS // 2, 60,
+                         "half the messages sent", every=0.005)
         first.send_signal(signal.SIGKILL)
         assert await asyncio.wait_for(first.wait(), 10) == -signal.SIGKILL
         at_kill = len(fake.sent)
@@ -199,7 +134,7 @@ async def test_a_broadcast_to_2000_survives_a_killed_sender(
                 return (await broadcast_progress(session, broadcast_id)).waiting == 0
 
         # The database is polled gently: SQLite has one writer, and it is the worker.
-        await until(finished, 60, "the broadcast delivered", every=0.25)
+        await wait_until(finished, 60, "the broadcast delivered", every=0.25)
         second.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(second.wait(), 15) == 0
 
@@ -223,57 +158,45 @@ async def test_a_broadcast_to_2000_survives_a_killed_sender(
         assert "worker: sending on telegram" in output and "worker: stopped" in output
         assert fake.token not in output
         assert TEXT not in output
-    finally:
-        await app.close()
 
 
 async def test_the_worker_needs_a_channel(sqlite_url: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    app = create_app(make_settings(sqlite_url))
-    await app.migrate()
-    try:
+    async with migrated_app(make_settings(sqlite_url)) as app:
         with pytest.raises(typer.Exit) as exited:
             await run_worker(app)
         assert exited.value.exit_code == 2
         assert "TELEGRAM_BOT_TOKEN" in capsys.readouterr().out
-    finally:
-        await app.close()
 
 
-async def test_the_worker_sends_on_whatsapp_when_it_is_configured(sqlite_url: str) -> None:
+async def test_the_worker_sends_on_whatsapp_when_it_is_configured(
+    graph: FakeGraph, sqlite_url: str
+) -> None:
     """In-process `run_worker` with only WhatsApp configured: a queued message reaches the
     fake Cloud API with the 24-hour window known (free text), and SIGTERM ends it."""
-    async with FakeGraph() as graph:
-        app = create_app(make_settings(sqlite_url, **graph.settings()))
-        await app.migrate()
-        try:
-            async with app.sessions.begin() as session:
-                await SqlChats(session).inbound("whatsapp", "6281234567890", "private",
-                                                datetime.now(UTC))
-                SqlOutbox(session, app.cipher).add(
-                    "whatsapp", "6281234567890", {"text": "Pengajuan Anda sudah diverifikasi."},
-                    datetime.now(UTC), kind="news")
-            worker = asyncio.create_task(run_worker(app))
-            [message] = await graph.wait_for_messages("6281234567890", 1)
-            assert message.text == "Pengajuan Anda sudah diverifikasi."
-            os.kill(os.getpid(), signal.SIGTERM)  # caught by the worker's own handler
-            await asyncio.wait_for(worker, 10)
-            async with app.sessions() as session:
-                row = (await session.scalars(select(OutboxMessage))).one()
-            assert (row.status, row.platform_message_id) == ("sent", message_key(message.wamid))
-        finally:
-            await app.close()
+    async with migrated_app(make_settings(sqlite_url, **graph.settings())) as app:
+        async with app.sessions.begin() as session:
+            await SqlChats(session).inbound("whatsapp", "6281234567890", "private",
+                                            datetime.now(UTC))
+            SqlOutbox(session, app.cipher).add(
+                "whatsapp", "6281234567890", {"text": "Pengajuan Anda sudah diverifikasi."},
+                datetime.now(UTC), kind="news")
+        worker = asyncio.create_task(run_worker(app))
+        [message] = await graph.wait_for_messages("6281234567890", 1)
+        assert message.text == "Pengajuan Anda sudah diverifikasi."
+        os.kill(os.getpid(), signal.SIGTERM)  # caught by the worker's own handler
+        await asyncio.wait_for(worker, 10)
+        async with app.sessions() as session:
+            row = (await session.scalars(select(OutboxMessage))).one()
+        assert (row.status, row.platform_message_id) == ("sent", message_key(message.wamid))
 
 
 async def test_a_half_configured_channel_is_named(sqlite_url: str,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    app = create_app(make_settings(sqlite_url, whatsapp_phone_number_id="1234567890"))
-    await app.migrate()
-    try:
+    settings = make_settings(sqlite_url, whatsapp_phone_number_id="1234567890")
+    async with migrated_app(settings) as app:
         with pytest.raises(typer.Exit) as exited:
             await run_worker(app)
         assert exited.value.exit_code == 2
         out = capsys.readouterr().out
         assert "Pengirim pesan belum bisa berjalan" in out and "WHATSAPP_ACCESS_TOKEN" in out
-    finally:
-        await app.close()

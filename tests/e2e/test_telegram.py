@@ -8,19 +8,16 @@ outbox is empty, so what a step returns is exactly what the user saw for it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import os
 import signal
 import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from telegram import Bot, Message, Update
 
 from bot.app import App, create_app
@@ -37,7 +34,6 @@ from bot.telegram import (
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
 from flows.events import ChatType, Kind
 from storage.chats import SqlChats
-from storage.conversations import ConversationKey, SqlConversationRepository
 from storage.models import (
     ChannelIdentity,
     Consent,
@@ -48,47 +44,31 @@ from storage.models import (
     Worker,
 )
 from storage.outbox import SqlOutbox
-from tests.conftest import BUDI, make_settings, seed_roster
+from tests.chat import texts
+from tests.conftest import BUDI, make_settings, migrated_app
+from tests.e2e.support import (
+    PENDING,
+    cli_env,
+    conversation_state,
+    none_left,
+    settle,
+    start_cli,
+)
 from tests.fake_telegram import FakeTelegram, SentMessage, group
+from tests.loopback import wait_until
 
 USER = 1001  # Budi's Telegram user id (and private chat id)
+BOT_ID = 123456  # the fake's bot (its token starts with it)
 NIK = "3324015708800001"
 WORKER_PHONE = "0857-1111-2222"
-PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy",
-                   "all_proxy")
 
 
-# -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No request of these tests may leave 127.0.0.1: proxies off, other addresses refused."""
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    original = socket.socket.connect
-
-    def connect(self: socket.socket, address: Any) -> None:
-        if self.family in (socket.AF_INET, socket.AF_INET6) and address[0] not in (
-            "127.0.0.1", "::1"
-        ):
-            self.close()  # the caller does not expect an AssertionError, and would leak it
-            raise AssertionError(f"network access outside loopback: {address!r}")
-        return original(self, address)
-
-    monkeypatch.setattr(socket.socket, "connect", connect)
+# -- fixtures (the fake Bot API `fake` comes from tests/e2e/conftest.py) ----------------------
 
 
 def test_the_network_guard_refuses_anything_but_loopback() -> None:
     with pytest.raises(AssertionError, match="outside loopback"):
         socket.create_connection(("192.0.2.1", 443), timeout=1)
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as server:
-        yield server
 
 
 # Telegram's one message a second per chat would make every step of these conversations
@@ -106,13 +86,8 @@ def settings(sqlite_url: str, fake: FakeTelegram) -> Settings:
 
 @pytest.fixture
 async def tg_app(settings: Settings) -> AsyncIterator[App]:
-    application = create_app(settings)
-    await application.migrate()
-    await seed_roster(application)
-    try:
+    async with migrated_app(settings, roster=True) as application:
         yield application
-    finally:
-        await application.close()
 
 
 def make_bot(app: App) -> TelegramBot:
@@ -141,11 +116,7 @@ class TelegramUser:
 
     async def settle(self, update_id: int, within: float = 10.0) -> list[SentMessage]:
         """Wait until the update is committed and the outbox delivered; the new messages."""
-        deadline = time.monotonic() + within
-        while not await processed_and_delivered(self.app, update_id):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"update {update_id} not processed and delivered")
-            await asyncio.sleep(0.02)
+        await settle(self.app, "telegram", str(update_id), within)
         messages = self.fake.messages(self.user_id)
         new, self._seen = messages[self._seen:], len(messages)
         return new
@@ -176,26 +147,7 @@ class TelegramUser:
         raise AssertionError("no message with inline buttons yet")
 
     async def state(self) -> tuple[str | None, dict[str, Any]]:
-        return await conversation_state(self.app, self.user_id)
-
-
-async def processed_and_delivered(app: App, update_id: int) -> bool:
-    async with app.sessions() as session:
-        done = await session.scalar(select(ProcessedUpdate.id).where(
-            ProcessedUpdate.channel == "telegram", ProcessedUpdate.update_id == str(update_id)))
-        pending = await session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status == "pending"))
-    return done is not None and pending == 0
-
-
-async def conversation_state(app: App, user_id: int) -> tuple[str | None, dict[str, Any]]:
-    key = ConversationKey(bot_id=123456, chat_id=user_id, user_id=user_id)
-    async with app.sessions() as session:
-        return await SqlConversationRepository(session, app.cipher).load(key)
-
-
-def texts(messages: list[SentMessage]) -> str:
-    return "\n---\n".join(message.text for message in messages)
+        return await conversation_state(self.app, BOT_ID, self.user_id)
 
 
 async def identify(user: TelegramUser) -> None:
@@ -472,56 +424,14 @@ async def test_a_restarted_bot_resumes_the_conversation(
         await second_app.close()
 
 
-def _child_env(settings: Settings, fake: FakeTelegram) -> dict[str, str]:
-    keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "SYSTEMROOT")
-            if name in os.environ}
-    return {
-        **keep,
-        "DATABASE_URL": settings.database_url,
-        "DATA_ENCRYPTION_KEYS": settings.data_encryption_keys.get_secret_value(),
-        "NIK_HASH_KEY": settings.nik_hash_key.get_secret_value(),
-        "TELEGRAM_BOT_TOKEN": fake.token,
-        "TELEGRAM_API_BASE_URL": fake.url,
-        "TELEGRAM_RATE_PRIVATE_CHAT": str(settings.telegram_rate_private_chat),
-        "NO_PROXY": "127.0.0.1",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
 async def _start_child(settings: Settings, fake: FakeTelegram, workdir: Path,
                        log: Path) -> asyncio.subprocess.Process:
     """`asn-peduli run` in its own process, ready once it polls the fake server."""
-    executable = Path(sys.executable).parent / "asn-peduli"
     polls = len(fake.calls_of("getUpdates"))
-    with log.open("ab") as output:
-        child = await asyncio.create_subprocess_exec(
-            str(executable), "run", cwd=workdir, env=_child_env(settings, fake),
-            stdin=asyncio.subprocess.DEVNULL, stdout=output, stderr=output,
-        )
-    try:
-        await fake.wait_for_call("getUpdates", polls + 1, within=30)
-    except BaseException:
-        _kill(child)
-        await child.wait()
-        raise
-    return child
-
-
-def _kill(child: asyncio.subprocess.Process) -> None:
-    if child.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            child.kill()
-
-
-@pytest.fixture
-async def children() -> AsyncIterator[list[asyncio.subprocess.Process]]:
-    """Every child process started by a test is killed and reaped at its end, whatever
-    happened."""
-    started: list[asyncio.subprocess.Process] = []
-    yield started
-    for child in started:
-        _kill(child)
-        await asyncio.wait_for(child.wait(), 10)
+    env = cli_env(settings, TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE_URL=fake.url,
+                  TELEGRAM_RATE_PRIVATE_CHAT=str(settings.telegram_rate_private_chat))
+    return await start_cli("run", env, workdir, log,
+                           lambda _: fake.wait_for_call("getUpdates", polls + 1, within=30))
 
 
 async def test_the_cli_bot_killed_mid_conversation_resumes_after_a_restart(
@@ -609,26 +519,14 @@ async def test_a_user_who_blocked_the_bot_is_marked_unreachable_until_they_write
         SqlOutbox(session, tg_app.cipher).add("telegram", str(USER), {"text": "Kabar"},
                                               tg_app.clock(), kind="news")
     tg_app.sender.wake()
-    await nothing_pending(tg_app)
+    await wait_until(lambda: none_left(tg_app, OutboxMessage, PENDING),
+                     what="outbox rows still pending")
     assert len(fake.rejected) == refused
     # Unblocking and writing again lifts the mark: the answer arrives.
     fake.blocked.discard(str(USER))
     assert await user.send("/bantuan")
     async with tg_app.sessions() as session:
         assert not await SqlChats(session).is_unreachable("telegram", str(USER))
-
-
-async def nothing_pending(app: App, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while True:
-        async with app.sessions() as session:
-            pending = await session.scalar(select(func.count()).select_from(OutboxMessage)
-                                           .where(OutboxMessage.status == "pending"))
-        if not pending:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{pending} outbox rows still pending")
-        await asyncio.sleep(0.02)
 
 
 async def test_the_command_menu_comes_from_labels(fake: FakeTelegram, tg_app: App) -> None:
@@ -646,7 +544,7 @@ async def test_the_command_menu_comes_from_labels(fake: FakeTelegram, tg_app: Ap
 
 async def test_send_maps_telegram_errors_once(fake: FakeTelegram) -> None:
     """The transport alone against the fake: which failures are worth a retry."""
-    bot = Bot(fake.token, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot")
+    bot = fake.bot()
     transport = TelegramTransport(bot)
     body = {"text": "<b>Halo</b>", "buttons": [], "inline": True, "remove_keyboard": False,
             "markup": "html"}
@@ -682,7 +580,7 @@ CHART = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4
 async def test_a_chart_goes_as_a_photo_with_the_text_as_its_caption(
     fake: FakeTelegram,
 ) -> None:
-    bot = Bot(fake.token, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot")
+    bot = fake.bot()
     transport = TelegramTransport(bot)
     fake.chats([-1001234])
     attachment = {"filename": "progres.png", "content_type": "image/png", "data": CHART}
@@ -699,7 +597,7 @@ async def test_a_chart_goes_as_a_photo_with_the_text_as_its_caption(
 
 
 async def test_a_caption_too_long_follows_the_photo_as_a_message(fake: FakeTelegram) -> None:
-    bot = Bot(fake.token, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot")
+    bot = fake.bot()
     transport = TelegramTransport(bot)
     fake.chats([-1001234])
     text = "<b>Peringkat</b>\n" + "\n".join(f"{n}. Dinas &amp; Badan {n}" for n in range(80))
@@ -719,7 +617,7 @@ async def test_a_caption_too_long_follows_the_photo_as_a_message(fake: FakeTeleg
 
 async def test_the_fake_answers_the_rest_of_what_ptb_calls(fake: FakeTelegram) -> None:
     """Webhook info and message edits, parsed by PTB itself: the fake's answers are valid."""
-    bot = Bot(fake.token, base_url=f"{fake.url}/bot", base_file_url=f"{fake.url}/file/bot")
+    bot = fake.bot()
     async with bot:
         assert bot.username == fake.username
         assert await bot.set_webhook("https://bot.example.go.id/hook", secret_token="s")
@@ -807,10 +705,7 @@ async def test_webhook_mode_sets_the_webhook_and_processes_pushed_updates_once(
         telegram_webhook_url="https://bot.example.go.id/telegram/webhook",
         telegram_webhook_secret="s3cret-token",
     )
-    app = create_app(settings)
-    await app.migrate()
-    await seed_roster(app)
-    try:
+    async with migrated_app(settings, roster=True) as app:
         with caplog.at_level(logging.INFO, logger="bot.telegram"):
             await run_telegram(app, webhook=True)
         assert fake.webhook["url"] == "https://bot.example.go.id/telegram/webhook"
@@ -835,8 +730,6 @@ async def test_webhook_mode_sets_the_webhook_and_processes_pushed_updates_once(
             assert fake.calls_of("getUpdates") == []
         finally:
             await runner.stop()
-    finally:
-        await app.close()
 
 
 async def test_the_bot_needs_a_token_and_a_webhook_url(sqlite_url: str) -> None:

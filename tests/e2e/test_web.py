@@ -9,13 +9,9 @@ conversation, no outbox row.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-import os
 import signal
-import socket
-import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from bot.app import App, create_app
@@ -45,26 +41,18 @@ from storage.models import (
     OutboxMessage,
     ProcessedUpdate,
 )
-from tests.conftest import BUDI, make_settings, seed_roster
-from tests.fake_graph import (  # noqa: F401 - loopback_only is a fixture
-    FakeGraph,
-    RunningServer,
-    loopback_only,
-    running,
-)
+from tests.conftest import BUDI, make_settings, migrated_app
+from tests.e2e.support import cli_env, count, none_left, settle, start_cli
+from tests.fake_graph import FakeGraph, RunningServer, running, until_healthy, wamid_of
 from tests.fake_telegram import FakeTelegram
-
-pytestmark = pytest.mark.usefixtures("loopback_only")
+from tests.loopback import bind_free, wait_until
 
 WA_ID = BUDI.phone.lstrip("+")
 MAX_BODY = 8 * 1024
 TABLES = (InboxUpdate, ProcessedUpdate, Chat, ConversationState, OutboxMessage)
 
 
-@pytest.fixture
-async def graph() -> AsyncIterator[FakeGraph]:
-    async with FakeGraph() as fake:
-        yield fake
+# The fake Cloud API `graph` and Bot API `fake` come from tests/e2e/conftest.py.
 
 
 @pytest.fixture
@@ -74,13 +62,8 @@ def settings(sqlite_url: str, graph: FakeGraph) -> Settings:
 
 @pytest.fixture
 async def web_app(settings: Settings) -> AsyncIterator[App]:
-    application = create_app(settings)
-    await application.migrate()
-    await seed_roster(application)
-    try:
+    async with migrated_app(settings, roster=True) as application:
         yield application
-    finally:
-        await application.close()
 
 
 @pytest.fixture
@@ -90,34 +73,16 @@ async def server(web_app: App) -> AsyncIterator[RunningServer]:
 
 
 async def counts(app: App) -> dict[str, int]:
-    async with app.sessions() as session:
-        return {table.__tablename__: await session.scalar(
-            select(func.count()).select_from(table)) or 0 for table in TABLES}
+    return {table.__tablename__: await count(app, table) for table in TABLES}
 
 
 async def nothing_stored(app: App) -> bool:
     return set((await counts(app)).values()) == {0}
 
 
-async def settled(app: App, wamid: str, within: float = 10.0) -> None:
+async def settled(app: App, wamid: str) -> None:
     """Until the message is processed, the inbox empty and the outbox delivered."""
-    deadline = time.monotonic() + within
-    while True:
-        async with app.sessions() as session:
-            done = await session.scalar(select(ProcessedUpdate.id).where(
-                ProcessedUpdate.update_id == message_key(wamid)))
-            waiting = await session.scalar(select(func.count()).select_from(InboxUpdate))
-            pending = await session.scalar(select(func.count()).select_from(OutboxMessage)
-                                           .where(OutboxMessage.status == "pending"))
-        if done is not None and waiting == 0 and pending == 0:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{wamid} not settled")
-        await asyncio.sleep(0.02)
-
-
-def wamid_of(body: dict[str, Any]) -> str:
-    return str(body["entry"][0]["changes"][0]["value"]["messages"][0]["id"])
+    await settle(app, "whatsapp", message_key(wamid))
 
 
 async def say(graph: FakeGraph, server: RunningServer, app: App, text: str,
@@ -294,15 +259,8 @@ async def test_status_callbacks_update_the_outbox_and_mark_the_unreachable(
     assert chat.unreachable_reason == "whatsapp 131026: Message undeliverable"
 
 
-async def web_app_settled(app: App, within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while True:
-        async with app.sessions() as session:
-            if not await session.scalar(select(func.count()).select_from(InboxUpdate)):
-                return
-        if time.monotonic() > deadline:
-            raise AssertionError("the inbox did not empty")
-        await asyncio.sleep(0.02)
+async def web_app_settled(app: App) -> None:
+    await wait_until(lambda: none_left(app, InboxUpdate), what="the inbox did not empty")
 
 
 # -- durability ----------------------------------------------------------------------------
@@ -346,33 +304,31 @@ async def test_a_delivery_that_cannot_be_dispatched_is_retried_then_left_for_an_
     does: tried again with a growing delay, then left (and counted by /health) without
     holding up the deliveries behind it."""
     clock = [datetime(2025, 8, 21, 3, 0, tzinfo=UTC)]
-    app = create_app(settings, clock=lambda: clock[0])
-    await app.migrate()
-    transport = WhatsAppTransport(settings, app.renderer, clock=app.clock)
-    try:
-        web = WebServer(app, whatsapp=transport, inbox_max_attempts=2)
-        worker = web.inbox  # driven by hand: the server is not started
-        async with app.sessions.begin() as session:
-            SqlInbox(session, app.cipher).add("telegram", {"update_id": 5}, clock[0])
-        assert await worker.process_due() == 1
-        assert await worker.process_due() == 0  # waits a second before the next try
-        clock[0] += timedelta(seconds=1)
-        with caplog.at_level(logging.ERROR, logger="bot.web"):
+    async with migrated_app(settings, clock=lambda: clock[0]) as app:
+        transport = WhatsAppTransport(settings, app.renderer, clock=app.clock)
+        try:
+            web = WebServer(app, whatsapp=transport, inbox_max_attempts=2)
+            worker = web.inbox  # driven by hand: the server is not started
+            async with app.sessions.begin() as session:
+                SqlInbox(session, app.cipher).add("telegram", {"update_id": 5}, clock[0])
             assert await worker.process_due() == 1
-        assert "left for an operator" in caplog.text
-        clock[0] += timedelta(hours=1)
-        assert await worker.process_due() == 0
-        async with app.sessions() as session:
-            row = (await session.scalars(select(InboxUpdate))).one()
-            assert counts_of(await SqlInbox(session, app.cipher).counts(2)) == (0, 1)
-        assert (row.attempts, row.last_error) == (2, "telegram channel not configured")
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web.asgi),
-                                     base_url="http://bot") as client:
-            health = (await client.get("/health")).json()
-        assert health["inbox"] == {"waiting": 0, "stuck": 1}
-    finally:
-        await transport.close()
-        await app.close()
+            assert await worker.process_due() == 0  # waits a second before the next try
+            clock[0] += timedelta(seconds=1)
+            with caplog.at_level(logging.ERROR, logger="bot.web"):
+                assert await worker.process_due() == 1
+            assert "left for an operator" in caplog.text
+            clock[0] += timedelta(hours=1)
+            assert await worker.process_due() == 0
+            async with app.sessions() as session:
+                row = (await session.scalars(select(InboxUpdate))).one()
+                assert counts_of(await SqlInbox(session, app.cipher).counts(2)) == (0, 1)
+            assert (row.attempts, row.last_error) == (2, "telegram channel not configured")
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web.asgi),
+                                         base_url="http://bot") as client:
+                health = (await client.get("/health")).json()
+            assert health["inbox"] == {"waiting": 0, "stuck": 1}
+        finally:
+            await transport.close()
 
 
 def counts_of(counts: InboxCounts) -> tuple[int, int]:
@@ -384,12 +340,6 @@ def counts_of(counts: InboxCounts) -> tuple[int, int]:
 
 TELEGRAM_SECRET = "tg-secret-5d1e"
 USER = 1001
-
-
-@pytest.fixture
-async def telegram() -> AsyncIterator[FakeTelegram]:
-    async with FakeTelegram() as fake:
-        yield fake
 
 
 def telegram_update(fake: FakeTelegram, update_id: int, text: str) -> dict[str, Any]:
@@ -405,15 +355,13 @@ def telegram_update(fake: FakeTelegram, update_id: int, text: str) -> dict[str, 
 
 
 async def test_telegram_updates_come_in_through_the_webhook_with_the_secret(
-    telegram: FakeTelegram, sqlite_url: str
+    fake: FakeTelegram, sqlite_url: str
 ) -> None:
+    telegram = fake
     settings = make_settings(sqlite_url, telegram_bot_token=telegram.token,
                              telegram_api_base_url=telegram.url,
                              telegram_webhook_secret=TELEGRAM_SECRET)
-    app = create_app(settings)
-    await app.migrate()
-    await seed_roster(app)
-    try:
+    async with migrated_app(settings, roster=True) as app:
         web = web_server_from_settings(app)
         assert isinstance(web.telegram, TelegramBot) and web.whatsapp is None
         async with running(web) as server:
@@ -437,8 +385,6 @@ async def test_telegram_updates_come_in_through_the_webhook_with_the_secret(
             await asyncio.sleep(0.3)
             assert len(telegram.messages(USER)) == 2
             assert telegram.commands  # the "/" menu was published at start
-    finally:
-        await app.close()
 
 
 # -- configuration -------------------------------------------------------------------------
@@ -466,61 +412,36 @@ def test_a_server_without_a_channel_or_with_half_a_configuration_does_not_start(
 # -- the command ---------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_asn_peduli_serve_answers_and_stops_cleanly_on_sigterm(
-    graph: FakeGraph, settings: Settings, web_app: App, tmp_path: Path
+    graph: FakeGraph, settings: Settings, web_app: App, tmp_path: Path,
+    children: list[asyncio.subprocess.Process],
 ) -> None:
     """The command as an operator runs it: it serves, replies, and on SIGTERM finishes and
     exits 0; its log holds no secret, no number and nothing the user typed."""
-    port = _free_port()
-    keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG") if name in os.environ}
-    env = {
-        **keep,
-        "DATABASE_URL": settings.database_url,
-        "DATA_ENCRYPTION_KEYS": settings.data_encryption_keys.get_secret_value(),
-        "NIK_HASH_KEY": settings.nik_hash_key.get_secret_value(),
-        **{name.upper(): str(value) for name, value in graph.settings().items()},
-        "WEB_HOST": "127.0.0.1",
-        "WEB_PORT": str(port),
-        "NO_PROXY": "127.0.0.1",
-        "PYTHONUNBUFFERED": "1",
-    }
+    sock, url = bind_free()
+    port = sock.getsockname()[1]
+    sock.close()  # a free port, for the child to bind
+    env = cli_env(settings, WEB_HOST="127.0.0.1", WEB_PORT=str(port),
+                  **{name.upper(): str(value) for name, value in graph.settings().items()})
     log = tmp_path / "serve.log"
-    executable = Path(sys.executable).parent / "asn-peduli"
-    with log.open("wb") as output:
-        child = await asyncio.create_subprocess_exec(
-            str(executable), "serve", cwd=tmp_path, env=env, stdin=asyncio.subprocess.DEVNULL,
-            stdout=output, stderr=output)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        async with httpx.AsyncClient(timeout=2) as client:
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if (await client.get(f"{url}/health")).status_code == 200:
-                        break
-                assert child.returncode is None, log.read_text()
-                assert time.monotonic() < deadline, log.read_text()
-                await asyncio.sleep(0.05)
-            verified = await client.get(f"{url}/whatsapp/webhook", params={
-                "hub.mode": "subscribe", "hub.verify_token": graph.verify_token,
-                "hub.challenge": "42"})
-            assert verified.text == "42"
-        response = await graph.post(url, graph.text(WA_ID, "halo"))
-        assert response.status_code == 200
-        await graph.wait_for_messages(WA_ID, 2, within=20)
-        await graph.post(url, graph.text(WA_ID, "x"), signature="sha256=00")  # refused
-        child.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(child.wait(), 20) == 0
-    finally:
-        if child.returncode is None:
-            child.kill()
-            await child.wait()
+
+    def alive(started: asyncio.subprocess.Process) -> None:
+        assert started.returncode is None, log.read_text()
+
+    child = await start_cli("serve", env, tmp_path, log, lambda started: until_healthy(
+        url, lambda: alive(started), 30, what=log.read_text, every=0.05))
+    children.append(child)
+    async with httpx.AsyncClient(timeout=2) as client:
+        verified = await client.get(f"{url}/whatsapp/webhook", params={
+            "hub.mode": "subscribe", "hub.verify_token": graph.verify_token,
+            "hub.challenge": "42"})
+        assert verified.text == "42"
+    response = await graph.post(url, graph.text(WA_ID, "halo"))
+    assert response.status_code == 200
+    await graph.wait_for_messages(WA_ID, 2, within=20)
+    await graph.post(url, graph.text(WA_ID, "x"), signature="sha256=00")  # refused
+    child.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(child.wait(), 20) == 0
     output = log.read_text(encoding="utf-8", errors="replace")
     assert "serving whatsapp" in output and "signature wrong" in output
     for secret in (graph.token, graph.app_secret, graph.verify_token, WA_ID, "halo",

@@ -9,21 +9,19 @@ empty and the outbox delivered, so what a step returns is exactly what the user 
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.app import App, create_app
+from bot.app import App
 from bot.kecamatan import load_kecamatan
 from bot.settings import Settings
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
 from bot.web import web_server_from_settings
 from bot.whatsapp import WhatsAppTransport, message_key
-from storage.conversations import ConversationKey, SqlConversationRepository
 from storage.models import (
     ChannelIdentity,
     Chat,
@@ -31,32 +29,25 @@ from storage.models import (
     DeductionAgreement,
     Enrollment,
     InboxUpdate,
-    OutboxMessage,
-    ProcessedUpdate,
     Worker,
 )
-from tests.conftest import BUDI, SRI, make_settings, seed_roster
-from tests.fake_graph import (  # noqa: F401 - loopback_only is a fixture
+from tests.chat import texts
+from tests.conftest import BUDI, SRI, make_settings, migrated_app
+from tests.e2e.support import conversation_state, settle
+from tests.fake_graph import (
     FakeGraph,
     RunningServer,
     SentWhatsApp,
-    loopback_only,
+    messages_of,
     running,
+    wamid_of,
 )
-
-pytestmark = pytest.mark.usefixtures("loopback_only")
 
 WA_ID = BUDI.phone.lstrip("+")  # Budi writes from his roster number
 NIK = "3324015708800001"
 
 
-# -- fixtures ------------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def graph() -> AsyncIterator[FakeGraph]:
-    async with FakeGraph() as fake:
-        yield fake
+# -- fixtures (the fake Cloud API `graph` comes from tests/e2e/conftest.py) -------------------
 
 
 @pytest.fixture
@@ -66,13 +57,8 @@ def settings(sqlite_url: str, graph: FakeGraph) -> Settings:
 
 @pytest.fixture
 async def wa_app(settings: Settings) -> AsyncIterator[App]:
-    application = create_app(settings)
-    await application.migrate()
-    await seed_roster(application)
-    try:
+    async with migrated_app(settings, roster=True) as application:
         yield application
-    finally:
-        await application.close()
 
 
 @pytest.fixture
@@ -96,16 +82,12 @@ class WhatsAppUser:
         """Post a signed webhook body with one message; what the user got back for it."""
         response = await self.graph.post(self.server.url, body)
         assert response.status_code == 200, response.text
-        wamid = body["entry"][0]["changes"][0]["value"]["messages"][0]["id"]
-        return await self.settle(wamid)
+        return await self.settle(wamid_of(body))
 
     async def settle(self, wamid: str, within: float = 10.0) -> list[SentWhatsApp]:
-        deadline = time.monotonic() + within
-        while not await processed_and_delivered(self.app, wamid):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"message {wamid} not processed and delivered; "
-                                     f"rejected: {self.graph.rejected}")
-            await asyncio.sleep(0.02)
+        await settle(self.app, "whatsapp", message_key(wamid), within,
+                     lambda: (f"message {wamid} not processed and delivered; "
+                              f"rejected: {self.graph.rejected}"))
         messages = self.graph.messages(self.wa_id)
         new, self._seen = messages[self._seen:], len(messages)
         return new
@@ -129,29 +111,8 @@ class WhatsAppUser:
         raise AssertionError("no message with choices yet")
 
     async def state(self) -> tuple[str | None, dict[str, Any]]:
-        return await conversation_state(self.app, self.wa_id, self.graph.phone_number_id)
-
-
-async def processed_and_delivered(app: App, wamid: str) -> bool:
-    async with app.sessions() as session:
-        done = await session.scalar(select(ProcessedUpdate.id).where(
-            ProcessedUpdate.channel == "whatsapp",
-            ProcessedUpdate.update_id == message_key(wamid)))
-        waiting = await session.scalar(select(func.count()).select_from(InboxUpdate))
-        pending = await session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.status == "pending"))
-    return done is not None and waiting == 0 and pending == 0
-
-
-async def conversation_state(app: App, wa_id: str, phone_number_id: str
-                             ) -> tuple[str | None, dict[str, Any]]:
-    key = ConversationKey(bot_id=int(phone_number_id), chat_id=int(wa_id), user_id=int(wa_id))
-    async with app.sessions() as session:
-        return await SqlConversationRepository(session, app.cipher).load(key)
-
-
-def texts(messages: list[SentWhatsApp]) -> str:
-    return "\n---\n".join(message.text for message in messages)
+        return await conversation_state(self.app, int(self.graph.phone_number_id),
+                                        int(self.wa_id))
 
 
 async def identify(user: WhatsAppUser) -> None:
@@ -278,16 +239,15 @@ async def test_quick_messages_keep_their_order_per_chat_while_others_move_on(
     sri = WhatsAppUser(graph, server, wa_app, wa_id=SRI.phone.lstrip("+"))
     batched = graph.text(WA_ID, NIK)
     name = graph.text(WA_ID, "Siti Aminah")
-    batched["entry"][0]["changes"][0]["value"]["messages"].append(
-        name["entry"][0]["changes"][0]["value"]["messages"][0])
+    messages_of(batched).append(messages_of(name)[0])
     burst = [graph.reply(relationship, "Asisten rumah tangga"), graph.text(sri.wa_id, "halo"),
              batched, graph.text(sri.wa_id, SRI.nip)]
     responses = await asyncio.gather(*(graph.post(server.url, body) for body in burst[:1]))
     for body in burst[1:]:  # one after the other, without waiting for any processing
         responses.append(await graph.post(server.url, body))
     assert [response.status_code for response in responses] == [200] * 4
-    await user.settle(name["entry"][0]["changes"][0]["value"]["messages"][0]["id"])
-    await sri.settle(burst[-1]["entry"][0]["changes"][0]["value"]["messages"][0]["id"])
+    await user.settle(wamid_of(name))
+    await sri.settle(wamid_of(burst[-1]))
     assert (await user.state())[0] == "Enrollment:birth_date"
     assert "lahir" in graph.messages(WA_ID)[-1].text
     assert (await sri.state())[0] == "Menu:main"
@@ -336,10 +296,21 @@ async def test_a_contact_card_is_no_proof_and_a_sticker_is_explained(
 # -- delivery ------------------------------------------------------------------------------
 
 
-def transport_for(settings: Settings, app: App, now: datetime | None = None
-                  ) -> WhatsAppTransport:
-    clock = (lambda: now) if now else app.clock
-    return WhatsAppTransport(settings, app.renderer, clock=clock)
+@pytest.fixture
+async def transport_for(settings: Settings, wa_app: App
+                        ) -> AsyncIterator[Callable[..., WhatsAppTransport]]:
+    """`transport_for(now=None)`: the transport alone against the fake, on a fixed clock
+    when `now` is given; closed at the end of the test."""
+    made: list[WhatsAppTransport] = []
+
+    def make(now: datetime | None = None) -> WhatsAppTransport:
+        clock = (lambda: now) if now else wa_app.clock
+        made.append(WhatsAppTransport(settings, wa_app.renderer, clock=clock))
+        return made[-1]
+
+    yield make
+    for transport in made:
+        await transport.close()
 
 
 def body(text: str = "Halo *Budi*", **extra: Any) -> dict[str, Any]:
@@ -348,146 +319,128 @@ def body(text: str = "Halo *Budi*", **extra: Any) -> dict[str, Any]:
 
 
 async def test_send_maps_cloud_api_errors_once(
-    graph: FakeGraph, settings: Settings, wa_app: App
+    graph: FakeGraph, transport_for: Callable[..., WhatsAppTransport]
 ) -> None:
     """The transport alone against the fake: which failures are worth a retry."""
-    transport = transport_for(settings, wa_app)
-    try:
-        assert (await transport.send(WA_ID, body())) == message_key(graph.sent[-1].wamid)
-        for code, wait in ((130429, 1.0), (131056, 6.0), (131048, 60.0), (4, 60.0)):
-            graph.fail_once(code, "rate limit hit")
-            with pytest.raises(TransientSendError) as raised:
-                await transport.send(WA_ID, body())
-            assert raised.value.retry_after == wait
-        for code, status in ((131000, 500), (131016, 503)):
-            graph.fail_once(code, "Something went wrong", status=status)
-            with pytest.raises(TransientSendError):
-                await transport.send(WA_ID, body())
-        graph.fail_once(190, "Invalid OAuth access token.", status=401)
+    transport = transport_for()
+    assert (await transport.send(WA_ID, body())) == message_key(graph.sent[-1].wamid)
+    for code, wait in ((130429, 1.0), (131056, 6.0), (131048, 60.0), (4, 60.0)):
+        graph.fail_once(code, "rate limit hit")
         with pytest.raises(TransientSendError) as raised:
             await transport.send(WA_ID, body())
-        assert raised.value.retry_after == 300  # an operator must fix the token
-        graph.fail_once(131026, "Message undeliverable")
-        with pytest.raises(RecipientUnreachable):
+        assert raised.value.retry_after == wait
+    for code, status in ((131000, 500), (131016, 503)):
+        graph.fail_once(code, "Something went wrong", status=status)
+        with pytest.raises(TransientSendError):
             await transport.send(WA_ID, body())
-        for code in (131009, 132001, 131051):
-            graph.fail_once(code, "bad request")
-            with pytest.raises(PermanentSendError) as permanent:
-                await transport.send(WA_ID, body())
-            assert not isinstance(permanent.value, RecipientUnreachable)
-            assert str(code) in str(permanent.value)
-        assert len(graph.rejected) == 11
-    finally:
-        await transport.close()
+    graph.fail_once(190, "Invalid OAuth access token.", status=401)
+    with pytest.raises(TransientSendError) as raised:
+        await transport.send(WA_ID, body())
+    assert raised.value.retry_after == 300  # an operator must fix the token
+    graph.fail_once(131026, "Message undeliverable")
+    with pytest.raises(RecipientUnreachable):
+        await transport.send(WA_ID, body())
+    for code in (131009, 132001, 131051):
+        graph.fail_once(code, "bad request")
+        with pytest.raises(PermanentSendError) as permanent:
+            await transport.send(WA_ID, body())
+        assert not isinstance(permanent.value, RecipientUnreachable)
+        assert str(code) in str(permanent.value)
+    assert len(graph.rejected) == 11
 
 
 async def test_bot_started_messages_use_the_template_when_the_window_is_closed(
-    graph: FakeGraph, settings: Settings, wa_app: App
+    graph: FakeGraph, transport_for: Callable[..., WhatsAppTransport]
 ) -> None:
     now = datetime(2025, 8, 21, 9, 0, tzinfo=UTC)
-    transport = transport_for(settings, wa_app, now)
+    transport = transport_for(now)
     text = "*Kabar pendaftaran*\nPendaftaran SITI AMINAH\tsudah     diverifikasi.\n\nTerima kasih"
-    try:
-        inside = (now - timedelta(hours=2)).isoformat()
-        outside = (now - timedelta(hours=30)).isoformat()
-        await transport.send(WA_ID, body(text, kind="news", last_inbound_at=inside))
-        assert graph.sent[-1].type == "text" and graph.sent[-1].text == text
-        await transport.send(WA_ID, body(text, kind="news", last_inbound_at=outside))
-        template = graph.sent[-1]
-        assert template.type == "template"
-        assert template.payload["template"]["name"] == "asn_peduli_kabar"
-        assert template.payload["template"]["language"] == {"code": "id"}
-        assert template.text == ("*Kabar pendaftaran* · Pendaftaran SITI AMINAH sudah "
-                                 "diverifikasi. Terima kasih")
-        for kind, name in (("reminder", "asn_peduli_pengingat"),
-                           ("broadcast", "asn_peduli_siaran")):
-            await transport.send(WA_ID, body(text, kind=kind, last_inbound_at=None))
-            assert graph.sent[-1].payload["template"]["name"] == name
-        # A reply that finds the window closed (131047) goes again as the template.
-        graph.closed_windows.add(WA_ID)
-        await transport.send(WA_ID, body(text, kind="reply", last_inbound_at=inside))
-        assert graph.sent[-1].type == "template"
-        assert [reason[:6] for _, reason in graph.rejected] == ["131047"]
-        # A long text is cut to fit the template parameter.
-        await transport.send(WA_ID, body("kata " * 400, kind="reminder",
-                                         last_inbound_at=None))
-        assert len(graph.sent[-1].text) <= 900 and graph.sent[-1].text.endswith("…")
-    finally:
-        await transport.close()
+    inside = (now - timedelta(hours=2)).isoformat()
+    outside = (now - timedelta(hours=30)).isoformat()
+    await transport.send(WA_ID, body(text, kind="news", last_inbound_at=inside))
+    assert graph.sent[-1].type == "text" and graph.sent[-1].text == text
+    await transport.send(WA_ID, body(text, kind="news", last_inbound_at=outside))
+    template = graph.sent[-1]
+    assert template.type == "template"
+    assert template.payload["template"]["name"] == "asn_peduli_kabar"
+    assert template.payload["template"]["language"] == {"code": "id"}
+    assert template.text == ("*Kabar pendaftaran* · Pendaftaran SITI AMINAH sudah "
+                             "diverifikasi. Terima kasih")
+    for kind, name in (("reminder", "asn_peduli_pengingat"),
+                       ("broadcast", "asn_peduli_siaran")):
+        await transport.send(WA_ID, body(text, kind=kind, last_inbound_at=None))
+        assert graph.sent[-1].payload["template"]["name"] == name
+    # A reply that finds the window closed (131047) goes again as the template.
+    graph.closed_windows.add(WA_ID)
+    await transport.send(WA_ID, body(text, kind="reply", last_inbound_at=inside))
+    assert graph.sent[-1].type == "template"
+    assert [reason[:6] for _, reason in graph.rejected] == ["131047"]
+    # A long text is cut to fit the template parameter.
+    await transport.send(WA_ID, body("kata " * 400, kind="reminder",
+                                     last_inbound_at=None))
+    assert len(graph.sent[-1].text) <= 900 and graph.sent[-1].text.endswith("…")
 
 
 async def test_the_chart_goes_as_an_image_with_its_caption(
-    graph: FakeGraph, settings: Settings, wa_app: App
+    graph: FakeGraph, transport_for: Callable[..., WhatsAppTransport]
 ) -> None:
     now = datetime(2025, 9, 1, 1, 0, tzinfo=UTC)
-    transport = transport_for(settings, wa_app, now)
+    transport = transport_for(now)
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
     chart = {"filename": "laporan.png", "content_type": "image/png", "data": png}
-    try:
-        await transport.send(WA_ID, body("*Laporan bulanan*", kind="report", attachment=chart,
-                                         last_inbound_at=(now - timedelta(hours=1)).isoformat()))
-        image = graph.sent[-1]
-        assert image.type == "image" and image.text == "*Laporan bulanan*"
-        assert graph.uploads[image.payload["image"]["id"]].data == png
-        await transport.send(WA_ID, body("*Laporan bulanan*", kind="report", attachment=chart,
-                                         last_inbound_at=None))
-        template = graph.sent[-1]
-        assert template.payload["template"]["name"] == "asn_peduli_laporan"
-        header = template.payload["template"]["components"][0]
-        assert graph.uploads[header["parameters"][0]["image"]["id"]].data == png
-        assert graph.rejected == []
-    finally:
-        await transport.close()
+    await transport.send(WA_ID, body("*Laporan bulanan*", kind="report", attachment=chart,
+                                     last_inbound_at=(now - timedelta(hours=1)).isoformat()))
+    image = graph.sent[-1]
+    assert image.type == "image" and image.text == "*Laporan bulanan*"
+    assert graph.uploads[image.payload["image"]["id"]].data == png
+    await transport.send(WA_ID, body("*Laporan bulanan*", kind="report", attachment=chart,
+                                     last_inbound_at=None))
+    template = graph.sent[-1]
+    assert template.payload["template"]["name"] == "asn_peduli_laporan"
+    header = template.payload["template"]["components"][0]
+    assert graph.uploads[header["parameters"][0]["image"]["id"]].data == png
+    assert graph.rejected == []
 
 
 async def test_a_long_list_of_choices_is_paged_and_long_labels_are_kept_whole(
-    graph: FakeGraph, settings: Settings, wa_app: App
+    graph: FakeGraph, transport_for: Callable[..., WhatsAppTransport]
 ) -> None:
-    transport = transport_for(settings, wa_app)
+    transport = transport_for()
     choices = [[{"label": f"Pilihan nomor {n} yang panjang sekali", "payload": f"c:{n}",
                  "contact": False}] for n in range(1, 24)]
-    try:
-        for page in range(3):  # 9 + 8 + 6 choices
-            await transport.send(WA_ID, body("Pilih satu:", buttons=choices, page=page))
-        assert graph.rejected == []
-        listed = graph.messages(WA_ID)[-3:]
-        ids = [row_id for message in listed for _, row_id in message.rows
-               if not row_id.startswith("page:")]
-        assert ids == [f"c:{n}" for n in range(1, 24)]  # every choice on exactly one page
-        assert [row_id for _, row_id in listed[0].rows][-1] == "page:1"
-        assert listed[1].rows[0][1] == "page:0"
-        first_row = listed[0].interactive["action"]["sections"][0]["rows"][0]
-        assert first_row["title"].endswith("…") and len(first_row["title"]) == 24
-        assert first_row["description"] == "Pilihan nomor 1 yang panjang sekali"
-        # A page beyond the last shows the last.
-        await transport.send(WA_ID, body("Pilih satu:", buttons=choices, page=99))
-        assert graph.sent[-1].rows == listed[-1].rows
-    finally:
-        await transport.close()
+    for page in range(3):  # 9 + 8 + 6 choices
+        await transport.send(WA_ID, body("Pilih satu:", buttons=choices, page=page))
+    assert graph.rejected == []
+    listed = graph.messages(WA_ID)[-3:]
+    ids = [row_id for message in listed for _, row_id in message.rows
+           if not row_id.startswith("page:")]
+    assert ids == [f"c:{n}" for n in range(1, 24)]  # every choice on exactly one page
+    assert [row_id for _, row_id in listed[0].rows][-1] == "page:1"
+    assert listed[1].rows[0][1] == "page:0"
+    first_row = listed[0].interactive["action"]["sections"][0]["rows"][0]
+    assert first_row["title"].endswith("…") and len(first_row["title"]) == 24
+    assert first_row["description"] == "Pilihan nomor 1 yang panjang sekali"
+    # A page beyond the last shows the last.
+    await transport.send(WA_ID, body("Pilih satu:", buttons=choices, page=99))
+    assert graph.sent[-1].rows == listed[-1].rows
 
 
 async def test_a_long_text_with_choices_goes_before_them(
-    graph: FakeGraph, settings: Settings, wa_app: App
+    graph: FakeGraph, transport_for: Callable[..., WhatsAppTransport]
 ) -> None:
-    transport = transport_for(settings, wa_app)
+    transport = transport_for()
     yes = [[{"label": "Ya", "payload": "y", "contact": False}]]
-    try:
-        await transport.send(WA_ID, body("baris panjang\n" * 120, buttons=yes))
-        text, question = graph.sent[-2:]
-        assert text.type == "text" and len(text.text) > 1024
-        assert question.buttons == [("Ya", "y")] and question.text == "Silakan pilih salah satu:"
-    finally:
-        await transport.close()
+    await transport.send(WA_ID, body("baris panjang\n" * 120, buttons=yes))
+    text, question = graph.sent[-2:]
+    assert text.type == "text" and len(text.text) > 1024
+    assert question.buttons == [("Ya", "y")] and question.text == "Silakan pilih salah satu:"
 
 
 async def test_the_client_only_talks_to_the_configured_base_url(
-    graph: FakeGraph, settings: Settings, wa_app: App
+    graph: FakeGraph, transport_for: Callable[..., WhatsAppTransport]
 ) -> None:
-    transport = transport_for(settings, wa_app)
-    try:
-        assert str(transport.client.api._session.base_url) == f"{graph.url}/v21.0/"
-    finally:
-        await transport.close()
+    transport = transport_for()
+    assert str(transport.client.api._session.base_url) == f"{graph.url}/v21.0/"
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------
@@ -499,10 +452,7 @@ async def test_the_whole_enrolment_over_whatsapp_on_postgresql(
 ) -> None:
     """The same path on the engine for a province: inbox claims (SKIP LOCKED), the
     dispatcher's row locks and the sender's claims, all through the real server."""
-    app = create_app(make_settings(postgres_url, **graph.settings()))
-    await app.migrate()
-    await seed_roster(app)
-    try:
+    async with migrated_app(make_settings(postgres_url, **graph.settings()), roster=True) as app:
         async with running(web_server_from_settings(app)) as server:
             user = WhatsAppUser(graph, server, app)
             await identify(user)
@@ -527,5 +477,3 @@ async def test_the_whole_enrolment_over_whatsapp_on_postgresql(
         assert worker.phone_enc is not None and "85711112222" not in worker.phone_enc
         assert NIK not in worker.nik_enc and waiting == 0
         assert graph.rejected == []
-    finally:
-        await app.close()
