@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, TypeVar
 from bot.charts import chart_title, participation_chart
 from bot.notify import Notifier
 from flows.events import Reply
-from flows.premium import NoPremiumRate, first_deduction
+from flows.premium import first_premium
 from messages.formatting import JAKARTA
 from storage.attachments import store_attachment
 from storage.interfaces import UnitProgress
@@ -151,12 +151,8 @@ class Scheduler:
     def _premium(self, now: datetime) -> int | None:
         """The monthly premium an ASN would agree to today, for the reminders' words."""
         config = self._flow_config
-        try:
-            _, rate = first_deduction(config.premium_schedule, now.astimezone(JAKARTA).date(),
-                                      config.deduction_offset_months)
-        except NoPremiumRate:
-            return None
-        return rate.total
+        return first_premium(config.premium_schedule, now.astimezone(JAKARTA).date(),
+                             config.deduction_offset_months)
 
     async def _in_batches(
         self,
