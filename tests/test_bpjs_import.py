@@ -14,17 +14,15 @@ from openpyxl import Workbook
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from bot.app import create_app
 from bot.bpjs_import import ResultApplier, import_results_file
 from bot.cli import cli
-from bot.settings import Settings
 from storage.models import AuditLog, Enrollment, OutboxMessage
-from tests.conftest import make_settings
+from tests.cli_support import point_cli_at
+from tests.conftest import make_settings, migrated_app
 from tests.test_reports import Fixture, seed_reports
 
 NOW = datetime(2025, 10, 6, 2, 0, tzinfo=UTC)
 A2_CHAT = "5002"  # a2 linked a Telegram chat; a10 never did
-SETTING_NAMES = [name.upper() for name in Settings.model_fields]
 
 
 def write_csv(path: Path, lines: list[str]) -> Path:
@@ -262,23 +260,14 @@ async def test_an_unusable_file_changes_nothing(app, tmp_path, capsys, content, 
 
 @pytest.fixture
 async def seeded_file(sqlite_url, tmp_path):
-    app = create_app(make_settings(sqlite_url))
-    await app.migrate()
-    try:
+    async with migrated_app(make_settings(sqlite_url)) as app:
         fixture = await seed_reports(app)
         yield app.settings, good_file(tmp_path, fixture)
-    finally:
-        await app.close()
 
 
 def test_the_command_imports_and_exits_with_the_outcome(seeded_file, tmp_path, monkeypatch):
     settings, path = seeded_file
-    for name in SETTING_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", settings.data_encryption_keys.get_secret_value())
-    monkeypatch.setenv("NIK_HASH_KEY", settings.nik_hash_key.get_secret_value())
-    monkeypatch.chdir(tmp_path)
+    point_cli_at(monkeypatch, settings, tmp_path)
 
     result = CliRunner().invoke(cli, ["bpjs", "import", str(path)])
     assert result.exit_code == 0, result.output

@@ -17,16 +17,16 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from bot.app import create_app
 from bot.cli import cli
 from bot.export_bpjs import COLUMNS as BATCH_COLUMNS
 from bot.export_bpjs import export_bpjs_batch
 from bot.export_payroll import export_payroll
 from bot.export_report import export_report
-from bot.settings import PremiumRow, Settings
+from bot.settings import PremiumRow
 from storage.models import AuditLog
 from storage.reports import unit_progress
-from tests.conftest import make_settings
+from tests.cli_support import point_cli_at
+from tests.conftest import make_settings, migrated_app
 from tests.test_reports import AT, KESEHATAN, SATPOL, SOSIAL, seed_reports
 
 AUGUST = AT.date().replace(month=8)
@@ -37,7 +37,6 @@ SCHEDULE = [
     PremiumRow(effective_from=datetime(2025, 9, 1).date(), jkk=5_000, jkm=3_400),
     PremiumRow(effective_from=datetime(2025, 10, 1).date(), jkk=10_000, jkm=6_800),
 ]
-SETTING_NAMES = [name.upper() for name in Settings.model_fields]
 
 
 def month(text: str):
@@ -48,12 +47,9 @@ def month(text: str):
 @pytest.fixture
 async def shop(sqlite_url):
     """The report fixture on SQLite with the discounted schedule and a fixed clock."""
-    app = create_app(make_settings(sqlite_url, premium_schedule=SCHEDULE), clock=lambda: NOW)
-    await app.migrate()
-    try:
+    settings = make_settings(sqlite_url, premium_schedule=SCHEDULE)
+    async with migrated_app(settings, clock=lambda: NOW) as app:
         yield app
-    finally:
-        await app.close()
 
 
 def sheet_rows(path: Path, title: str) -> list[tuple]:
@@ -269,17 +265,10 @@ async def test_the_bpjs_batch_as_a_workbook(app, tmp_path):
 @pytest.fixture
 def cli_env(shop, tmp_path, monkeypatch):
     """The command line pointed at the `shop` database, from a folder with no .env."""
-    for name in SETTING_NAMES:
-        monkeypatch.delenv(name, raising=False)
-    settings = shop.settings
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", settings.data_encryption_keys.get_secret_value())
-    monkeypatch.setenv("NIK_HASH_KEY", settings.nik_hash_key.get_secret_value())
-    monkeypatch.setenv("PREMIUM_SCHEDULE", json.dumps(
-        [row.model_dump(mode="json") for row in SCHEDULE]))
     folder = tmp_path / "work"
     folder.mkdir()
-    monkeypatch.chdir(folder)
+    point_cli_at(monkeypatch, shop.settings, folder, PREMIUM_SCHEDULE=json.dumps(
+        [row.model_dump(mode="json") for row in SCHEDULE]))
     return folder
 
 
