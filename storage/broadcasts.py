@@ -39,6 +39,9 @@ from storage.models import (
     UtcDateTime,
 )
 
+# A broadcast's own status (its outbox rows have theirs).
+SENDING, DONE, CANCELLED = "sending", "done", "cancelled"
+
 
 @dataclass(frozen=True, slots=True)
 class BroadcastProgress:
@@ -49,14 +52,6 @@ class BroadcastProgress:
     failed: int = 0
     unreachable: int = 0
     cancelled: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.sent + self.waiting + self.failed + self.unreachable + self.cancelled
-
-    @property
-    def done(self) -> bool:
-        return self.waiting == 0
 
 
 _FIELD_BY_STATUS = {
@@ -229,9 +224,6 @@ class SqlBroadcastRepository:
         return await self._session.scalar(
             select(Broadcast).where(Broadcast.id == broadcast_id, Broadcast.unit_id == unit_id)
         )
-
-
-SENDING, DONE, CANCELLED = "sending", "done", "cancelled"
 
 
 def _status(broadcast: Broadcast, progress: BroadcastProgress) -> BroadcastStatus:
