@@ -33,7 +33,7 @@ from storage.models import (
     Worker,
 )
 from tests.chat import ChatClient, texts
-from tests.conftest import BUDI, SRI, make_settings, seed_roster
+from tests.conftest import BUDI, SRI, make_settings, migrated_app
 from tests.flows.route import enrol
 
 
@@ -562,10 +562,7 @@ async def test_chats_left_half_way_are_reminded_the_next_day_in_the_chat(sqlite_
     """Budi saves a draft and stops at the agreement; Sri stops while typing the NIK. The
     dispatcher's own conversation keys lead the scheduler back to each of them."""
     clock = Clock(wib(18, 10))
-    app = create_app(make_settings(sqlite_url), clock=clock)
-    await app.migrate()
-    try:
-        await seed_roster(app)
+    async with migrated_app(make_settings(sqlite_url), clock=clock, roster=True) as app:
         budi, sri = ChatClient(app, user_id="1001"), ChatClient(app, user_id="2002")
         await login(budi, BUDI)
         await enrol(budi, agree=None)
@@ -590,5 +587,3 @@ async def test_chats_left_half_way_are_reminded_the_next_day_in_the_chat(sqlite_
         await app.sender.drain()
         assert "terhenti di tengah jalan" in texts(sri.history[-1:])
         assert await count_rows(app, OutboxMessage) == len(budi.history) + len(sri.history)
-    finally:
-        await app.close()
