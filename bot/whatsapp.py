@@ -74,6 +74,7 @@ from bot.transport import (
     TransientSendError,
 )
 from flows.events import Channel, ChatType, Incoming, Kind, SharedContact
+from flows.router import PAGE_PREFIX
 from messages.renderer import WHATSAPP, Renderer
 from storage.delivery import STATUSES, DeliveryReport
 
@@ -102,7 +103,6 @@ SERVICE_WINDOW: Final = timedelta(hours=24)
 WINDOW_MARGIN: Final = timedelta(minutes=10)
 BOT_STARTED: Final = frozenset({"news", "reminder", "broadcast", "report"})
 
-PAGE_PREFIX: Final = "page:"
 WEBHOOK_OBJECT: Final = "whatsapp_business_account"
 SIGNATURE_HEADER: Final = pywa_utils.HUB_SIG
 
@@ -229,8 +229,8 @@ def read_webhook(data: Mapping[str, Any], phone_number_id: str,
                  clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> WebhookContent:
     """The messages and status reports of a webhook body addressed to our number.
 
-    Parts of another shape than documented are skipped one by one (and counted in the log),
-    so one odd part never costs the others."""
+    Parts of another shape than documented are skipped one by one, so one odd part never
+    costs the others."""
     content = WebhookContent()
     if data.get("object") != WEBHOOK_OBJECT:
         return content
