@@ -119,12 +119,9 @@ class Dispatcher:
                 render=self._render,
             )
             await self._router.handle(conversation, context)
-            await SqlChats(session).inbound(incoming.channel.value, incoming.chat_id,
-                                            incoming.chat_type.value, now)
             await conversations.save(key, conversation.state, conversation.data, now)
             self._queue(session, incoming, conversation.replies, now)
-            if incoming.update_id:
-                updates.mark(incoming.channel.value, incoming.update_id, now)
+            await self._received(session, incoming, now)
         return True
 
     async def _apologise(self, incoming: Incoming) -> bool:
@@ -132,9 +129,17 @@ class Dispatcher:
         now = self._clock()
         async with self._sessions.begin() as session:
             self._queue(session, incoming, [Reply("errors/internal")], now)
-            if incoming.update_id:
-                SqlProcessedUpdates(session).mark(incoming.channel.value, incoming.update_id, now)
+            await self._received(session, incoming, now)
         return True
+
+    @staticmethod
+    async def _received(session: AsyncSession, incoming: Incoming, now: datetime) -> None:
+        """What every handled update records, answered or apologised for: the user wrote
+        (WhatsApp's 24-hour window opens, an unreachable mark lifts) and the update is done."""
+        await SqlChats(session).inbound(incoming.channel.value, incoming.chat_id,
+                                        incoming.chat_type.value, now)
+        if incoming.update_id:
+            SqlProcessedUpdates(session).mark(incoming.channel.value, incoming.update_id, now)
 
     def _queue(
         self, session: AsyncSession, incoming: Incoming, replies: list[Reply], now: datetime
