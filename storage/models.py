@@ -353,7 +353,6 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox"
     __table_args__ = (
-        Index("ix_outbox_due", "status", "next_attempt_at"),
         Index("ix_outbox_chat", "channel", "chat_id", "status", "id"),
         # The sender's claim: due rows of one kind, oldest first, without sorting them all.
         Index("ix_outbox_queue", "status", "kind", "next_attempt_at", "id"),

@@ -126,6 +126,8 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_outbox_chat", ["channel", "chat_id", "status", "id"], unique=False
         )
+        # The claim walks (status, kind, next_attempt_at, id); the old due index is unused.
+        batch_op.drop_index("ix_outbox_due")
         batch_op.create_index(
             "ix_outbox_queue", ["status", "kind", "next_attempt_at", "id"], unique=False
         )
@@ -149,6 +151,7 @@ def downgrade() -> None:
         batch_op.drop_column("read_at")
         batch_op.drop_column("delivered_at")
         batch_op.drop_index("ix_outbox_queue")
+        batch_op.create_index("ix_outbox_due", ["status", "next_attempt_at"], unique=False)
         batch_op.drop_index("ix_outbox_chat")
         batch_op.drop_index("ix_outbox_broadcast")
         batch_op.drop_column("claimed_until")
