@@ -202,7 +202,7 @@ def worker() -> None:
 def schedule(app: App) -> None:
     """Reminders and the monthly report run beside the sender in every serving process; on
     PostgreSQL several may run at once (the reminder log lets each message out once).
-    Imported here, not at the top: it brings matplotlib, which other commands don't need."""
+    Imported here, not at the top: only the serving commands need it."""
     from bot.scheduler import Scheduler
 
     app.background.append(Scheduler(app).run)

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from bot.charts import chart_title, participation_chart
 from bot.notify import Notifier
 from flows.events import Reply
 from flows.premium import first_premium
@@ -304,10 +303,9 @@ class Scheduler:
         async with self._app.sessions() as session:
             progress = await unit_progress_all(session, at)
         opd, kecamatan = progress["opd"], progress["kecamatan"]
-        title = chart_title(settings.region_name, at)
         # Drawing takes a moment of CPU: off the event loop, so chats are not held up.
-        png = await asyncio.to_thread(participation_chart, opd,
-                                      settings.coverage_target_percent, title)
+        png = await asyncio.to_thread(_draw_chart, opd, settings.coverage_target_percent,
+                                      settings.region_name, at)
         async with self._app.sessions.begin() as session:
             attachment_id = await store_attachment(
                 session, "image/png", f"partisipasi-{at.astimezone(JAKARTA):%Y-%m-%d}.png",
@@ -326,3 +324,13 @@ class Scheduler:
             own_kind=group.unit_kind,
         )
         return Reply("report/monthly", context, image=material.attachment_id)
+
+
+def _draw_chart(opd: list[UnitProgress], target_percent: float, region: str, at: datetime
+                ) -> bytes:
+    """The report's PNG. bot.charts brings matplotlib (about half a second and 40 MB): it is
+    imported by the first report drawn, in this worker thread, not by every serving process
+    at start-up for a chart drawn once a month."""
+    from bot.charts import chart_title, participation_chart
+
+    return participation_chart(opd, target_percent, chart_title(region, at))
