@@ -548,7 +548,7 @@ class WhatsAppTransport:
         rows = [self._row(choice) for choice in choices[start:end]]
         count = len(spans)
         if page > 0:
-            label = self._renderer.label("page_previous")
+            label = self._renderer.label("page_prev")
             rows.insert(0, SectionRow(title=_cut(label, ROW_TITLE_MAX),
                                       callback_data=f"{PAGE_PREFIX}{page - 1}"))
         if page < count - 1:
