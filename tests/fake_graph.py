@@ -28,8 +28,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import email.parser
-import email.policy
 import hashlib
 import hmac
 import json
@@ -47,7 +45,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.web import WebServer, serve
-from tests.loopback import LoopbackServer, bind_free, wait_until
+from tests.loopback import LoopbackServer, bind_free, multipart_form, wait_until
 
 DATA = Path(__file__).parent / "data" / "whatsapp"
 PHONE_NUMBER_ID = "106540352242922"
@@ -327,14 +325,14 @@ class FakeGraph:
         except GraphError as error:
             return JSONResponse({"error": {"message": error.message, "code": error.code}},
                                 status_code=error.status)
-        fields = _multipart(request.headers.get("content-type", ""), await request.body())
-        if fields.get("messaging_product", (b"", ""))[0] != b"whatsapp" or "file" not in fields:
+        fields = multipart_form(request.headers.get("content-type", ""), await request.body())
+        product = fields.get("messaging_product")
+        if product is None or product.data != b"whatsapp" or "file" not in fields:
             return JSONResponse({"error": {"message": "(#100) Invalid parameter",
                                            "code": 100}}, status_code=400)
         self._counter += 1
         media_id = str(1_000_000_000_000_000 + self._counter)
-        data, mime_type = fields["file"]
-        self.uploads[media_id] = Upload(data, mime_type)
+        self.uploads[media_id] = Upload(fields["file"].data, fields["file"].content_type)
         return JSONResponse({"id": media_id})
 
     def _authorize(self, request: Request) -> None:
@@ -484,20 +482,6 @@ def messages_of(body: dict[str, Any]) -> list[dict[str, Any]]:
 def wamid_of(body: dict[str, Any]) -> str:
     """The id of the (first) message of a webhook body built here."""
     return str(messages_of(body)[0]["id"])
-
-
-def _multipart(content_type: str, raw: bytes) -> dict[str, tuple[bytes, str]]:
-    """multipart/form-data fields: name -> (bytes, content type), with the standard library."""
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
-    fields: dict[str, tuple[bytes, str]] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        if isinstance(name, str):
-            payload = part.get_payload(decode=True)
-            fields[name] = (payload if isinstance(payload, bytes) else b"",
-                            part.get_content_type())
-    return fields
 
 
 # -- our web server, started for a test --------------------------------------------------

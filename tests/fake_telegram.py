@@ -30,8 +30,6 @@ import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.parser import BytesParser
-from email.policy import HTTP
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -41,7 +39,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from telegram import Bot
 
-from tests.loopback import LoopbackServer, wait_until
+from tests.loopback import LoopbackServer, multipart_form, wait_until
 
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
@@ -631,18 +629,12 @@ class _Upload:
 
 def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
     """The fields of a multipart/form-data body: text as str, files as `_Upload`."""
-    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
-    message = BytesParser(policy=HTTP).parsebytes(head + body)
-    fields: dict[str, Any] = {}
-    for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        data = part.get_payload(decode=True) or b""
-        filename = part.get_filename()
-        if filename is not None or part.get_content_type() not in ("text/plain",):
-            fields[str(name)] = _Upload(filename, data)
-        else:
-            fields[str(name)] = data.decode(part.get_content_charset() or "utf-8")
-    return fields
+    return {
+        name: _Upload(part.filename, part.data)
+        if part.filename is not None or part.content_type != "text/plain"
+        else part.data.decode(part.charset or "utf-8")
+        for name, part in multipart_form(content_type, body).items()
+    }
 
 
 def group(chat_id: int, title: str = "Grup OPD", supergroup: bool = True) -> _Chat:

@@ -4,6 +4,7 @@
 - `LoopbackServer`: an ASGI app under the real uvicorn on such a socket, as a task.
 - `wait_until(condition, within, what)`: poll a condition (sync or async) until it holds.
 - `loopback_only(monkeypatch)`: refuse any connection leaving 127.0.0.1.
+- `multipart_form(content_type, body)`: the parts of an upload, as the fakes receive them.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import contextlib
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from email.parser import BytesParser
+from email.policy import HTTP
 from typing import Any
 
 import pytest
@@ -103,3 +107,27 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         return original(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+@dataclass(frozen=True)
+class FormPart:
+    """One field of a multipart/form-data body."""
+
+    data: bytes
+    content_type: str
+    filename: str | None
+    charset: str | None
+
+
+def multipart_form(content_type: str, body: bytes) -> dict[str, FormPart]:
+    """The fields of a multipart/form-data body by name, read with the standard library."""
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode()
+    fields: dict[str, FormPart] = {}
+    for part in BytesParser(policy=HTTP).parsebytes(head + body).iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if isinstance(name, str):
+            payload = part.get_payload(decode=True)
+            fields[name] = FormPart(payload if isinstance(payload, bytes) else b"",
+                                    part.get_content_type(), part.get_filename(),
+                                    part.get_content_charset())
+    return fields
