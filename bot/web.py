@@ -185,11 +185,6 @@ class InboxWorker:
             waiter.cancel()
             stopper.cancel()
 
-    async def drain(self) -> None:
-        """Dispatch until nothing is due (tests)."""
-        while await self.process_due():
-            pass
-
     async def process_due(self) -> int:
         """Claim one batch, dispatch it, record the outcome; the number of rows claimed."""
         app = self._app
