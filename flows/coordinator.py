@@ -170,7 +170,10 @@ async def take_pending(conversation: Conversation, context: Context) -> str:
     if action.group(1) == "no":
         conversation.data["reject_id"] = enrollment.id
         return "reject"
-    await _decide(conversation, context, enrollment, verified=True, reason=None)
+    try:
+        await _decide(conversation, context, enrollment, verified=True, reason=None)
+    except EnrollmentNotFound:  # decided by another coordinator a moment ago
+        raise Invalid("coordinator/gone") from None
     return "refresh"
 
 
