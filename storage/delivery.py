@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import case, func, literal, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chats import SqlChats
@@ -20,7 +20,6 @@ from storage.models import OutboxMessage
 from storage.outbox import FAILED, SENT
 
 DELIVERED, READ = "delivered", "read"
-Where = tuple[ColumnElement[bool], ...]
 STATUSES = frozenset({SENT, DELIVERED, READ, FAILED})
 
 
@@ -46,37 +45,31 @@ class SqlDelivery:
         self._session = session
 
     async def apply(self, report: DeliveryReport, now: datetime) -> bool:
-        """Record one report; False when no outbox row carries that message id (a message
-        sent by another system on the same number, or a report older than the row)."""
+        """Record one report in one statement; False when no outbox row carries that message
+        id (a message sent by another system on the same number, or a report older than the
+        row). A time already known stays (COALESCE); only a sent row becomes failed."""
         if report.status not in STATUSES:
             return False
-        row: Where = (OutboxMessage.channel == report.channel,
-                      OutboxMessage.platform_message_id == report.platform_message_id)
-        matched = False
-        if report.status == FAILED:
-            matched = await self._set(row, (OutboxMessage.status == SENT,),
-                                      status=FAILED, last_error=(report.error or FAILED)[:500])
-            if report.unreachable:
-                await SqlChats(self._session).mark_unreachable(
-                    report.channel, report.chat_id, report.error or "unreachable", now)
-            return matched or await self._exists(row)
-        if report.status in (DELIVERED, READ):
-            matched = await self._set(row, (OutboxMessage.delivered_at.is_(None),),
-                                      delivered_at=report.at)
-        if report.status == READ:
-            matched = await self._set(row, (OutboxMessage.read_at.is_(None),),
-                                      read_at=report.at) or matched
+        at = literal(report.at, OutboxMessage.delivered_at.type)
+        values: dict[str, object] = {}
         if report.status == SENT:
-            matched = await self._set(row, (OutboxMessage.sent_at.is_(None),),
-                                      sent_at=report.at)
-        return matched or await self._exists(row)
-
-    async def _set(self, row: Where, only_if: Where, **values: object) -> bool:
+            values["sent_at"] = func.coalesce(OutboxMessage.sent_at, at)
+        if report.status in (DELIVERED, READ):
+            values["delivered_at"] = func.coalesce(OutboxMessage.delivered_at, at)
+        if report.status == READ:
+            values["read_at"] = func.coalesce(OutboxMessage.read_at, at)
+        if report.status == FAILED:
+            was_sent = OutboxMessage.status == SENT
+            values["status"] = case((was_sent, FAILED), else_=OutboxMessage.status)
+            values["last_error"] = case((was_sent, (report.error or FAILED)[:500]),
+                                        else_=OutboxMessage.last_error)
         result = await self._session.execute(
-            update(OutboxMessage).where(*row, *only_if).values(**values)
+            update(OutboxMessage)
+            .where(OutboxMessage.channel == report.channel,
+                   OutboxMessage.platform_message_id == report.platform_message_id)
+            .values(**values)
         )
+        if report.status == FAILED and report.unreachable:
+            await SqlChats(self._session).mark_unreachable(
+                report.channel, report.chat_id, report.error or "unreachable", now)
         return bool(getattr(result, "rowcount", 0))
-
-    async def _exists(self, row: Where) -> bool:
-        found = await self._session.scalar(select(OutboxMessage.id).where(*row).limit(1))
-        return found is not None
