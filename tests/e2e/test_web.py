@@ -357,16 +357,15 @@ def telegram_update(fake: FakeTelegram, update_id: int, text: str) -> dict[str, 
 async def test_telegram_updates_come_in_through_the_webhook_with_the_secret(
     fake: FakeTelegram, sqlite_url: str
 ) -> None:
-    telegram = fake
-    settings = make_settings(sqlite_url, telegram_bot_token=telegram.token,
-                             telegram_api_base_url=telegram.url,
+    settings = make_settings(sqlite_url, telegram_bot_token=fake.token,
+                             telegram_api_base_url=fake.url,
                              telegram_webhook_secret=TELEGRAM_SECRET)
     async with migrated_app(settings, roster=True) as app:
         web = web_server_from_settings(app)
         assert isinstance(web.telegram, TelegramBot) and web.whatsapp is None
         async with running(web) as server:
             url = f"{server.url}/telegram/webhook"
-            start = telegram_update(telegram, 700_001, "/start")
+            start = telegram_update(fake, 700_001, "/start")
             async with httpx.AsyncClient() as client:
                 missing = await client.post(url, json=start)
                 wrong = await client.post(url, json=start, headers={
@@ -380,11 +379,11 @@ async def test_telegram_updates_come_in_through_the_webhook_with_the_secret(
                 for _ in range(2):  # delivered twice: processed once
                     accepted = await client.post(url, json=start, headers=header)
                     assert accepted.status_code == 200
-            [welcome, ask_nip] = await telegram.wait_for_messages(USER, 2)
+            [welcome, ask_nip] = await fake.wait_for_messages(USER, 2)
             assert "Selamat datang" in welcome.text and "NIP" in ask_nip.text
             await asyncio.sleep(0.3)
-            assert len(telegram.messages(USER)) == 2
-            assert telegram.commands  # the "/" menu was published at start
+            assert len(fake.messages(USER)) == 2
+            assert fake.commands  # the "/" menu was published at start
 
 
 # -- configuration -------------------------------------------------------------------------
