@@ -376,7 +376,10 @@ def _batch_query() -> Select[Any]:
         select(
             Enrollment.id, Worker.nik_enc, Worker.name, Worker.birth_date_enc,
             Worker.phone_enc, Worker.desa, Worker.kecamatan_name, Worker.occupation,
-            DeductionAgreement.first_month, DeductionAgreement.monthly_total, Asn.nip,
+            DeductionAgreement.first_month,
+            # This worker's premium: the agreement's monthly_total covers all the ASN's
+            # workers at the time (a second worker's agreement says Rp33.600).
+            DeductionAgreement.premium_jkk + DeductionAgreement.premium_jkm, Asn.nip,
             Asn.name, Unit.name,
         )
         .select_from(Enrollment)

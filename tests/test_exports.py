@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlalchemy import select
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from bot.cli import cli
@@ -23,7 +23,7 @@ from bot.export_bpjs import export_bpjs_batch
 from bot.export_payroll import export_payroll
 from bot.export_report import export_report
 from bot.settings import PremiumRow
-from storage.models import AuditLog
+from storage.models import AuditLog, DeductionAgreement
 from storage.reports import unit_progress
 from tests.cli_support import point_cli_at
 from tests.conftest import make_settings, migrated_app
@@ -243,6 +243,24 @@ async def test_the_bpjs_batch_has_the_full_nik_in_an_owner_only_file(app_any_db,
     [audit] = await audits(app_any_db, "export_bpjs_batch")
     assert audit.details == {"count": 2, "format": "csv", "full_nik": True}
     assert fixture.nik["E3"] not in json.dumps(audit.details)
+
+
+async def test_the_batch_premium_is_the_workers_own_not_the_asns_total(app, tmp_path):
+    fixture = await seed_reports(app)
+    async with app.sessions.begin() as session:  # as when E3 was the ASN's second worker
+        await session.execute(
+            update(DeductionAgreement)
+            .where(DeductionAgreement.enrollment_id == fixture.enrollments["E3"])
+            .values(monthly_total=33_600)
+        )
+    path = tmp_path / "bpjs.csv"
+
+    await export_bpjs_batch(app, path, "bar")
+
+    header, *rows = csv_rows(path)
+    first = dict(zip(header, rows[0], strict=True))
+    assert first["referensi"] == str(fixture.enrollments["E3"])
+    assert first["iuran_per_bulan"] == "16800"
 
 
 async def test_the_bpjs_batch_as_a_workbook(app, tmp_path):
