@@ -20,7 +20,7 @@ from datetime import date, timedelta
 from bot.app import App
 from bot.cli_output import say
 from bot.kecamatan import read_kecamatan
-from flows.deduction import AGREEMENT_VERSION, agreement_terms
+from flows.deduction import agreement_record, agreement_terms
 from flows.enrollment import CONSENT_VERSION, OCCUPATIONS, RELATIONSHIPS
 from flows.nik import parse_nik
 from flows.nip import parse_nip
@@ -28,7 +28,7 @@ from flows.phone import to_e164
 from flows.premium import first_deduction
 from storage import roster_import as store
 from storage.enrollments import SqlEnrollmentRepository
-from storage.interfaces import AgreementRecord, WorkerDraft
+from storage.interfaces import WorkerDraft
 from storage.masking import mask_nik
 
 
@@ -319,12 +319,7 @@ async def write_demo_data(app: App, asn_count: int = 1000, seed: int = 2025) -> 
                                     mask_nik(worker.nik), rate, first_month, workers=1)
             await enrollments.submit(
                 asn_ids[worker.asn_nip], saved.id,
-                AgreementRecord(
-                    wording_version=AGREEMENT_VERSION,
-                    wording=app.renderer.text("deduction/agreement_wording", terms),
-                    premium_jkk=rate.jkk, premium_jkm=rate.jkm, monthly_total=rate.total,
-                    first_month=first_month,
-                ),
+                agreement_record(terms, app.renderer.text("deduction/agreement_wording", terms)),
                 worker.channel, at,
             )
             if worker.status != "submitted":

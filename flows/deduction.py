@@ -65,6 +65,18 @@ def agreement_terms(asn_name: str, nip: str, worker: str, nik_masked: str, rate:
     }
 
 
+def agreement_record(terms: dict[str, Any], wording: str) -> AgreementRecord:
+    """The agreement as stored, from the terms shown and the words rendered from them."""
+    return AgreementRecord(
+        wording_version=AGREEMENT_VERSION,
+        wording=wording,
+        premium_jkk=terms["jkk"],
+        premium_jkm=terms["jkm"],
+        monthly_total=terms["monthly_total"],
+        first_month=terms["first_month"],
+    )
+
+
 async def ask_agreement(conversation: Conversation, context: Context) -> Reply:
     """Show the premium, the total and the first month; ask for an explicit yes."""
     try:
@@ -100,14 +112,7 @@ async def take_agreement(conversation: Conversation, context: Context) -> Goto:
         return Goto(None)
     except NoPremiumRate as missing:
         raise Invalid("deduction/no_rate", month=missing.day) from None
-    record = AgreementRecord(
-        wording_version=AGREEMENT_VERSION,
-        wording=context.wording("deduction/agreement_wording", terms),
-        premium_jkk=terms["jkk"],
-        premium_jkm=terms["jkm"],
-        monthly_total=terms["monthly_total"],
-        first_month=terms["first_month"],
-    )
+    record = agreement_record(terms, context.wording("deduction/agreement_wording", terms))
     channel = context.incoming.channel.value
     enrollment_id = int(conversation.data["enrollment_id"])
     await context.enrollments.submit(asn.id, enrollment_id, record, channel, context.now)
