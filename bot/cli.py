@@ -117,7 +117,12 @@ def chat() -> None:
     from bot.terminal import run_terminal_chat
 
     quiet_logs()
-    with_app(run_terminal_chat)
+
+    async def work(app: App) -> None:
+        await app.migrate()  # like every command: an older database is brought up to date
+        await run_terminal_chat(app)
+
+    with_app(work)
 
 
 @cli.command("demo")
