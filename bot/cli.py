@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from pydantic import SecretStr
 
 from bot.app import App
 from bot.cli_app import load_settings, with_app
@@ -151,11 +150,11 @@ def run(
     from bot.telegram import TelegramNotConfigured, run_telegram
 
     settings = load_settings()
-    if not _filled(settings.telegram_bot_token):
+    if settings.telegram_bot_token is None:
         say("telegram_token_missing")
         raise typer.Exit(2)
     if webhook and not (settings.telegram_webhook_url
-                        and _filled(settings.telegram_webhook_secret)):
+                        and settings.telegram_webhook_secret is not None):
         say("telegram_webhook_missing")
         raise typer.Exit(2)
 
@@ -211,10 +210,6 @@ def schedule(app: App) -> None:
     from bot.scheduler import Scheduler
 
     app.background.append(Scheduler(app).run)
-
-
-def _filled(secret: SecretStr | None) -> bool:
-    return secret is not None and bool(secret.get_secret_value().strip())
 
 
 def quiet_logs() -> None:

@@ -104,6 +104,15 @@ class Settings(BaseSettings):
     # Logging
     log_level: str = "INFO"
 
+    @field_validator("telegram_bot_token", "telegram_webhook_secret", "whatsapp_access_token",
+                     "whatsapp_app_secret", "whatsapp_verify_token", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        """`NAME=   ` counts as not set, like `NAME=`: every check is then `is None`."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
     @field_validator("premium_schedule")
     @classmethod
     def _schedule_not_empty(cls, rows: list[PremiumRow]) -> list[PremiumRow]:

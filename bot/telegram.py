@@ -132,8 +132,7 @@ def bot_id_from_token(token: str) -> int:
 
 def _secret(value: SecretStr | None) -> str | None:
     """A secret setting, with an empty one (`NAME=` as in .env.example) taken as unset."""
-    text = value.get_secret_value().strip() if value is not None else ""
-    return text or None
+    return value.get_secret_value() if value is not None else None
 
 
 def telegram_configured(settings: Settings) -> bool:
