@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -17,8 +18,9 @@ import typer
 from bot.app import App
 from bot.cli_app import load_settings, with_app
 from bot.cli_exports import bpjs_cli, export_cli
-from bot.cli_output import say
+from bot.cli_output import not_configured, say
 from bot.cli_roles import role_cli
+from bot.settings import NotConfigured, Settings
 
 cli = typer.Typer(help="ASN Peduli: pendaftaran pekerja rentan ke BPJS Ketenagakerjaan.",
                   no_args_is_help=True, add_completion=False)
@@ -147,7 +149,7 @@ def run(
     webhook: Annotated[bool, typer.Option(help="Mode webhook (untuk server web).")] = False,
 ) -> None:
     """Jalankan bot Telegram (long polling, atau webhook)."""
-    from bot.telegram import TelegramNotConfigured, run_telegram
+    from bot.telegram import run_telegram
 
     settings = load_settings()
     if settings.telegram_bot_token is None:
@@ -163,31 +165,20 @@ def run(
         schedule(app)
         await run_telegram(app, webhook=webhook)
 
-    try:
-        with_app(work, settings)
-    except TelegramNotConfigured as problem:
-        say("telegram_not_configured", problem=str(problem))
-        raise typer.Exit(2) from None
+    with_configured(work, "run", settings)
 
 
 @cli.command("serve")
 def serve() -> None:
     """Jalankan server web: webhook Telegram dan WhatsApp, serta pemeriksaan kesehatan."""
-    from bot.web import ServeNotConfigured, run_server
-    from bot.whatsapp import WhatsAppNotConfigured
-    from messages.renderer import Renderer
+    from bot.web import run_server
 
     async def work(app: App) -> None:
         await app.migrate()
         schedule(app)
         await run_server(app)
 
-    try:
-        with_app(work)
-    except (ServeNotConfigured, WhatsAppNotConfigured) as problem:
-        # The web server's own sentence (under whatsapp/, the channel it came with).
-        typer.echo(Renderer().text("whatsapp/serve_not_configured", {"problem": str(problem)}))
-        raise typer.Exit(2) from None
+    with_configured(work, "serve")
 
 
 @cli.command("worker")
@@ -201,6 +192,15 @@ def worker() -> None:
         await run_worker(app)
 
     with_app(work)
+
+
+def with_configured(work: Callable[[App], Awaitable[None]], command: str,
+                    settings: Settings | None = None) -> None:
+    """Run a serving command; settings it finds missing or malformed are named, exit 2."""
+    try:
+        with_app(work, settings)
+    except NotConfigured as problem:
+        raise not_configured(problem, command) from None
 
 
 def schedule(app: App) -> None:

@@ -13,10 +13,18 @@ from messages.renderer import Renderer
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from bot.settings import NotConfigured
+
 
 def say(template: str, **context: object) -> None:
     """Print the rendered `cli/<template>` on standard output."""
     typer.echo(Renderer().text(f"cli/{template}", dict(context)))
+
+
+def not_configured(problem: NotConfigured, command: str) -> typer.Exit:
+    """Name the settings a serving command misses (or finds malformed); the exit to raise."""
+    say("not_configured", command=command, names=problem.names, problem=problem.problem)
+    return typer.Exit(2)
 
 
 def progress_bar() -> Progress:

@@ -6,6 +6,7 @@ they never print. A missing required secret stops start-up with a message naming
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, time, timedelta
 from pathlib import Path
 
@@ -14,6 +15,20 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from flows.conversation import FlowConfig
 from flows.premium import PremiumRate
+
+
+class NotConfigured(RuntimeError):
+    """Settings a command needs are missing or malformed. It names them, and the command
+    line says so in Indonesian (cli/not_configured); the English text is for logs and tests.
+
+    `problem` is "missing", "malformed", or "no_channel" (neither Telegram nor WhatsApp)."""
+
+    def __init__(self, names: Sequence[str], problem: str = "missing") -> None:
+        self.names = tuple(names)
+        self.problem = problem
+        english = {"missing": "not set", "malformed": "not valid",
+                   "no_channel": "neither Telegram nor WhatsApp is configured"}[problem]
+        super().__init__(f"{', '.join(self.names)} {english}".strip())
 
 
 class PremiumRow(BaseModel):

@@ -64,7 +64,7 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
 
 from bot.app import App, on_stop_signals
-from bot.settings import Settings
+from bot.settings import NotConfigured, Settings
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
 from flows.events import Channel, ChatType, Incoming, Kind, SharedContact
 
@@ -101,8 +101,8 @@ UNREACHABLE_SIGNS: Final = ("chat not found", "user is deactivated", "peer_id_in
 MENU_COMMANDS: Final = ("mulai", "kembali", "bantuan", "batal")
 
 
-class TelegramNotConfigured(RuntimeError):
-    """A setting the Telegram channel needs is missing (token, or webhook URL)."""
+class TelegramNotConfigured(NotConfigured):
+    """A setting the Telegram channel needs is missing or malformed (token, webhook)."""
 
 
 def use_timedelta_periods() -> None:
@@ -126,7 +126,7 @@ def bot_id_from_token(token: str) -> int:
     """The bot's numeric id: the part of the token before ':' (aiogram's StorageKey.bot_id)."""
     head = token.split(":", 1)[0]
     if not head.isdigit():
-        raise TelegramNotConfigured("TELEGRAM_BOT_TOKEN does not start with the bot's id")
+        raise TelegramNotConfigured(["TELEGRAM_BOT_TOKEN"], "malformed")
     return int(head)
 
 
@@ -143,7 +143,7 @@ def telegram_configured(settings: Settings) -> bool:
 def _token(settings: Settings) -> str:
     token = _secret(settings.telegram_bot_token)
     if token is None:
-        raise TelegramNotConfigured("TELEGRAM_BOT_TOKEN is not set")
+        raise TelegramNotConfigured(["TELEGRAM_BOT_TOKEN"])
     return token
 
 
@@ -483,10 +483,10 @@ class TelegramBot:
         """
         settings = self.app.settings
         if not settings.telegram_webhook_url:
-            raise TelegramNotConfigured("TELEGRAM_WEBHOOK_URL is not set")
+            raise TelegramNotConfigured(["TELEGRAM_WEBHOOK_URL"])
         secret = _secret(settings.telegram_webhook_secret)
         if secret is None:
-            raise TelegramNotConfigured("TELEGRAM_WEBHOOK_SECRET is not set")
+            raise TelegramNotConfigured(["TELEGRAM_WEBHOOK_SECRET"])
         await self.initialize()
         await self.application.bot.set_webhook(
             url=settings.telegram_webhook_url,

@@ -49,11 +49,12 @@ from telegram import Update
 
 from bot.app import App
 from bot.dispatcher import numeric_id
+from bot.settings import NotConfigured
 from bot.telegram import (
     TelegramBot,
-    TelegramNotConfigured,
     keep_token_out_of_logs,
     process_webhook_update,
+    telegram_configured,
     webhook_secret_ok,
 )
 from bot.whatsapp import (
@@ -80,7 +81,7 @@ INBOX_HOLD = timedelta(minutes=2)
 MAX_RETRY_DELAY = timedelta(minutes=5)
 
 
-class ServeNotConfigured(RuntimeError):
+class ServeNotConfigured(NotConfigured):
     """The server has no channel to serve, or a channel's settings are incomplete."""
 
 
@@ -283,7 +284,7 @@ class WebServer:
                  inbox_poll_seconds: float = 1.0, sender_poll_seconds: float = 1.0,
                  inbox_max_attempts: int = INBOX_MAX_ATTEMPTS) -> None:
         if telegram is None and whatsapp is None:
-            raise ServeNotConfigured("neither Telegram nor WhatsApp is configured")
+            raise ServeNotConfigured([], "no_channel")
         self.app = app
         self.telegram = telegram
         self.whatsapp = whatsapp
@@ -434,16 +435,10 @@ def web_server_from_settings(app: App) -> WebServer:
     webhook secret is then required), WhatsApp when WHATSAPP_PHONE_NUMBER_ID is set."""
     settings = app.settings
     telegram = None
-    token = settings.telegram_bot_token
-    if token is not None and token.get_secret_value().strip():
-        secret = settings.telegram_webhook_secret
-        if secret is None or not secret.get_secret_value().strip():
-            raise ServeNotConfigured(
-                "TELEGRAM_WEBHOOK_SECRET not set (the Telegram webhook needs it)")
-        try:
-            telegram = TelegramBot(app)
-        except TelegramNotConfigured as problem:
-            raise ServeNotConfigured(str(problem)) from None
+    if telegram_configured(settings):
+        if settings.telegram_webhook_secret is None:  # the Telegram webhook needs it
+            raise ServeNotConfigured(["TELEGRAM_WEBHOOK_SECRET"])
+        telegram = TelegramBot(app)
     whatsapp = None
     if whatsapp_configured(settings):
         whatsapp = WhatsAppTransport(settings, app.renderer, clock=app.clock)

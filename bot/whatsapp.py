@@ -66,7 +66,7 @@ from pywa_async import WhatsApp
 from pywa_async.types import Button, Section, SectionList, SectionRow
 from pywa_async.types.templates import BaseParams, BodyText, HeaderImage, TemplateLanguage
 
-from bot.settings import Settings
+from bot.settings import NotConfigured, Settings
 from bot.transport import (
     PermanentSendError,
     RecipientUnreachable,
@@ -119,8 +119,8 @@ SERVER_CODES: Final = frozenset({1, 2, 131000, 131016, 131053, 131057, 133004})
 OPERATOR_WAIT: Final = 300.0  # an expired token or a locked account needs a person
 
 
-class WhatsAppNotConfigured(RuntimeError):
-    """A setting the WhatsApp channel needs is missing (the message names them)."""
+class WhatsAppNotConfigured(NotConfigured):
+    """A setting the WhatsApp channel needs is missing or malformed."""
 
 
 REQUIRED_SETTINGS: Final = (
@@ -146,13 +146,11 @@ def check_settings(settings: Settings) -> None:
     """Raise naming every missing WhatsApp setting."""
     missing = [name.upper() for name in REQUIRED_SETTINGS if _value(settings, name) is None]
     if missing:
-        raise WhatsAppNotConfigured(", ".join(missing) + " not set")
+        raise WhatsAppNotConfigured(missing)
     try:
         TemplateLanguage(settings.whatsapp_template_language)
     except ValueError:
-        raise WhatsAppNotConfigured(
-            f"WHATSAPP_TEMPLATE_LANGUAGE {settings.whatsapp_template_language!r} is not a "
-            "template language code") from None
+        raise WhatsAppNotConfigured(["WHATSAPP_TEMPLATE_LANGUAGE"], "malformed") from None
 
 
 def api_base_url(settings: Settings) -> str:

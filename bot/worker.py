@@ -19,18 +19,16 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-import typer
-
 from bot.app import App, on_stop_signals
-from bot.cli_output import say
+from bot.cli_output import not_configured
 from bot.dispatcher import numeric_id
+from bot.settings import NotConfigured
 from bot.telegram import (
     TelegramBot,
-    TelegramNotConfigured,
     keep_token_out_of_logs,
     telegram_configured,
 )
-from bot.whatsapp import WhatsAppNotConfigured, WhatsAppTransport, whatsapp_configured
+from bot.whatsapp import WhatsAppTransport, whatsapp_configured
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +56,10 @@ async def run_worker(app: App) -> None:
     try:
         try:
             channels = await _open_channels(app, closers)
-        except (TelegramNotConfigured, WhatsAppNotConfigured) as problem:
-            say("worker_not_configured", problem=str(problem))
-            raise typer.Exit(2) from None
+        except NotConfigured as problem:
+            raise not_configured(problem, "worker") from None
         if not channels:
-            say("worker_no_channel")
-            raise typer.Exit(2)
+            raise not_configured(NotConfigured([], "no_channel"), "worker")
         stop = asyncio.Event()
         with on_stop_signals(stop.set):
             log.info("worker: sending on %s", ", ".join(channels))
