@@ -34,7 +34,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import signal
 import socket
 from collections.abc import Generator, Iterable, Mapping
 from datetime import timedelta
@@ -47,7 +46,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
 
-from bot.app import App
+from bot.app import App, on_stop_signals
 from bot.dispatcher import numeric_id
 from bot.settings import NotConfigured
 from bot.telegram import (
@@ -468,31 +467,23 @@ async def serve(web: WebServer, host: str, port: int, *,
     """Serve `web` until SIGINT/SIGTERM, or until `stop` is set when one is given (tests:
     the process's signals are then left alone); start its work first, stop it after."""
     server = _Server(uvicorn_config(web, host, port))
-    loop = asyncio.get_running_loop()
-    installed: list[signal.Signals] = []
 
     def request_exit() -> None:
         server.should_exit = True
 
-    watcher = None
-    if stop is None:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(signum, request_exit)
-                installed.append(signum)
-    else:
-        watcher = asyncio.create_task(stop.wait())
-        watcher.add_done_callback(lambda _: request_exit())
-    await web.start()
-    try:
-        await server.serve(sockets=sockets)
-        log.info("web: stopping")
-    finally:
-        if watcher is not None:
-            watcher.cancel()
-        await web.stop()
-        for signum in installed:
-            loop.remove_signal_handler(signum)
+    with contextlib.ExitStack() as stack:
+        if stop is None:
+            stack.enter_context(on_stop_signals(request_exit))
+        else:
+            watcher = asyncio.create_task(stop.wait())
+            watcher.add_done_callback(lambda _: request_exit())
+            stack.callback(watcher.cancel)
+        await web.start()
+        try:
+            await server.serve(sockets=sockets)
+            log.info("web: stopping")
+        finally:
+            await web.stop()
 
 
 async def run_server(app: App) -> None:
