@@ -25,10 +25,11 @@ from messages.formatting import JAKARTA
 from messages.renderer import PLAIN, Renderer
 from storage.audit import SqlAuditRepository
 from storage.broadcasts import SqlBroadcastRepository
-from storage.chats import ChatAddress, SqlChats
+from storage.chats import SqlChats
 from storage.conversations import ConversationKey, SqlConversationRepository
 from storage.crypto import PersonalDataCipher
 from storage.enrollments import SqlEnrollmentRepository
+from storage.interfaces import Address
 from storage.roles import SqlRoleRepository
 from storage.roster import SqlRosterRepository
 from storage.updates import SqlProcessedUpdates
@@ -144,9 +145,9 @@ class Dispatcher:
     def _queue(
         self, session: AsyncSession, incoming: Incoming, replies: list[Reply], now: datetime
     ) -> None:
-        own = ChatAddress(incoming.channel.value, incoming.chat_id)
+        own = Address(incoming.channel.value, incoming.chat_id)
         for reply in replies:
-            address = ChatAddress((reply.channel or incoming.channel).value,
+            address = Address((reply.channel or incoming.channel).value,
                                   reply.chat_id or incoming.chat_id)
             # A message to someone else (a coordinator told of a submission) is news the bot
             # starts, not an answer: on WhatsApp it may need a template.

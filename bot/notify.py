@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.events import Reply
 from messages.renderer import Renderer
-from storage.chats import ChatAddress, SqlChats
+from storage.chats import SqlChats
 from storage.crypto import PersonalDataCipher
+from storage.interfaces import Address
 from storage.outbox import SqlOutbox
 
 
@@ -23,7 +24,7 @@ class Notifier:
     def queue(
         self,
         session: AsyncSession,
-        address: ChatAddress,
+        address: Address,
         reply: Reply,
         kind: str,
         now: datetime,

@@ -7,22 +7,14 @@ platform (the sender then stops sending to them), and for a group the unit it is
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.database import dialect_insert
+from storage.interfaces import Address
 from storage.models import ChannelIdentity, Chat
-
-
-@dataclass(frozen=True, slots=True)
-class ChatAddress:
-    """Where to send: a channel and a chat id on it."""
-
-    channel: str
-    chat_id: str
 
 
 class SqlChats:
@@ -56,7 +48,7 @@ class SqlChats:
         )
         return found is not None
 
-    async def address_of_asn(self, asn_id: int) -> ChatAddress | None:
+    async def address_of_asn(self, asn_id: int) -> Address | None:
         """The chat an ASN was last linked on (one message per ASN, not one per channel)."""
         row = (
             await self._session.execute(
@@ -66,4 +58,4 @@ class SqlChats:
                 .limit(1)
             )
         ).first()
-        return ChatAddress(row[0], row[1]) if row else None
+        return Address(row[0], row[1]) if row else None

@@ -56,8 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from messages.formatting import JAKARTA
-from storage.chats import ChatAddress
-from storage.interfaces import HOLDING_STATUSES
+from storage.interfaces import HOLDING_STATUSES, Address
 from storage.models import (
     Asn,
     ChannelIdentity,
@@ -214,7 +213,7 @@ def _not_logged(kind: str, subject: ColumnElement[str], period: str) -> ColumnEl
 class Recipient:
     """Where an ASN was last linked, and whether the platform said they cannot be reached."""
 
-    address: ChatAddress
+    address: Address
     unreachable: bool
 
 
@@ -232,7 +231,7 @@ async def recipients(session: AsyncSession, asn_ids: Sequence[int]) -> dict[int,
                       ChannelIdentity.id.desc())
         )
         for asn_id, channel, chat_id, unreachable_at in rows:
-            found.setdefault(asn_id, Recipient(ChatAddress(channel, chat_id),
+            found.setdefault(asn_id, Recipient(Address(channel, chat_id),
                                                unreachable_at is not None))
     return found
 
@@ -428,7 +427,7 @@ async def coordinator_due(
 @dataclass(frozen=True, slots=True)
 class GroupDue:
     chat_row_id: int
-    address: ChatAddress
+    address: Address
     unit_id: int
     unit_kind: str
     unreachable: bool
@@ -452,6 +451,6 @@ async def report_due(
         .limit(limit)
     )
     return [
-        GroupDue(row_id, ChatAddress(channel, chat_id), unit_id, kind, unreachable is not None)
+        GroupDue(row_id, Address(channel, chat_id), unit_id, kind, unreachable is not None)
         for row_id, channel, chat_id, unit_id, kind, unreachable in rows
     ]

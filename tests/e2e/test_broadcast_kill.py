@@ -29,7 +29,8 @@ from bot.whatsapp import message_key
 from bot.worker import run_worker
 from flows.events import Reply
 from storage.broadcasts import broadcast_progress
-from storage.chats import ChatAddress, SqlChats
+from storage.chats import SqlChats
+from storage.interfaces import Address
 from storage.models import Asn, Broadcast, ChannelIdentity, OutboxMessage, Unit
 from storage.outbox import SqlOutbox
 from tests.conftest import make_settings, migrated_app
@@ -89,7 +90,7 @@ async def queue_broadcast(app: App) -> int:
         reply = Reply("broadcast/message",
                       {"kecamatan": "Patebon", "bc_text": TEXT, "bc_campaign": None})
         for n in range(RECIPIENTS):
-            notifier.queue(session, ChatAddress("telegram", str(FIRST_CHAT + n)), reply,
+            notifier.queue(session, Address("telegram", str(FIRST_CHAT + n)), reply,
                            kind="broadcast", now=now, broadcast_id=broadcast.id)
         return broadcast.id
 
