@@ -161,7 +161,7 @@ class IdentifyFlow(Flow):
     def __init__(self) -> None:
         super().__init__(
             {
-                S.NIP: Step(ask_nip, take_nip, help="help/identify_nip"),
+                S.NIP: Step(ask_nip, take_nip, help="help/identify_nip", resting=True),
                 S.PHONE: Step(ask_phone, take_phone, help="help/identify_phone"),
             },
             TRANSITIONS,

@@ -33,9 +33,6 @@ START = frozenset({"mulai", "start", "menu"})
 HELP = frozenset({"bantuan", "help"})
 CANCEL = frozenset({"batal", "cancel"})
 BACK = frozenset({"kembali", "back"})
-# Places to rest, not half-done tasks: there /mulai and /batal simply go home. Flows mark
-# theirs with Step(resting=True); the identification's first step is not marked yet.
-RESTING = frozenset({Identify.NIP})
 PAGE_PREFIX = "page:"
 MAX_PAGE = 100
 
@@ -139,15 +136,15 @@ class Router:
         return (asn is not None and isinstance(unit_id, int)
                 and await context.roles.holds(asn.id, flow.role, unit_id))
 
-    def _resting(self, flow: Flow, state: str) -> bool:
-        return state in RESTING or flow.resting(state)
 
     async def _command(
         self, command: str, flow: Flow, conversation: Conversation, context: Context
     ) -> None:
         state = conversation.state
         assert state is not None
-        in_progress = not self._resting(flow, state)
+        # A place to rest (Step(resting=True)), not a half-done task: there /mulai and
+        # /batal simply go home.
+        in_progress = not flow.resting(state)
         if command in START:
             if in_progress:
                 conversation.replies.append(Reply("common/resume_hint"))
