@@ -43,9 +43,9 @@ class FlowConfig:
     login_window: timedelta
     deduction_offset_months: int
     region_name: str
-    coverage_target_percent: float = 20.0
-    report_day: int = 1
-    report_time: time = time(8, 0)
+    coverage_target_percent: float
+    report_day: int
+    report_time: time
 
 
 @dataclass
