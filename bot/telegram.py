@@ -517,9 +517,10 @@ class TelegramBot:
 async def process_webhook_update(bot: TelegramBot, data: dict[str, Any]) -> bool:
     """One webhook body (Telegram's JSON) processed exactly as a polled update.
 
-    The web server should answer Telegram only after this returns: an exception means the
-    update is not committed, a non-2xx answer makes Telegram send it again, and the
-    dispatcher drops an update it has already processed.
+    Answer Telegram only after this returns, or after storing the update durably as
+    bot/web.py's inbox does: an exception means the update is not committed, a non-2xx
+    answer makes Telegram send it again, and the dispatcher drops an update it has already
+    processed.
     """
     update = Update.de_json(data, bot.application.bot)
     return await bot.process(update)
