@@ -27,6 +27,7 @@ from flows.workers import WorkersFlow
 from messages.renderer import Renderer
 from storage.crypto import PersonalDataCipher
 from storage.database import create_engine, session_factory, upgrade
+from storage.update_transaction import UpdateTransactions, update_transactions
 
 
 def build_router() -> Router:
@@ -47,6 +48,8 @@ class App:
     # Loops that run beside the sender in `run_background` (the scheduler's, for one).
     background: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # How the dispatcher runs one update's transaction (storage/update_transaction.py).
+    updates: UpdateTransactions = field(init=False)
     dispatcher: Dispatcher = field(init=False)
     sender: OutboxSender = field(init=False)
 
@@ -61,8 +64,10 @@ class App:
             paces=paces_from_settings(self.settings),
             clock=self.clock,
         )
+        self.updates = update_transactions(self.settings.database_url, self.sessions,
+                                           self.cipher)
         self.dispatcher = Dispatcher(
-            self.sessions,
+            self.updates,
             self.cipher,
             self.router,
             self.renderer,
@@ -88,6 +93,7 @@ class App:
         await upgrade(self.engine)
 
     async def close(self) -> None:
+        await self.updates.close()
         await self.engine.dispose()
 
 

@@ -321,7 +321,7 @@ class ResultApplier:
             details={"nik": target.nik_masked, "kpj_number": result.kpj_number},
             now=self._now,
         )
-        self._tell(target, Reply("news/bpjs_registered", {
+        await self._tell(target, Reply("news/bpjs_registered", {
             "worker": target.worker_name, "nik": target.nik_masked,
             "kpj_number": result.kpj_number}))
         self._totals.registered += 1
@@ -339,7 +339,7 @@ class ResultApplier:
             subject=f"enrollment:{target.enrollment_id}",
             details={"nik": target.nik_masked, "reason": result.reason}, now=self._now,
         )
-        self._tell(target, Reply("news/bpjs_rejected", {
+        await self._tell(target, Reply("news/bpjs_rejected", {
             "worker": target.worker_name, "nik": target.nik_masked,
             "bpjs_reason": result.reason}))
         self._totals.rejected += 1
@@ -350,14 +350,14 @@ class ResultApplier:
         return Problem(result.line, {"code": "wrong_status", "outcome": result.outcome,
                                      "status": target.status, "nik": target.nik_masked})
 
-    def _tell(self, target: store.ResultTarget, reply: Reply) -> None:
+    async def _tell(self, target: store.ResultTarget, reply: Reply) -> None:
         """Queue the news to the ASN's latest chat; counted as not told when they never
         linked one."""
         recipient = self._addresses.get(target.asn_id)
         if recipient is None:
             self._totals.not_told += 1
             return
-        self._notifier.queue(self._session, recipient.address, reply, "news", self._now)
+        await self._notifier.queue(self._session, recipient.address, reply, "news", self._now)
         self._totals.told += 1
 
 

@@ -8,16 +8,15 @@ replies (outbox rows) and the update's id together. A failure rolls all of it ba
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.locks import KeyedLocks
-from bot.notify import Notifier
+from bot.unavailable import database_unavailable
 from flows.conversation import Context, Conversation, FlowConfig
 from flows.events import Incoming, Reply
 from flows.router import Router
@@ -25,17 +24,19 @@ from messages.formatting import JAKARTA
 from messages.renderer import PLAIN, Renderer
 from storage.audit import SqlAuditRepository
 from storage.broadcasts import SqlBroadcastRepository
-from storage.chats import SqlChats
-from storage.conversations import ConversationKey, SqlConversationRepository
+from storage.conversations import ConversationKey
 from storage.crypto import PersonalDataCipher
 from storage.enrollments import SqlEnrollmentRepository
 from storage.interfaces import Address
 from storage.roles import SqlRoleRepository
-from storage.roster import SqlRosterRepository
-from storage.updates import SqlProcessedUpdates
+from storage.update_transaction import UpdateTransaction, UpdateTransactions
 from storage.verifications import SqlProgressRepository, SqlVerificationRepository
 
 log = logging.getLogger(__name__)
+
+# At most this many updates in their transactions at once (storage.database.POOL_SIZE
+# leaves room beside them for the sender, the scheduler and the web server's inbox).
+MAX_CONCURRENT = 16
 
 
 def numeric_id(value: str) -> int:
@@ -49,16 +50,17 @@ def numeric_id(value: str) -> int:
 class Dispatcher:
     def __init__(
         self,
-        sessions: async_sessionmaker[AsyncSession],
+        transactions: UpdateTransactions,
         cipher: PersonalDataCipher,
         router: Router,
         renderer: Renderer,
         config: FlowConfig,
         bot_ids: dict[str, int],
         on_outbox: Callable[[], None] = lambda: None,
+        max_concurrent: int = MAX_CONCURRENT,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self._sessions = sessions
+        self._transactions = transactions
         self._cipher = cipher
         self._router = router
         self._renderer = renderer
@@ -67,7 +69,11 @@ class Dispatcher:
         self._on_outbox = on_outbox
         self._clock = clock
         self._locks = KeyedLocks()
-        self._notifier = Notifier(renderer, cipher)
+        # Updates in their transaction at once: fewer than the pool's connections, taken in
+        # arrival order (asyncio's semaphore is fair). Without it a user in the middle of a
+        # conversation took the connection another had just given back, again and again,
+        # and a newcomer's first message waited seconds for one.
+        self._slots = asyncio.Semaphore(max_concurrent)
 
     def set_bot_id(self, channel: str, bot_id: int) -> None:
         """The bot's own id per channel: the first field of aiogram's StorageKey."""
@@ -81,13 +87,17 @@ class Dispatcher:
         )
 
     async def handle(self, incoming: Incoming) -> bool:
-        """Process one update; False when it was a duplicate. Raises only when even the
-        apology could not be stored (the database is down): the update is then not done."""
+        """Process one update; False when it was a duplicate. Raises when the database does
+        not answer (or even the apology could not be stored): the update is then not done."""
         key = self.key_for(incoming)
-        async with self._locks.hold(key):
+        async with self._locks.hold(key), self._slots:
             try:
                 handled = await self._process(incoming, key)
-            except Exception:
+            except Exception as error:
+                if database_unavailable(error):
+                    # Not done: the platform (or the inbox) gives it again once the
+                    # database answers; apologising now would mark it done and lose it.
+                    raise
                 log.exception("update failed; replying with an apology (%s)", incoming.channel)
                 handled = await self._apologise(incoming)
         if handled:
@@ -96,19 +106,19 @@ class Dispatcher:
 
     async def _process(self, incoming: Incoming, key: ConversationKey) -> bool:
         now = self._clock()
-        async with self._sessions.begin() as session:
-            updates = SqlProcessedUpdates(session)
-            if incoming.update_id and await updates.seen(incoming.channel.value,
-                                                         incoming.update_id):
+        async with self._transactions() as update:
+            # The conversation first: on PostgreSQL its lock opens the transaction.
+            state, data = await update.load(key)
+            if incoming.update_id and not await update.claim(incoming.channel.value,
+                                                             incoming.update_id, now):
                 return False
-            conversations = SqlConversationRepository(session, self._cipher)
-            state, data = await conversations.load(key, for_update=True)
             conversation = Conversation(state=state, data=data)
+            session = update.session
             context = Context(
                 incoming=incoming,
                 now=now,
                 today=now.astimezone(JAKARTA).date(),
-                roster=SqlRosterRepository(session),
+                roster=update.roster,
                 enrollments=SqlEnrollmentRepository(session, self._cipher),
                 audit=SqlAuditRepository(session),
                 roles=SqlRoleRepository(session),
@@ -120,39 +130,34 @@ class Dispatcher:
                 render=self._render,
             )
             await self._router.handle(conversation, context)
-            await conversations.save(key, conversation.state, conversation.data, now)
-            self._queue(session, incoming, conversation.replies, now)
-            await self._received(session, incoming, now)
+            await update.save(key, conversation.state, conversation.data, now)
+            await self._queue(update, incoming, conversation.replies, now)
+            await update.inbound(incoming.channel.value, incoming.chat_id,
+                                 incoming.chat_type.value, now)
         return True
 
     async def _apologise(self, incoming: Incoming) -> bool:
         """State unchanged, update marked done so a poisoned update is not retried forever."""
         now = self._clock()
-        async with self._sessions.begin() as session:
-            self._queue(session, incoming, [Reply("errors/internal")], now)
-            await self._received(session, incoming, now)
+        async with self._transactions() as update:
+            if incoming.update_id:
+                await update.claim(incoming.channel.value, incoming.update_id, now)
+            await self._queue(update, incoming, [Reply("errors/internal")], now)
+            await update.inbound(incoming.channel.value, incoming.chat_id,
+                                 incoming.chat_type.value, now)
         return True
 
-    @staticmethod
-    async def _received(session: AsyncSession, incoming: Incoming, now: datetime) -> None:
-        """What every handled update records, answered or apologised for: the user wrote
-        (WhatsApp's 24-hour window opens, an unreachable mark lifts) and the update is done."""
-        await SqlChats(session).inbound(incoming.channel.value, incoming.chat_id,
-                                        incoming.chat_type.value, now)
-        if incoming.update_id:
-            SqlProcessedUpdates(session).mark(incoming.channel.value, incoming.update_id, now)
-
-    def _queue(
-        self, session: AsyncSession, incoming: Incoming, replies: list[Reply], now: datetime
-    ) -> None:
+    async def _queue(self, update: UpdateTransaction, incoming: Incoming,
+                     replies: list[Reply], now: datetime) -> None:
         own = Address(incoming.channel.value, incoming.chat_id)
         for reply in replies:
             address = Address((reply.channel or incoming.channel).value,
-                                  reply.chat_id or incoming.chat_id)
+                              reply.chat_id or incoming.chat_id)
             # A message to someone else (a coordinator told of a submission) is news the bot
             # starts, not an answer: on WhatsApp it may need a template.
-            self._notifier.queue(session, address, reply, "reply" if address == own else "news",
-                                 now)
+            kind = "reply" if address == own else "news"
+            body = self._renderer.render(reply, address.channel).as_body()
+            await update.queue(address.channel, address.chat_id, body, kind, now)
 
     def _wording(self, template: str, context: Any) -> str:
         return self._renderer.text(template, dict(context), PLAIN)

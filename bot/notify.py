@@ -21,7 +21,7 @@ class Notifier:
         self._renderer = renderer
         self._cipher = cipher
 
-    def queue(
+    async def queue(
         self,
         session: AsyncSession,
         address: Address,
@@ -31,7 +31,7 @@ class Notifier:
         broadcast_id: int | None = None,
     ) -> None:
         rendered = self._renderer.render(reply, address.channel)
-        SqlOutbox(session, self._cipher).add(
+        await SqlOutbox(session, self._cipher).add(
             address.channel, address.chat_id, rendered.as_body(), now,
             kind=kind, broadcast_id=broadcast_id,
         )
@@ -43,5 +43,5 @@ class Notifier:
         address = await SqlChats(session).address_of_asn(asn_id)
         if address is None:
             return False
-        self.queue(session, address, reply, kind, now)
+        await self.queue(session, address, reply, kind, now)
         return True

@@ -254,7 +254,7 @@ class Scheduler:
             recipient = addresses.get(item.asn_id)
             if recipient is None or recipient.unreachable:
                 continue
-            self._notifier.queue(session, recipient.address, reply(item), "reminder", now)
+            await self._notifier.queue(session, recipient.address, reply(item), "reminder", now)
             queued += 1
         return queued
 
@@ -276,7 +276,7 @@ class Scheduler:
                 if ((REPORT, chat_subject(group.chat_row_id), period) not in claimed
                         or group.unreachable):
                     continue
-                self._notifier.queue(session, group.address, self._report(material, group),
+                await self._notifier.queue(session, group.address, self._report(material, group),
                                      REPORT, now)
                 queued += 1
             return queued

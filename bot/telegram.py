@@ -1,13 +1,29 @@
 """The Telegram channel over python-telegram-bot: updates in, outbox bodies out.
 
-Only translation lives here. `TelegramTransport` turns a `telegram.Update` into a frozen
-`Incoming` and an outbox body into a `sendMessage` call (`sendPhoto` with an attachment),
-mapping Telegram's errors once into `TransientSendError` / `PermanentSendError` /
-`RecipientUnreachable` (blocked, deactivated, no such chat). `TelegramBot` runs it
-in-process: PTB's `Application` fetches updates (long polling) and hands each to
-`TelegramBot.process`, which calls the dispatcher; the outbox sender runs beside it as a
-background task. Webhook mode uses the same `process` through `process_webhook_update`, for
-the web server to call. `asn-peduli worker` uses only the sending half (bot/worker.py).
+`TelegramTransport` turns a `telegram.Update` into a frozen `Incoming` and an outbox body
+into a `sendMessage` call (`sendPhoto` with an attachment), mapping Telegram's errors once
+into `TransientSendError` / `PermanentSendError` / `RecipientUnreachable` (blocked,
+deactivated, no such chat). `TelegramBot` runs it in-process: `Polling` fetches updates
+(long polling on PTB's `Bot.get_updates`) and hands each to `TelegramBot.process`, which
+calls the dispatcher; the outbox sender runs beside it as a background task. Webhook mode
+uses the same `process` through `process_webhook_update`, for the web server to call.
+`asn-peduli worker` uses only the sending half (bot/worker.py).
+
+Long polling confirms an update to Telegram (by asking for the updates after it) only once
+the dispatcher has committed it and every earlier update of its batch: a crash or a database
+outage leaves it with Telegram, which delivers it again, and the dispatcher drops the copies
+of those it had already committed. PTB's own Updater confirmed a batch as soon as it fetched
+the next one, before processing had finished, so it is not used. What goes wrong and what
+then happens:
+
+- the database does not answer (`bot.unavailable.database_unavailable`): the user is told so
+  once per 5 minutes (`Apologies`), nothing is confirmed from that update on, and the batch
+  is fetched again after a growing wait (up to 30 s) until the database is back.
+- getUpdates fails: 429 waits the retry_after Telegram asks for; timeouts, 5xx, connection
+  resets and every other error wait a growing, jittered time (up to 30 s). The loop never
+  stops on its own.
+- SIGTERM: the batch in hand is finished and confirmed with one last getUpdates
+  (offset past it, timeout 0); a long poll in progress is abandoned.
 
 What reaches the dispatcher, and what does not:
 
@@ -29,12 +45,14 @@ update kinds and error classes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import html
 import logging
 import os
+import random
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -61,11 +79,12 @@ from telegram.error import (
     RetryAfter,
     TelegramError,
 )
-from telegram.ext import Application, ApplicationBuilder, ContextTypes, TypeHandler
+from telegram.ext import Application, ApplicationBuilder
 
 from bot.app import App, on_stop_signals
 from bot.settings import NotConfigured, Settings
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
+from bot.unavailable import Apologies, database_unavailable
 from flows.events import Channel, ChatType, Incoming, Kind, SharedContact
 
 log = logging.getLogger(__name__)
@@ -85,9 +104,20 @@ ATTACHMENTS: Final = (
     "location", "venue", "poll", "dice", "game", "story", "paid_media", "invoice",
 )
 
-# Updates handled at the same time. The dispatcher serialises one conversation with a lock,
-# so this bounds only how many conversations move at once; keep it below the database pool.
+# Updates handled at the same time. Polling runs one chat's updates one after the other, so
+# this bounds how many conversations move at once; keep it below the database pool.
 CONCURRENT_UPDATES: Final = 16
+# Seconds a Bot API answer may take before the call counts as failed (PTB's default); a long
+# poll adds its own timeout to it.
+READ_TIMEOUT: Final = 5.0
+# The waits between failed getUpdates calls, or fetching a batch again while the database is
+# down: from FIRST_RETRY doubling up to MAX_RETRY seconds, each drawn from its upper half.
+FIRST_RETRY: Final = 0.5
+MAX_RETRY: Final = 30.0
+# An update whose processing failed for another reason than the database being down (a bug
+# the dispatcher's apology could not catch) is tried this often, then left behind and logged:
+# one poisoned update must not hold up everyone's after it.
+MAX_UPDATE_ATTEMPTS: Final = 3
 
 # A photo's caption holds at most this many characters (after its HTML is parsed).
 MAX_CAPTION: Final = 1024
@@ -148,10 +178,10 @@ def _token(settings: Settings) -> str:
 
 
 def build_application(
-    settings: Settings, concurrent_updates: int = CONCURRENT_UPDATES
+    settings: Settings, read_timeout: float = READ_TIMEOUT
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """PTB's Application pointed at TELEGRAM_API_BASE_URL (the real API, a local Bot API
-    server, or a test's fake) with concurrent updates."""
+    server, or a test's fake), without its Updater: `Polling` fetches the updates."""
     use_timedelta_periods()
     base = settings.telegram_api_base_url.rstrip("/")
     return (
@@ -159,7 +189,9 @@ def build_application(
         .token(_token(settings))
         .base_url(f"{base}/bot")
         .base_file_url(f"{base}/file/bot")
-        .concurrent_updates(concurrent_updates)
+        .read_timeout(read_timeout)
+        .get_updates_read_timeout(read_timeout)
+        .updater(None)
         .build()
     )
 
@@ -390,26 +422,202 @@ class TelegramTransport:
             log.info("removing a pressed keyboard failed: %s", type(error).__name__)
 
 
+class Backoff:
+    """Growing waits with jitter: FIRST_RETRY, doubling, at most `cap` seconds, each drawn
+    from the upper half of its step so many bots do not retry in step."""
+
+    def __init__(self, first: float = FIRST_RETRY, cap: float = MAX_RETRY) -> None:
+        self._first = first
+        self._cap = cap
+        self._failures = 0
+
+    def next(self) -> float:
+        step = min(self._cap, self._first * 2 ** min(self._failures, 32))
+        self._failures += 1
+        return step * random.uniform(0.5, 1.0)
+
+    def reset(self) -> None:
+        self._failures = 0
+
+
+def _chat_of(update: Update) -> int:
+    """What orders updates: one chat's go one after the other. An update without a chat
+    (ignored kinds) stands alone."""
+    chat = update.effective_chat
+    return chat.id if chat is not None else -(2**62) - update.update_id
+
+
+class Polling:
+    """Long polling that confirms an update only after `handle` returned for it.
+
+    `offset` is the next update to ask Telegram for; it moves past an update once it and
+    every earlier update of its batch were handled. A batch's updates of different chats run
+    concurrently (at most `concurrent` at once), one chat's in order; an update whose
+    handling failed stops its chat's line, and the batch is fetched again from the first such
+    update after a wait. `handle` raising an error that says the database is down is retried
+    as long as that lasts; any other error at most MAX_UPDATE_ATTEMPTS times.
+    """
+
+    def __init__(self, bot: Bot, handle: Callable[[Update], Awaitable[object]],
+                 timeout: float, concurrent: int = CONCURRENT_UPDATES,
+                 max_retry: float = MAX_RETRY) -> None:
+        self._bot = bot
+        self._handle = handle
+        self._timeout = timedelta(seconds=timeout)
+        self._slots = asyncio.Semaphore(concurrent)
+        self._fetch_backoff = Backoff(cap=max_retry)
+        self._outage_backoff = Backoff(cap=max_retry)
+        self._attempts: dict[int, int] = {}
+        self.offset: int | None = None
+        self._confirmed: int | None = None  # the offset Telegram last received
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until `stop` is set; then confirm what was handled."""
+        if await self._until_done(stop, self._delete_webhook):
+            while not stop.is_set():
+                updates = await self._fetch(stop)
+                if updates and not await self._process(updates):
+                    await _wait(stop, self._outage_backoff.next())
+        await self._confirm()
+
+    async def _delete_webhook(self) -> None:
+        """getUpdates is refused while a webhook is set (`asn-peduli run --webhook`)."""
+        await self._bot.delete_webhook()
+
+    async def _until_done(self, stop: asyncio.Event,
+                          call: Callable[[], Awaitable[None]]) -> bool:
+        """Call until it succeeds (True) or `stop` is set (False), waiting between tries."""
+        while not stop.is_set():
+            try:
+                await call()
+            except Exception as error:
+                await _wait(stop, self._retry_in(error))
+            else:
+                self._fetch_backoff.reset()
+                return True
+        return False
+
+    async def _fetch(self, stop: asyncio.Event) -> Sequence[Update]:
+        """One long poll, abandoned when `stop` is set; nothing when it failed."""
+        fetch = asyncio.ensure_future(self._bot.get_updates(
+            offset=self.offset, timeout=self._timeout, allowed_updates=list(ALLOWED_UPDATES)))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait((fetch, stopped), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if not fetch.done():
+            fetch.cancel()
+            await asyncio.gather(fetch, return_exceptions=True)
+            return ()
+        error = fetch.exception()
+        if error is not None:
+            await _wait(stop, self._retry_in(error))
+            return ()
+        self._confirmed = self.offset
+        self._fetch_backoff.reset()
+        return fetch.result()
+
+    def _retry_in(self, error: BaseException) -> float:
+        """How long to wait after a failed Bot API call: what a 429 asks, else a backoff."""
+        if isinstance(error, RetryAfter):
+            seconds = _seconds(error.retry_after)
+            log.warning("telegram: getUpdates throttled; retrying in %g s", seconds)
+            return seconds
+        delay = self._fetch_backoff.next()
+        log.warning("telegram: calling the Bot API failed (%s); retrying in %.1f s",
+                    type(error).__name__, delay)
+        return delay
+
+    async def _process(self, updates: Sequence[Update]) -> bool:
+        """Handle a batch; move `offset` past what is done. False when some must come again."""
+        lines: dict[int, list[Update]] = {}
+        for update in sorted(updates, key=lambda update: update.update_id):
+            lines.setdefault(_chat_of(update), []).append(update)
+        failed: list[int] = []
+
+        async def run_line(line: list[Update]) -> None:
+            for update in line:
+                async with self._slots:
+                    done = await self._handle_one(update)
+                if not done:
+                    failed.append(update.update_id)
+                    return
+
+        await asyncio.gather(*(run_line(line) for line in lines.values()))
+        last = max(update.update_id for update in updates)
+        self.offset = min(failed) if failed else last + 1
+        if not failed:
+            self._outage_backoff.reset()
+        return not failed
+
+    async def _handle_one(self, update: Update) -> bool:
+        """Whether the update is done with (handled, or given up on)."""
+        try:
+            await self._handle(update)
+        except Exception as error:
+            if database_unavailable(error):
+                log.warning("telegram: the database does not answer (%s); update %s will be "
+                            "fetched again", type(error).__name__, update.update_id)
+                return False
+            attempts = self._attempts.get(update.update_id, 0) + 1
+            if attempts < MAX_UPDATE_ATTEMPTS:
+                self._attempts[update.update_id] = attempts
+                log.error("telegram: update %s failed (%s); it will be fetched again",
+                          update.update_id, type(error).__name__, exc_info=error)
+                return False
+            log.error("telegram: update %s failed %d times (%s); left behind",
+                      update.update_id, attempts, type(error).__name__, exc_info=error)
+        self._attempts.pop(update.update_id, None)
+        return True
+
+    async def _confirm(self) -> None:
+        """Tell Telegram the updates handled since the last fetch are done: one getUpdates
+        with the next offset and no long poll. Failing, they come again on the next start
+        and the dispatcher drops them as duplicates."""
+        if self.offset is None or self.offset == self._confirmed:
+            return
+        try:
+            await self._bot.get_updates(offset=self.offset, limit=1,
+                                        timeout=timedelta(seconds=0),
+                                        allowed_updates=list(ALLOWED_UPDATES))
+            self._confirmed = self.offset
+        except TelegramError as error:
+            log.warning("telegram: confirming the last updates failed (%s); they will be "
+                        "fetched again and dropped as duplicates", type(error).__name__)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less when `stop` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
 class TelegramBot:
     """The Telegram channel running in this process: PTB application, transport, sender.
 
     `start()` registers the transport with the application (so the sender can deliver on
-    Telegram), starts long polling unless told otherwise, and runs the outbox sender as a
-    background task; `stop()` undoes all of it in order. Tests start and stop it in-process.
+    Telegram), starts long polling (`Polling`) unless told otherwise, and runs the outbox
+    sender as a background task; `stop()` undoes all of it in order. Tests start and stop it
+    in-process. `apologies` tells users when the database is down (polling here, the
+    webhook's inbox in bot/web.py).
     """
 
     def __init__(self, app: App, concurrent_updates: int = CONCURRENT_UPDATES,
-                 poll_timeout: float = 10, sender_poll_seconds: float = 1.0) -> None:
+                 poll_timeout: float = 10, sender_poll_seconds: float = 1.0,
+                 read_timeout: float = READ_TIMEOUT, max_retry: float = MAX_RETRY) -> None:
         self.app = app
         self.bot_id = bot_id_from_token(_token(app.settings))
-        self.application = build_application(app.settings, concurrent_updates)
+        self.application = build_application(app.settings, read_timeout)
         self.transport = TelegramTransport(self.application.bot)
-        self.application.add_handler(TypeHandler(Update, self._on_update))
-        self.application.add_error_handler(self._on_error)
-        self._poll_timeout = poll_timeout
+        self.apologies = Apologies(app.renderer)
+        self._polling = Polling(self.application.bot, self._handle_polled, poll_timeout,
+                                concurrent_updates, max_retry)
         self._sender_poll_seconds = sender_poll_seconds
         self._sender_stop = asyncio.Event()
         self._sender_task: asyncio.Task[None] | None = None
+        self._polling_stop = asyncio.Event()
+        self._polling_task: asyncio.Task[None] | None = None
         self._initialized = False
 
     async def initialize(self) -> None:
@@ -431,27 +639,21 @@ class TelegramBot:
             name="telegram-background-work",
         )
         if polling:
-            await self.application.start()
-            updater = self.application.updater
-            assert updater is not None  # the builder always makes one unless told not to
-            await updater.start_polling(
-                timeout=timedelta(seconds=self._poll_timeout),
-                allowed_updates=list(ALLOWED_UPDATES),
-            )
+            self._polling_stop.clear()
+            self._polling_task = asyncio.create_task(self._polling.run(self._polling_stop),
+                                                     name="telegram-polling")
             log.info("telegram: polling for updates as bot %s", self.bot_id)
 
     async def stop(self) -> None:
-        """Stop fetching, finish the updates already fetched, stop the sender, close.
+        """Stop fetching, finish and confirm the updates in hand, stop the sender, close.
 
-        PTB's Updater confirms the fetched updates to Telegram on stop; a crash instead
-        (SIGKILL) leaves unconfirmed ones to be fetched again, and the dispatcher drops those
-        it already processed.
+        A crash instead (SIGKILL) leaves the unconfirmed updates with Telegram to be fetched
+        again, and the dispatcher drops those it already processed.
         """
-        updater = self.application.updater
-        if updater is not None and updater.running:
-            await updater.stop()
-        if self.application.running:
-            await self.application.stop()
+        if self._polling_task is not None:
+            self._polling_stop.set()
+            await self._polling_task
+            self._polling_task = None
         if self._sender_task is not None:
             self._sender_stop.set()
             await self._sender_task
@@ -463,10 +665,10 @@ class TelegramBot:
     async def process(self, update: Update) -> bool:
         """One update, polled or pushed by webhook: translate, dispatch, acknowledge.
 
-        The dispatcher runs before the callback query is answered: it takes the
-        conversation's lock before its first real wait, so updates of one chat keep their
-        order even when PTB runs several updates at once. False when nothing was done (an
-        ignored kind of update, or a duplicate).
+        The dispatcher runs before the callback query is answered, and raises when the
+        database does not answer: the query then stays unanswered and the update
+        unconfirmed, to come again. False when nothing was done (an ignored kind of update,
+        or a duplicate).
         """
         incoming = self.transport.to_incoming(update)
         handled = False
@@ -474,6 +676,18 @@ class TelegramBot:
             handled = await self.app.dispatcher.handle(incoming)
         await self.transport.acknowledge(update)
         return handled
+
+    async def _handle_polled(self, update: Update) -> None:
+        """`process`, telling the user when the database is down (Polling fetches the update
+        again). The update itself is not logged: it carries personal data."""
+        try:
+            await self.process(update)
+        except Exception as error:
+            if database_unavailable(error):
+                incoming = self.transport.to_incoming(update)
+                if incoming is not None:
+                    await self.apologies.tell(self.transport, incoming.chat_id)
+            raise
 
     async def set_webhook(self) -> str:
         """Point Telegram at TELEGRAM_WEBHOOK_URL with the secret token; the URL's host.
@@ -502,16 +716,6 @@ class TelegramBot:
             await self.application.bot.set_my_commands(commands)
         except TelegramError as error:
             log.warning("telegram: setting the command menu failed: %s", type(error).__name__)
-
-    async def _on_update(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if isinstance(update, Update):
-            await self.process(update)
-
-    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Only the database being down gets here (the dispatcher apologises for the rest).
-        The update is not logged: it carries personal data."""
-        kind = type(update).__name__
-        log.error("telegram: processing an update (%s) failed", kind, exc_info=context.error)
 
 
 async def process_webhook_update(bot: TelegramBot, data: dict[str, Any]) -> bool:

@@ -17,8 +17,11 @@ inbox worker (a background task) dispatches it and deletes it. The platform is t
 in milliseconds whatever the flow costs, and a crash after the answer loses nothing: the row
 is dispatched at the next start. The dispatcher drops a message it has processed before (the
 Telegram update id, the WhatsApp message id), so a redelivered or replayed webhook changes
-nothing. Deliveries of one chat are dispatched in the order they arrived; other chats move on
-beside them.
+nothing. Deliveries of one chat are dispatched in the order they arrived, also when several
+servers share one PostgreSQL inbox (the inbox claims per chat); other chats move on beside
+them. When the database does not answer, a delivery is answered 503 (the platform sends it
+again later; nothing was confirmed) and its user hears once in a while that the message
+will be processed; the inbox worker waits and goes on when the database is back.
 
 The process also runs the outbox sender (`App.run_background`), so replies leave from here;
 `asn-peduli worker` processes may share that work. SIGINT/SIGTERM stop it cleanly: no new
@@ -56,6 +59,8 @@ from bot.telegram import (
     telegram_configured,
     webhook_secret_ok,
 )
+from bot.transport import Transport
+from bot.unavailable import Apologies, database_unavailable
 from bot.whatsapp import (
     SIGNATURE_HEADER,
     WhatsAppTransport,
@@ -64,6 +69,7 @@ from bot.whatsapp import (
     verify_token_ok,
     whatsapp_configured,
 )
+from bot.worker import keep_background_running
 from storage.delivery import SqlDelivery
 from storage.inbox import InboxItem, SqlInbox
 
@@ -77,7 +83,14 @@ INBOX_BATCH = 50
 INBOX_CONCURRENCY = 16
 INBOX_MAX_ATTEMPTS = 10
 INBOX_HOLD = timedelta(minutes=2)
+# What a claimed delivery that was not handled, through no fault of its own, is marked with:
+# it is released, no attempt counted.
+WAITING = "WaitingForEarlierDelivery"
+UNAVAILABLE = "DatabaseUnavailable"
 MAX_RETRY_DELAY = timedelta(minutes=5)
+# How long storing a delivery may take before the database counts as not answering (a
+# connection attempt to a host that does not answer would otherwise wait a minute).
+KEEP_SECONDS = 10.0
 
 
 class ServeNotConfigured(NotConfigured):
@@ -94,8 +107,15 @@ class BodyTooLarge(Exception):
 class ChannelWebhook(Protocol):
     channel: str
 
-    def keys(self, body: Mapping[str, Any]) -> set[str]:
-        """The chats a delivery concerns: deliveries sharing one are dispatched in order."""
+    @property
+    def transport(self) -> Transport:
+        """What sends on this channel: the apology goes straight through it while the
+        database is down."""
+        ...
+
+    def chats(self, body: Mapping[str, Any]) -> set[str]:
+        """The chats a delivery concerns (their ids): deliveries sharing one are dispatched
+        in order, and each hears the apology when the delivery cannot be kept."""
         ...
 
     async def handle(self, body: Mapping[str, Any]) -> None:
@@ -109,10 +129,14 @@ class TelegramWebhook:
     def __init__(self, bot: TelegramBot) -> None:
         self.bot = bot
 
-    def keys(self, body: Mapping[str, Any]) -> set[str]:
+    @property
+    def transport(self) -> Transport:
+        return self.bot.transport
+
+    def chats(self, body: Mapping[str, Any]) -> set[str]:
         message = body.get("message") or (body.get("callback_query") or {}).get("message") or {}
         chat = (message.get("chat") or {}).get("id") if isinstance(message, dict) else None
-        return {f"telegram:{chat}"} if chat is not None else set()
+        return {str(chat)} if chat is not None else set()
 
     async def handle(self, body: Mapping[str, Any]) -> None:
         await process_webhook_update(self.bot, dict(body))
@@ -123,15 +147,19 @@ class WhatsAppWebhook:
 
     def __init__(self, app: App, transport: WhatsAppTransport) -> None:
         self.app = app
-        self.transport = transport
+        self.whatsapp = transport
 
-    def keys(self, body: Mapping[str, Any]) -> set[str]:
-        return {f"whatsapp:{incoming.chat_id}" for incoming in self.transport.read(body).messages}
+    @property
+    def transport(self) -> Transport:
+        return self.whatsapp
+
+    def chats(self, body: Mapping[str, Any]) -> set[str]:
+        return {incoming.chat_id for incoming in self.whatsapp.read(body).messages}
 
     async def handle(self, body: Mapping[str, Any]) -> None:
         """Messages through the dispatcher, in order; then the status reports in one
         transaction. A message already processed (a retried row) is dropped there."""
-        content = self.transport.read(body)
+        content = self.whatsapp.read(body)
         for incoming in content.messages:
             await self.app.dispatcher.handle(incoming)
         if content.statuses:
@@ -146,8 +174,10 @@ class WhatsAppWebhook:
 
 
 class InboxWorker:
-    """Dispatches stored deliveries: in arrival order per chat, up to INBOX_CONCURRENCY chats at
-    once; a delivery whose handling raised is tried again later with a growing delay."""
+    """Dispatches stored deliveries: in arrival order per chat, whichever process holds the
+    chat (the claim is per chat), up to INBOX_CONCURRENCY chats at once; a delivery whose
+    handling raised is tried again later with a growing delay. While the database does not
+    answer nothing is counted against a delivery: it waits, and goes on when it is back."""
 
     def __init__(self, app: App, handlers: Iterable[ChannelWebhook],
                  batch_size: int = INBOX_BATCH, concurrency: int | None = None,
@@ -161,6 +191,7 @@ class InboxWorker:
         self._slots = asyncio.Semaphore(concurrency)
         self.max_attempts = max_attempts
         self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
 
     def wake(self) -> None:
         """Called after a delivery was stored."""
@@ -168,63 +199,86 @@ class InboxWorker:
 
     async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
         """Dispatch until `stop` is set; wakes on new deliveries or every `poll_seconds` (rows
-        left by a crash, or waiting for a retry)."""
+        left by a crash, or waiting for a retry, or the database coming back)."""
+        self._stop = stop
         while not stop.is_set():
             try:
                 handled = await self.process_due()
-            except Exception:
-                log.exception("inbox: reading due deliveries failed; retrying shortly")
+            except Exception as error:
+                if database_unavailable(error):
+                    log.error("inbox: the database does not answer (%s); trying again "
+                              "shortly", type(error).__name__)
+                else:
+                    log.exception("inbox: reading due deliveries failed; retrying shortly")
                 handled = 0
             if handled:
                 continue
             self._wake.clear()
-            waiter = asyncio.ensure_future(self._wake.wait())
-            stopper = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({waiter, stopper}, timeout=poll_seconds,
-                               return_when=asyncio.FIRST_COMPLETED)
-            waiter.cancel()
-            stopper.cancel()
+            await _first_of(self._wake, stop, seconds=poll_seconds)
 
     async def process_due(self) -> int:
         """Claim one batch, dispatch it, record the outcome; the number of rows claimed."""
         app = self._app
         async with app.sessions.begin() as session:
             items = await SqlInbox(session, app.cipher).claim(
-                app.clock(), self._batch_size, INBOX_HOLD, self.max_attempts)
+                app.clock(), self._batch_size, INBOX_HOLD, self.max_attempts, self._chats)
         if not items:
             return 0
         previous: dict[str, asyncio.Task[str | None]] = {}
         tasks: list[asyncio.Task[str | None]] = []
         for item in items:
-            keys = self._keys(item)
+            keys = self._chats(item.channel, item.body)
             after = {previous[key] for key in keys if key in previous}
             task = asyncio.create_task(self._handle_after(after, item))
             for key in keys:
                 previous[key] = task
             tasks.append(task)
         outcomes = await asyncio.gather(*tasks)
+        await self._record(list(zip(items, outcomes, strict=True)))
+        return len(items)
+
+    async def _record(self, results: list[tuple[InboxItem, str | None]]) -> None:
+        """Delete what was handled, free what waited, schedule the failures' retries. While
+        the database does not answer this is tried again (the rows stay held meanwhile):
+        a delivery done but not deleted would be dispatched again and dropped as a
+        duplicate, but would wait out its hold first."""
+        while True:
+            try:
+                await self._record_once(results)
+                return
+            except Exception as error:
+                if not database_unavailable(error) or self._stop.is_set():
+                    raise
+                log.error("inbox: recording outcomes failed, the database does not answer "
+                          "(%s); trying again shortly", type(error).__name__)
+                await _first_of(self._stop, seconds=1.0)
+
+    async def _record_once(self, results: list[tuple[InboxItem, str | None]]) -> None:
+        app = self._app
         now = app.clock()
         async with app.sessions.begin() as session:
             inbox = SqlInbox(session, app.cipher)
-            await inbox.done([item.id for item, error in zip(items, outcomes, strict=True)
-                              if error is None])
-            for item, error in zip(items, outcomes, strict=True):
-                if error is not None:
-                    delay = min(timedelta(seconds=2 ** item.attempts), MAX_RETRY_DELAY)
-                    await inbox.retry(item.id, error, delay, now)
-                    if item.attempts + 1 >= self.max_attempts:
-                        log.error("inbox: %s delivery %s failed %s times and is left for an "
-                                  "operator (%s)", item.channel, item.id, item.attempts + 1,
-                                  error)
-        return len(items)
+            await inbox.done([item.id for item, error in results if error is None])
+            await inbox.release([item.id for item, error in results
+                                 if error in (WAITING, UNAVAILABLE)])
+            for item, error in results:
+                if error is None or error in (WAITING, UNAVAILABLE):
+                    continue
+                delay = min(timedelta(seconds=2 ** item.attempts), MAX_RETRY_DELAY)
+                await inbox.retry(item.id, error, delay, now)
+                if item.attempts + 1 >= self.max_attempts:
+                    log.error("inbox: %s delivery %s failed %s times and is left for an "
+                              "operator (%s)", item.channel, item.id, item.attempts + 1, error)
 
-    def _keys(self, item: InboxItem) -> set[str]:
-        handler = self._handlers.get(item.channel)
+    def _chats(self, channel: str, body: dict[str, Any]) -> set[str]:
+        """The delivery's chats as `channel:chat` keys (an odd body: none, it goes alone and
+        its handler reports the problem)."""
+        handler = self._handlers.get(channel)
         if handler is None:
             return set()
         try:
-            return handler.keys(item.body)
-        except Exception:  # an odd body is dispatched alone; its handler reports the problem
+            return {f"{channel}:{chat}" for chat in handler.chats(body)}
+        except Exception:
             return set()
 
     async def _handle_after(self, after: set[asyncio.Task[str | None]], item: InboxItem
@@ -234,9 +288,10 @@ class InboxWorker:
         if after:
             await asyncio.wait(after)
             if any(task.result() is not None for task in after):
-                # An earlier delivery of the same chat failed: this one waits for its retry,
-                # so the chat's messages are still taken in the order they came.
-                return "WaitingForEarlierDelivery"
+                # An earlier delivery of the same chat failed: this one waits for its retry
+                # (the claim holds the chat's later rows behind it), so the chat's messages
+                # are still taken in the order they came.
+                return WAITING
         handler = self._handlers.get(item.channel)
         if handler is None:
             return f"{item.channel} channel not configured"
@@ -244,10 +299,24 @@ class InboxWorker:
             try:
                 await handler.handle(item.body)
             except Exception as error:
+                if database_unavailable(error):
+                    log.error("inbox: a %s delivery waits, the database does not answer (%s)",
+                              item.channel, type(error).__name__)
+                    return UNAVAILABLE
                 log.warning("inbox: dispatching a %s delivery failed: %s", item.channel,
                             type(error).__name__, exc_info=error)
                 return type(error).__name__
         return None
+
+
+async def _first_of(*events: asyncio.Event, seconds: float) -> None:
+    """Until one of `events` is set, at most `seconds`."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 # -- the HTTP endpoints ----------------------------------------------------------------------
@@ -292,7 +361,9 @@ class WebServer:
             handlers.append(TelegramWebhook(telegram))
         if whatsapp is not None:
             handlers.append(WhatsAppWebhook(app, whatsapp))
+        self._handlers = {handler.channel: handler for handler in handlers}
         self.inbox = InboxWorker(app, handlers, max_attempts=inbox_max_attempts)
+        self.apologies = Apologies(app.renderer)
         self._inbox_poll = inbox_poll_seconds
         self._sender_poll = sender_poll_seconds
         self._stop = asyncio.Event()
@@ -316,7 +387,7 @@ class WebServer:
         self._stop.clear()
         self._tasks = [
             asyncio.create_task(self.inbox.run(self._stop, self._inbox_poll), name="web-inbox"),
-            asyncio.create_task(self.app.run_background(self._stop, self._sender_poll),
+            asyncio.create_task(keep_background_running(self.app, self._stop, self._sender_poll),
                                 name="web-background-work"),
         ]
         log.info("web: serving %s", ", ".join(self.channel_names))
@@ -391,7 +462,8 @@ class WebServer:
 
     async def health(self, request: Request) -> Response:
         try:
-            async with self.app.sessions() as session:  # the count proves the database answers
+            # The count proves the database answers (within KEEP_SECONDS, like a delivery).
+            async with asyncio.timeout(KEEP_SECONDS), self.app.sessions() as session:
                 counts = await SqlInbox(session, self.app.cipher).counts(self.inbox.max_attempts)
         except Exception as error:
             log.error("web: health check: the database does not answer (%s)",
@@ -412,9 +484,21 @@ class WebServer:
             return Response(status_code=400)
 
     async def _keep(self, channel: str, data: dict[str, Any]) -> Response:
-        """Store the verified delivery, then answer: from here on it cannot be lost."""
-        async with self.app.sessions.begin() as session:
-            SqlInbox(session, self.app.cipher).add(channel, data, self.app.clock())
+        """Store the verified delivery, then answer: from here on it cannot be lost. When the
+        database does not answer (within KEEP_SECONDS), 503: the platform delivers it again
+        later, and its users hear once in a while that their message will be processed."""
+        try:
+            async with asyncio.timeout(KEEP_SECONDS), self.app.sessions.begin() as session:
+                SqlInbox(session, self.app.cipher).add(channel, data, self.app.clock())
+        except Exception as error:
+            if not database_unavailable(error):
+                raise
+            log.error("web: a %s delivery could not be kept, the database does not answer "
+                      "(%s); answered 503", channel, type(error).__name__)
+            handler = self._handlers[channel]
+            for chat in sorted(handler.chats(data)):
+                await self.apologies.tell(handler.transport, chat)
+            return JSONResponse({"error": "database unavailable"}, status_code=503)
         self.inbox.wake()
         return JSONResponse({"ok": True, "kept": True})
 

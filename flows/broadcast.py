@@ -30,6 +30,7 @@ from flows.conversation import (
     Step,
     choice_of,
     looks_written,
+    printable,
 )
 from flows.events import Button, Kind, Reply
 from flows.premium import first_premium
@@ -117,7 +118,7 @@ def _typed_message(context: Context) -> str:
         raise Invalid("errors/unexpected_contact")
     if incoming.kind is not Kind.TEXT:
         raise Invalid("errors/unsupported")
-    lines = [" ".join(line.split()) for line in incoming.text.splitlines()]
+    lines = [" ".join(line.split()) for line in printable(incoming.text).splitlines()]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     if not text:
         raise Invalid("errors/empty")

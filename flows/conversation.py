@@ -10,6 +10,7 @@ changes only through a trigger that finished, so a failed step leaves the state 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -211,6 +212,24 @@ async def first_unit(context: Context, role: str) -> dict[str, Any] | None:
     return None
 
 
+# A number on a button or typed as a choice: ASCII digits that fit PostgreSQL's INTEGER. Not
+# str.isdigit: "²" passes it and int() refuses it, and int() refuses 5,000 digits too.
+_NUMBER = re.compile(r"[0-9]{1,9}")
+
+
+def number_of(text: str) -> int | None:
+    """The whole number `text` is (an id or page on a button, a choice's number), or None for
+    anything else, so a forged or garbled one is a stale button rather than a crash."""
+    return int(text) if _NUMBER.fullmatch(text) else None
+
+
+def printable(text: str) -> str:
+    """The text without control characters other than line breaks and tabs: NUL, BEL, ESC
+    and the like are invisible to a reader, and PostgreSQL refuses a NUL in text and JSON,
+    so typed words stored as they are (a reason, a broadcast) must not carry them."""
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
+
+
 def text_of(context: Context, max_length: int) -> str:
     """The typed text, or Invalid with the right explanation for anything else."""
     incoming = context.incoming
@@ -220,7 +239,7 @@ def text_of(context: Context, max_length: int) -> str:
         raise Invalid("errors/unexpected_contact")
     if incoming.kind is not Kind.TEXT:
         raise Invalid("errors/unsupported")
-    text = " ".join(incoming.text.split())
+    text = " ".join(printable(incoming.text).split())
     if not text:
         raise Invalid("errors/empty")
     if len(text) > max_length:

@@ -58,8 +58,9 @@ TRANSITIONS = [
 
 PAGE_SIZE = 3  # two buttons each, page turns and "back": within WhatsApp's 10 rows
 REASONS = ("data_mismatch", "not_eligible", "already_member", "other")
-_ENROLMENT_ACTION = re.compile(r"^co:(ok|no):(\d{1,12})$")
-_PAGE = re.compile(r"^co:pg:(\d{1,4})$")
+# ASCII digits only, an id within PostgreSQL's INTEGER (matched whole, with fullmatch).
+_ENROLMENT_ACTION = re.compile(r"co:(ok|no):([0-9]{1,9})")
+_PAGE = re.compile(r"co:pg:([0-9]{1,4})")
 
 
 def _unit(conversation: Conversation) -> int:
@@ -159,11 +160,11 @@ async def take_pending(conversation: Conversation, context: Context) -> str:
     payload = incoming.payload
     if payload == "co:back":
         return "back"
-    turn = _PAGE.match(payload)
+    turn = _PAGE.fullmatch(payload)
     if turn:
         conversation.data["page"] = int(turn.group(1))
         return "refresh"
-    action = _ENROLMENT_ACTION.match(payload)
+    action = _ENROLMENT_ACTION.fullmatch(payload)
     if action is None:
         raise Invalid("errors/stale_button")
     enrollment = await _pending_one(conversation, context, int(action.group(2)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, number_of
 from flows.events import Button, Kind, Reply
 from flows.premium import first_premium
 from storage.interfaces import RoleView
@@ -85,8 +85,9 @@ async def _choice(context: Context) -> str:
     assert asn is not None
     typed = " ".join(incoming.text.split()).lower()
     buttons = _buttons(await _roles(context), asn.reminders_enabled)
-    if typed.isdigit() and 1 <= int(typed) <= len(buttons):
-        return buttons[int(typed) - 1].payload
+    number = number_of(typed)
+    if number is not None and 1 <= number <= len(buttons):
+        return buttons[number - 1].payload
     wanted = TYPED.get(typed)
     for button in buttons:
         if wanted is not None and button.payload.split(":")[1] == wanted:
@@ -108,8 +109,9 @@ async def take_choice(conversation: Conversation, context: Context) -> Goto:
         return Goto(S.MAIN)
     if choice == "reminders" and not unit:
         return await _toggle_reminders(conversation, context)
-    if choice in ROLE_ENTRIES and unit.isdigit():
-        return await _open_role(conversation, context, choice, int(unit))
+    unit_id = number_of(unit)
+    if choice in ROLE_ENTRIES and unit_id is not None:
+        return await _open_role(conversation, context, choice, unit_id)
     raise Invalid("errors/stale_button")
 
 

@@ -12,7 +12,8 @@ __all__ = ["InvalidPhone", "mask_phone", "parse_e164", "to_e164"]
 
 DEFAULT_REGION = "ID"
 _SEPARATORS = re.compile(r"[\s().\-]")
-_ID_MOBILE = re.compile(r"(?:\+?62|0)(8\d{6,12})")
+# ASCII digits: the national number is copied into the result as written.
+_ID_MOBILE = re.compile(r"(?:\+?62|0)(8[0-9]{6,12})")
 
 
 class InvalidPhone(ValueError):

@@ -23,6 +23,7 @@ from flows.conversation import (
     GroupCommand,
     Invalid,
     first_unit,
+    number_of,
 )
 from flows.events import ChatType, Kind, Reply
 from flows.identify import S as Identify
@@ -41,8 +42,8 @@ def _page_turn(kind: Kind, payload: str) -> int | None:
     """The page a "page:N" choice asks for, None for any other input."""
     if kind is not Kind.BUTTON or not payload.startswith(PAGE_PREFIX):
         return None
-    number = payload[len(PAGE_PREFIX):]
-    return int(number) if number.isdigit() and int(number) <= MAX_PAGE else None
+    page = number_of(payload[len(PAGE_PREFIX):])
+    return page if page is not None and page <= MAX_PAGE else None
 
 
 class Router:

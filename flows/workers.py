@@ -20,6 +20,7 @@ from flows.conversation import (
     Step,
     choice_of,
     expect_button,
+    number_of,
     reason_buttons,
     reason_of,
 )
@@ -83,8 +84,9 @@ async def take_list_choice(conversation: Conversation, context: Context) -> str 
             return Goto("Enrollment:relationship")
         if action == "menu":
             return Goto(None)
-        if action in {"stop", "agree"} and rest and rest[0].isdigit():
-            enrollment = await _owned(context, int(rest[0]))
+        target = number_of(rest[0]) if rest else None
+        if action in {"stop", "agree"} and target is not None:
+            enrollment = await _owned(context, target)
             if action == "agree" and enrollment.status == "draft":
                 conversation.data["enrollment_id"] = enrollment.id
                 return Goto("Deduction:confirm")

@@ -64,6 +64,9 @@ def _environment(markup: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        # Templates ship with the code: checking each file's time at every render (Jinja's
+        # default) cost a stat call per message.
+        auto_reload=False,
     )
     env.filters.update(
         rupiah=formatting.rupiah,
@@ -83,13 +86,25 @@ def _environment(markup: str) -> Environment:
 
 
 @cache
-def _compiled() -> tuple[dict[str, Environment], dict[str, Template]]:
+def _compiled() -> tuple[dict[str, Environment], dict[str, Template | _Fixed]]:
     """The environments (which cache compiled templates) and the labels, built on first use
     and shared by every Renderer of the process: compiling is costly, the result immutable."""
     envs = {markup: _environment(markup) for markup in (HTML, WHATSAPP, PLAIN)}
     raw = tomllib.loads(LABELS.read_text(encoding="utf-8"))
-    labels = {key: envs[PLAIN].from_string(value) for key, value in raw.items()}
+    labels = {key: _Fixed(value) if "{" not in value else envs[PLAIN].from_string(value)
+              for key, value in raw.items()}
     return envs, labels
+
+
+class _Fixed:
+    """A label without placeholders: most buttons; rendering one through Jinja cost more
+    than the rest of its message."""
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+
+    def render(self, _context: dict[str, Any]) -> str:
+        return self._text
 
 
 class Renderer:

@@ -32,6 +32,7 @@ from storage.interfaces import AUDIENCES, DEDUCTED_STATUSES, BroadcastStatus
 from storage.models import (
     Asn,
     Broadcast,
+    BroadcastBody,
     ChannelIdentity,
     Chat,
     Enrollment,
@@ -170,14 +171,18 @@ class SqlBroadcastRepository:
         total = 0
         for target, body in sorted(bodies.items()):
             rows = select(
-                found.c.channel, found.c.chat_id,
-                literal(self._cipher.encrypt_json(body), Text()), literal("pending"),
+                found.c.channel, found.c.chat_id, literal(None, Text()), literal("pending"),
                 literal("broadcast"), literal(broadcast.id), literal(0), stamp, stamp,
             ).where(found.c.channel == target)
             result = await self._session.execute(
                 insert(OutboxMessage).from_select(list(_OUTBOX_COLUMNS), rows)
             )
-            total += max(getattr(result, "rowcount", 0), 0)
+            queued = max(getattr(result, "rowcount", 0), 0)
+            if queued:
+                # The body once per channel; the rows refer to it (their own body is NULL).
+                self._session.add(BroadcastBody(broadcast_id=broadcast.id, channel=target,
+                                                body_enc=self._cipher.encrypt_json(body)))
+            total += queued
         broadcast.recipients = total
         if total == 0:
             broadcast.status = DONE

@@ -21,15 +21,6 @@ class SqlChats:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def inbound(self, channel: str, chat_id: str, chat_type: str, now: datetime) -> None:
-        """The user wrote: the 24-hour window opens again and a block is evidently lifted."""
-        changes = {"last_inbound_at": now, "unreachable_at": None, "unreachable_reason": None}
-        await self._session.execute(
-            dialect_insert(self._session, Chat)
-            .values(channel=channel, chat_id=chat_id, chat_type=chat_type, **changes)
-            .on_conflict_do_update(index_elements=["channel", "chat_id"], set_=changes)
-        )
-
     async def mark_unreachable(
         self, channel: str, chat_id: str, reason: str, now: datetime
     ) -> None:

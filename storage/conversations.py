@@ -8,18 +8,18 @@ as a whole because a half-finished enrolment holds a NIK and a birth date.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.crypto import PersonalDataCipher
-from storage.database import dialect_insert
 from storage.models import ConversationState
+from storage.statements import dialect_name, prebuilt, upsert_module
 
 DEFAULT_DESTINY = "default"
 _KEY_COLUMNS = ("bot_id", "chat_id", "user_id", "thread_id", "business_connection_id", "destiny")
@@ -48,7 +48,7 @@ class ConversationKey:
     destiny: str = DEFAULT_DESTINY
 
 
-def _key_values(key: KeyLike) -> dict[str, Any]:
+def key_values(key: KeyLike) -> dict[str, Any]:
     return {
         "bot_id": key.bot_id,
         "chat_id": key.chat_id,
@@ -66,6 +66,28 @@ def _state_name(state: Any) -> str | None:
     return state if isinstance(state, str) else str(state.state)
 
 
+def advisory_key(values: Mapping[str, Any]) -> int:
+    """A signed 64-bit PostgreSQL advisory lock number for one conversation key."""
+    digest = hashlib.blake2b(repr(tuple(values[c] for c in _KEY_COLUMNS)).encode(),
+                             digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+_TABLE = ConversationState.__table__
+_MATCH = and_(*(_TABLE.c[column] == bindparam(column) for column in _KEY_COLUMNS))
+_SELECT = select(_TABLE.c.state, _TABLE.c.data_enc).where(_MATCH)
+LOCK = select(func.pg_advisory_xact_lock(bindparam("lock")))
+
+
+@prebuilt
+def _upsert(dialect: str) -> Any:
+    changes = {"state": bindparam("state"), "data_enc": bindparam("data_enc"),
+               "updated_at": bindparam("now")}
+    statement = upsert_module(dialect).insert(_TABLE).values(
+        **{column: bindparam(column) for column in _KEY_COLUMNS}, **changes)
+    return statement.on_conflict_do_update(index_elements=list(_KEY_COLUMNS), set_=changes)
+
+
 class SqlConversationRepository:
     """Load and save one conversation inside the caller's transaction."""
 
@@ -76,21 +98,14 @@ class SqlConversationRepository:
     async def load(
         self, key: KeyLike, *, for_update: bool = False
     ) -> tuple[str | None, dict[str, Any]]:
-        """The stored state and data; `for_update` locks the row on PostgreSQL so that two
-        processes never interleave one conversation (SQLite's BEGIN IMMEDIATE already does)."""
-        values = _key_values(key)
-        if for_update and self._dialect == "postgresql":
-            await self._session.execute(
-                postgresql.insert(ConversationState)
-                .values(**values, state=None, data_enc=None, updated_at=datetime.now(UTC))
-                .on_conflict_do_nothing(constraint="uq_conversation_states_key")
-            )
-        query = select(ConversationState.state, ConversationState.data_enc).where(
-            *(getattr(ConversationState, column) == values[column] for column in _KEY_COLUMNS)
-        )
-        if for_update and self._dialect == "postgresql":
-            query = query.with_for_update()
-        row = (await self._session.execute(query)).first()
+        """The stored state and data. `for_update` holds the conversation until the
+        transaction ends: on PostgreSQL an advisory lock on the key (it holds also for a
+        conversation that has no row yet), so two processes never interleave one
+        conversation; SQLite's BEGIN IMMEDIATE already serialises every writer."""
+        values = key_values(key)
+        if for_update and dialect_name(self._session) == "postgresql":
+            await self._session.execute(LOCK, {"lock": advisory_key(values)})
+        row = (await self._session.execute(_SELECT, values)).first()
         if row is None:
             return None, {}
         state, data_enc = row
@@ -99,16 +114,12 @@ class SqlConversationRepository:
     async def save(
         self, key: KeyLike, state: str | None, data: Mapping[str, Any], now: datetime
     ) -> None:
-        values = _key_values(key)
-        changes = {
+        await self._session.execute(_upsert(self._session), {
+            **key_values(key),
             "state": state,
             "data_enc": self._cipher.encrypt_json(dict(data)) if data else None,
-            "updated_at": now,
-        }
-        statement = dialect_insert(self._session, ConversationState).values(**values, **changes)
-        await self._session.execute(
-            statement.on_conflict_do_update(index_elements=list(_KEY_COLUMNS), set_=changes)
-        )
+            "now": now,
+        })
 
     async def save_state(self, key: KeyLike, state: str | None, now: datetime) -> None:
         _, data = await self.load(key, for_update=True)
@@ -117,10 +128,6 @@ class SqlConversationRepository:
     async def save_data(self, key: KeyLike, data: Mapping[str, Any], now: datetime) -> None:
         state, _ = await self.load(key, for_update=True)
         await self.save(key, state, data, now)
-
-    @property
-    def _dialect(self) -> str:
-        return self._session.get_bind().dialect.name
 
 
 class SqlConversationStorage:

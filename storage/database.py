@@ -6,6 +6,10 @@ write never deadlock on a lock upgrade; they queue behind `busy_timeout` instead
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +24,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from storage import sqlite_inline
+
+log = logging.getLogger(__name__)
+
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# PostgreSQL connections per process: the dispatcher's updates (bot.dispatcher.MAX_CONCURRENT)
+# plus the sender, the scheduler and the web server's inbox worker; a burst may add overflow.
+POOL_SIZE = 20
+POOL_OVERFLOW = 10
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -30,9 +42,17 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     # which end up in logged tracebacks.
     kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() != "sqlite":
+        kwargs.setdefault("pool_size", POOL_SIZE)
+        kwargs.setdefault("max_overflow", POOL_OVERFLOW)
         return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    busy_timeout_ms = SQLITE_BUSY_TIMEOUT_MS
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # Statements run on the event loop's thread and wait for a busy database on the
+        # loop, not inside SQLite: see storage/sqlite_inline.py.
+        kwargs.setdefault("async_creator",
+                          sqlite_inline.creator(parsed.database, SQLITE_BUSY_TIMEOUT_MS))
+        busy_timeout_ms = 0
     engine = create_async_engine(url, **kwargs)
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -43,7 +63,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -55,6 +75,42 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@contextlib.asynccontextmanager
+async def transaction(sessions: async_sessionmaker[AsyncSession]
+                      ) -> AsyncIterator[AsyncSession]:
+    """`sessions.begin()` without its extra task: SQLAlchemy commits a `begin()` block in a
+    task of its own, so the loop runs others between the last statement and the COMMIT while
+    the write lock is held. For the dispatcher, which commits hundreds of times a second,
+    that wait was most of an update's time on SQLite."""
+    session = sessions()
+    try:
+        yield session
+        await session.commit()
+    except BaseException:
+        await rolled_back(session.rollback())
+        raise
+    finally:
+        try:
+            await session.close()
+        except Exception:  # the outcome is settled; a lost connection is the pool's affair
+            log.warning("closing a session failed", exc_info=True)
+
+
+async def rolled_back(cleanup: Awaitable[None]) -> None:
+    """Undo after a failure, in a task of its own, so that a second cancellation (a
+    shutdown, then a timeout) cannot cut it off half-way, and so that an error while undoing
+    (a connection already lost) is logged instead of replacing the failure being raised."""
+    task = asyncio.ensure_future(cleanup)
+    try:
+        await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with contextlib.suppress(Exception):
+            await task
+        raise
+    except Exception:
+        log.warning("undoing a failed transaction failed too", exc_info=True)
 
 
 def dialect_insert(session: AsyncSession, table: Any) -> Any:

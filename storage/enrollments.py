@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,6 +29,17 @@ from storage.models import (
     Enrollment,
     Worker,
 )
+
+# Asked during most enrolment steps: built once (see storage.statements).
+_HOLDING = (select(func.count()).select_from(Enrollment)
+            .where(Enrollment.asn_id == bindparam("asn_id"),
+                   Enrollment.status.in_(HOLDING_STATUSES)))
+_DEDUCTED = (select(func.count()).select_from(Enrollment)
+             .where(Enrollment.asn_id == bindparam("asn_id"),
+                    Enrollment.status.in_(DEDUCTED_STATUSES)))
+_OWNED = (select(Enrollment, Worker).join(Worker, Worker.id == Enrollment.worker_id)
+          .where(Enrollment.asn_id == bindparam("asn_id"),
+                 Enrollment.id == bindparam("enrollment_id")))
 
 
 class SqlEnrollmentRepository:
@@ -101,19 +112,11 @@ class SqlEnrollmentRepository:
         return self._view(enrollment, worker)
 
     async def holding_count(self, asn_id: int) -> int:
-        return await self._session.scalar(
-            select(func.count())
-            .select_from(Enrollment)
-            .where(Enrollment.asn_id == asn_id, Enrollment.status.in_(HOLDING_STATUSES))
-        ) or 0
+        return await self._session.scalar(_HOLDING, {"asn_id": asn_id}) or 0
 
     async def deducted_count(self, asn_id: int) -> int:
         """Enrolments whose premium is (to be) deducted: agreed and not ended."""
-        return await self._session.scalar(
-            select(func.count())
-            .select_from(Enrollment)
-            .where(Enrollment.asn_id == asn_id, Enrollment.status.in_(DEDUCTED_STATUSES))
-        ) or 0
+        return await self._session.scalar(_DEDUCTED, {"asn_id": asn_id}) or 0
 
     async def for_asn(self, asn_id: int) -> list[EnrollmentView]:
         rows = await self._session.execute(
@@ -125,13 +128,8 @@ class SqlEnrollmentRepository:
         return [self._view(enrollment, worker) for enrollment, worker in rows]
 
     async def get_for_asn(self, asn_id: int, enrollment_id: int) -> EnrollmentView | None:
-        row = (
-            await self._session.execute(
-                select(Enrollment, Worker)
-                .join(Worker, Worker.id == Enrollment.worker_id)
-                .where(Enrollment.asn_id == asn_id, Enrollment.id == enrollment_id)
-            )
-        ).first()
+        row = (await self._session.execute(
+            _OWNED, {"asn_id": asn_id, "enrollment_id": enrollment_id})).first()
         return self._view(*row) if row else None
 
     async def submit(

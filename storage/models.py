@@ -322,6 +322,17 @@ class Broadcast(Base):
     cancelled_at: Mapped[datetime | None]
 
 
+class BroadcastBody(Base):
+    """A broadcast's message as rendered for one channel, encrypted once: its outbox rows
+    (up to a whole kecamatan's ASN) refer to it instead of each carrying a copy."""
+
+    __tablename__ = "broadcast_bodies"
+
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    body_enc: Mapped[str] = mapped_column(Text)
+
+
 class Attachment(Base):
     """A file sent with a message (the monthly chart); outbox bodies refer to it by id."""
 
@@ -354,8 +365,9 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
     __table_args__ = (
         Index("ix_outbox_chat", "channel", "chat_id", "status", "id"),
-        # The sender's claim: due rows of one kind, oldest first, without sorting them all.
-        Index("ix_outbox_queue", "status", "kind", "next_attempt_at", "id"),
+        # The sender's claim: due rows of one kind and channel, oldest first, without
+        # sorting them all.
+        Index("ix_outbox_queue", "status", "kind", "channel", "next_attempt_at", "id"),
         Index("ix_outbox_broadcast", "broadcast_id", "status"),
         Index("ix_outbox_platform_message", "channel", "platform_message_id"),
     )
@@ -363,7 +375,8 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     channel: Mapped[str] = mapped_column(String(16))
     chat_id: Mapped[str] = mapped_column(String(64))
-    body_enc: Mapped[str] = mapped_column(Text)  # rendered text + keyboard as JSON
+    # Rendered text + keyboard as JSON; NULL for a broadcast's rows (broadcast_bodies).
+    body_enc: Mapped[str | None] = mapped_column(Text)
     # pending | sent | failed | unreachable | cancelled
     status: Mapped[str] = mapped_column(String(16))
     # reply (answer to the user) | news | reminder | broadcast | report: all but a reply are

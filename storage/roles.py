@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.chats import SqlChats
@@ -58,6 +58,13 @@ def _normalise(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
+# Asked at every main menu: built once (see storage.statements).
+_ROLES_OF = (select(Role.role, Role.unit_id, Unit.name)
+             .outerjoin(Unit, Unit.id == Role.unit_id)
+             .where(Role.asn_id == bindparam("asn_id"))
+             .order_by(Role.role, Unit.name))
+
+
 class SqlRoleRepository:
     """RoleRepository over one session; also what the command line needs."""
 
@@ -67,12 +74,7 @@ class SqlRoleRepository:
     # --- what the chat asks ------------------------------------------------------------
 
     async def roles_of(self, asn_id: int) -> list[RoleView]:
-        rows = await self._session.execute(
-            select(Role.role, Role.unit_id, Unit.name)
-            .outerjoin(Unit, Unit.id == Role.unit_id)
-            .where(Role.asn_id == asn_id)
-            .order_by(Role.role, Unit.name)
-        )
+        rows = await self._session.execute(_ROLES_OF, {"asn_id": asn_id})
         return [RoleView(role, unit_id, unit_name) for role, unit_id, unit_name in rows]
 
     async def holds(self, asn_id: int, role: str, unit_id: int | None) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.interfaces import AsnView, KecamatanView
@@ -21,8 +21,18 @@ def _view(row: Row[tuple[int, str, str, str, int, int | None, bool]]) -> AsnView
                    kecamatan_id=kecamatan_id, reminders_enabled=bool(reminders))
 
 
+_FAILURES = (select(func.count()).select_from(LoginAttempt)
+             .where(LoginAttempt.channel == bindparam("channel"),
+                    LoginAttempt.external_id == bindparam("external_id"),
+                    LoginAttempt.at >= bindparam("since")))
+_KECAMATAN = (select(Unit.id, Unit.name).where(Unit.kind == "kecamatan")
+              .order_by(Unit.code, Unit.name))
+
+
 class SqlRosterRepository:
-    """RosterRepository over one session (one update, one transaction)."""
+    """RosterRepository over one session (one update, one transaction), all but `identity`:
+    "who is writing" is asked on every update, so the update's transaction answers it
+    straight from the driver (storage.update_transaction)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -33,20 +43,6 @@ class SqlRosterRepository:
                 select(*_ASN_COLUMNS)
                 .join(Unit, Unit.id == Asn.unit_id)
                 .where(Asn.nip == nip, Asn.phone == phone)
-            )
-        ).first()
-        return _view(row) if row else None
-
-    async def identity(self, channel: str, external_id: str) -> AsnView | None:
-        row = (
-            await self._session.execute(
-                select(*_ASN_COLUMNS)
-                .join(ChannelIdentity, ChannelIdentity.asn_id == Asn.id)
-                .join(Unit, Unit.id == Asn.unit_id)
-                .where(
-                    ChannelIdentity.channel == channel,
-                    ChannelIdentity.external_id == external_id,
-                )
             )
         ).first()
         return _view(row) if row else None
@@ -79,24 +75,13 @@ class SqlRosterRepository:
 
     async def failures_since(self, channel: str, external_id: str, since: datetime) -> int:
         return await self._session.scalar(
-            select(func.count())
-            .select_from(LoginAttempt)
-            .where(
-                LoginAttempt.channel == channel,
-                LoginAttempt.external_id == external_id,
-                LoginAttempt.at >= since,
-            )
-        ) or 0
+            _FAILURES, {"channel": channel, "external_id": external_id, "since": since}) or 0
 
     async def record_failure(self, channel: str, external_id: str, now: datetime) -> None:
         self._session.add(LoginAttempt(channel=channel, external_id=external_id, at=now))
 
     async def kecamatan(self) -> list[KecamatanView]:
-        rows = await self._session.execute(
-            select(Unit.id, Unit.name)
-            .where(Unit.kind == "kecamatan")
-            .order_by(Unit.code, Unit.name)
-        )
+        rows = await self._session.execute(_KECAMATAN)
         return [KecamatanView(*row) for row in rows]
 
     async def set_reminders(self, asn_id: int, enabled: bool) -> None:

@@ -8,8 +8,11 @@ offset semantics, and records every call so a test can check what the user saw.
 Like Telegram it refuses what Telegram refuses: malformed HTML with parse_mode HTML, a text
 over 4,096 characters or a caption over 1,024, callback data over 64 bytes, messages to a
 chat that never wrote to the bot ("chat not found"), a blocked or deactivated user (403),
-answering a callback query twice. A test can also make the next call of a method fail once
-(`fail_once`), e.g. with 429 and retry_after, or the next sends to one chat (`throttle`).
+answering a callback query twice. A test can also plan faults for the next calls of a method
+(`plan`): an error answer (429 with retry_after, 500 ...), an answer later than the client
+waits (the call is then carried out all the same, as Telegram would), or a connection reset
+without any answer (the call is not carried out); `fail_once` plans one error, `throttle`
+refuses the next sends to one chat with 429.
 Photos come as multipart uploads (sendPhoto), as PTB sends them; `chats()` makes chats known
 without an update (a broadcast to 2,000 people who wrote to the bot before).
 
@@ -27,6 +30,8 @@ import contextlib
 import html
 import json
 import re
+import socket
+import struct
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,6 +42,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 from telegram import Bot
 
 from tests.loopback import LoopbackServer, multipart_form, wait_until
@@ -58,6 +64,8 @@ HTML_TAGS = frozenset({
 })
 TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)(\s[^<>]*)?>")
 ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);")
+# Where the ASGI wrapper leaves the connection's transport for a planned reset.
+TRANSPORT_KEY = "fake_telegram.transport"
 
 
 class TelegramApiError(Exception):
@@ -69,6 +77,24 @@ class TelegramApiError(Exception):
         self.status = status
         self.description = description
         self.parameters = parameters
+
+
+class _WithTransport:
+    """An ASGI app with the connection's transport at hand for a planned reset (uvicorn's
+    `send` is a method of the request cycle that holds it)."""
+
+    def __init__(self, app: Starlette) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        transport = getattr(getattr(send, "__self__", None), "transport", None)
+        if transport is not None:
+            scope[TRANSPORT_KEY] = transport
+        await self._app(scope, receive, send)
+
+
+class _Reset(Exception):
+    """The planned connection reset happened: the call has no answer."""
 
 
 @dataclass(frozen=True)
@@ -122,11 +148,30 @@ class SentMessage:
         return str(found[0]["callback_data"])
 
 
-@dataclass
-class _Failure:
-    status: int
-    description: str
-    parameters: dict[str, Any] | None = None
+@dataclass(frozen=True)
+class Fault:
+    """What one planned call gets instead of its normal answer: first a wait of `delay`
+    seconds (the client may have given up by then), then a connection reset (`reset`: no
+    answer at all, the call not carried out), an error answer (`status`), or, with neither,
+    the normal answer: the call carried out late, as Telegram does after a client timeout."""
+
+    status: int | None = None
+    description: str = ""
+    retry_after: int | None = None
+    delay: float = 0.0
+    reset: bool = False
+
+    @classmethod
+    def error(cls, status: int, description: str, retry_after: int | None = None) -> Fault:
+        return cls(status=status, description=description, retry_after=retry_after)
+
+    @classmethod
+    def slow(cls, seconds: float) -> Fault:
+        return cls(delay=seconds)
+
+    @classmethod
+    def connection_reset(cls) -> Fault:
+        return cls(reset=True)
 
 
 @dataclass
@@ -192,12 +237,14 @@ class FakeTelegram:
         self._chats: dict[str, _Chat] = {}
         self._messages: dict[tuple[str, int], dict[str, Any]] = {}
         self._queries: dict[str, bool] = {}  # callback query id -> answered
-        self._failures: dict[str, list[_Failure]] = {}
+        self._faults: dict[str, list[Fault]] = {}
+        self.faulted: list[tuple[Call, Fault]] = []  # every planned fault served, in order
+        self.batches: list[list[int]] = []  # the update ids of each non-empty getUpdates
         self._changed = asyncio.Event()
         self._closing = asyncio.Event()
-        self._http = LoopbackServer(Starlette(routes=[
+        self._http = LoopbackServer(_WithTransport(Starlette(routes=[
             Route("/bot{token}/{method}", self._endpoint, methods=["GET", "POST"]),
-        ]), "the fake Telegram server")
+        ])), "the fake Telegram server")
         self.url = ""
 
     # -- server lifecycle ----------------------------------------------------------------
@@ -302,11 +349,19 @@ class FakeTelegram:
         return self.push_callback(int(message.chat_id), message.message_id,
                                   message.callback_data(label))
 
+    def plan(self, method: str, *faults: Fault) -> None:
+        """The next calls of `method` meet these faults, one each, in order (after faults
+        already planned for it)."""
+        self._faults.setdefault(method, []).extend(faults)
+
     def fail_once(self, method: str, status: int, description: str,
                   retry_after: int | None = None) -> None:
         """Make the next call of `method` fail (429 with retry_after, 403, 500 ...)."""
-        parameters = {"retry_after": retry_after} if retry_after is not None else None
-        self._failures.setdefault(method, []).append(_Failure(status, description, parameters))
+        self.plan(method, Fault.error(status, description, retry_after))
+
+    def faults_left(self, method: str) -> int:
+        """Planned faults of `method` not yet served."""
+        return len(self._faults.get(method, []))
 
     def block(self, user: int) -> None:
         """The user blocks the bot: every later message to them is refused with 403."""
@@ -383,10 +438,11 @@ class FakeTelegram:
         if request.path_params["token"] != self.token:
             return self._error(TelegramApiError(401, "Unauthorized"))
         try:
-            failures = self._failures.get(method)
-            if failures:
-                failure = failures.pop(0)
-                raise TelegramApiError(failure.status, failure.description, failure.parameters)
+            faults = self._faults.get(method)
+            if faults:
+                fault = faults.pop(0)
+                self.faulted.append((call, fault))
+                await self._meet(fault, request)
             handler = getattr(self, f"_api_{_snake(method)}", None)
             if handler is None:
                 raise TelegramApiError(404, "Not Found")
@@ -394,7 +450,28 @@ class FakeTelegram:
         except TelegramApiError as error:
             self.rejected.append((call, error.description))
             return self._error(error)
+        except _Reset:
+            return JSONResponse(None, status_code=500)  # written to no one
         return JSONResponse({"ok": True, "result": result})
+
+    async def _meet(self, fault: Fault, request: Request) -> None:
+        """Wait, then reset the connection or raise the planned error; else return, and the
+        call is carried out."""
+        if fault.delay:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closing.wait(), timeout=fault.delay)
+        if fault.reset:
+            transport = request.scope[TRANSPORT_KEY]
+            # Linger 0: closing sends RST, the client reads "connection reset by peer".
+            sock = transport.get_extra_info("socket")
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            transport.abort()
+            await asyncio.sleep(0)  # uvicorn learns the connection is lost: nothing is sent
+            raise _Reset
+        if fault.status is not None:
+            parameters = ({"retry_after": fault.retry_after}
+                          if fault.retry_after is not None else None)
+            raise TelegramApiError(fault.status, fault.description, parameters)
 
     @staticmethod
     def _error(error: TelegramApiError) -> JSONResponse:
@@ -446,6 +523,8 @@ class FakeTelegram:
             ready = self._ready(limit)
             remaining = deadline - time.monotonic()
             if ready or remaining <= 0 or self._closing.is_set():
+                if ready:
+                    self.batches.append([update["update_id"] for update in ready])
                 return ready
             changed = self._changed
             with contextlib.suppress(TimeoutError):

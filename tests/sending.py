@@ -38,4 +38,4 @@ async def add_messages(app: App, channel: str, messages: list[tuple[str, str]],
     async with app.sessions.begin() as session:
         outbox = SqlOutbox(session, app.cipher)
         for chat_id, text in messages:
-            outbox.add(channel, chat_id, {"text": text, **body}, app.clock(), kind=kind)
+            await outbox.add(channel, chat_id, {"text": text, **body}, app.clock(), kind=kind)

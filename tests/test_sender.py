@@ -152,8 +152,9 @@ async def statuses(app) -> list[tuple[str, str, str]]:
 async def test_the_transport_gets_kind_last_message_time_and_the_chart(fake_app):
     app, transport, clock = fake_app
     wrote_at = clock.now - timedelta(hours=3)
+    async with app.updates() as update:  # the group wrote, as the dispatcher records it
+        await update.inbound("telegram", "-100777", "group", wrote_at)
     async with app.sessions.begin() as session:
-        await SqlChats(session).inbound("telegram", "-100777", "group", wrote_at)
         chart = Attachment(content_type="image/png", filename="progres-2026-10.png",
                            data=b"\x89PNG chart", created_at=clock.now)
         session.add(chart)
@@ -203,8 +204,8 @@ async def test_an_unreachable_recipient_gets_nothing_more_until_they_write_again
     assert transport.texts("555") == []
     assert (await statuses(app))[-1][:2] == ("555", "unreachable")
     # The user writes again (the dispatcher records it): messages flow again.
-    async with app.sessions.begin() as session:
-        await SqlChats(session).inbound("telegram", "555", "private", clock.now)
+    async with app.updates() as update:
+        await update.inbound("telegram", "555", "private", clock.now)
     await add(app, "555", "selamat datang kembali")
     await app.sender.drain(wait=True)
     assert transport.texts("555") == ["selamat datang kembali"]
@@ -312,7 +313,7 @@ async def test_a_body_no_key_can_read_fails_alone_and_blocks_nothing(fake_app):
     app, transport, _ = fake_app
     stranger = PersonalDataCipher([generate_key()], generate_key())
     async with app.sessions.begin() as session:
-        SqlOutbox(session, stranger).add("telegram", "555", {"text": "lama"}, app.clock())
+        await SqlOutbox(session, stranger).add("telegram", "555", {"text": "lama"}, app.clock())
     await add(app, "555", "baru")
     await add(app, "777", "lain")
     await app.sender.drain(wait=True)
@@ -324,6 +325,7 @@ async def test_an_unknown_kind_is_refused_when_queued(fake_app):
     app, _, _ = fake_app
     async with app.sessions.begin() as session:
         with pytest.raises(ValueError, match="unknown outbox kind"):
-            SqlOutbox(session, app.cipher).add("telegram", "555", {"text": "x"}, app.clock(),
+            await SqlOutbox(session, app.cipher).add("telegram", "555", {"text": "x"},
+                                                     app.clock(),
                                                kind="promo")
     assert await statuses(app) == []

@@ -29,7 +29,6 @@ from bot.whatsapp import message_key
 from bot.worker import run_worker
 from flows.events import Reply
 from storage.broadcasts import broadcast_progress
-from storage.chats import SqlChats
 from storage.interfaces import Address
 from storage.models import Asn, Broadcast, ChannelIdentity, OutboxMessage, Unit
 from storage.outbox import SqlOutbox
@@ -90,7 +89,7 @@ async def queue_broadcast(app: App) -> int:
         reply = Reply("broadcast/message",
                       {"kecamatan": "Patebon", "bc_text": TEXT, "bc_campaign": None})
         for n in range(RECIPIENTS):
-            notifier.queue(session, Address("telegram", str(FIRST_CHAT + n)), reply,
+            await notifier.queue(session, Address("telegram", str(FIRST_CHAT + n)), reply,
                            kind="broadcast", now=now, broadcast_id=broadcast.id)
         return broadcast.id
 
@@ -176,10 +175,10 @@ async def test_the_worker_sends_on_whatsapp_when_it_is_configured(
     """In-process `run_worker` with only WhatsApp configured: a queued message reaches the
     fake Cloud API with the 24-hour window known (free text), and SIGTERM ends it."""
     async with migrated_app(make_settings(sqlite_url, **graph.settings())) as app:
+        async with app.updates() as update:  # the user wrote, as the dispatcher records it
+            await update.inbound("whatsapp", "6281234567890", "private", datetime.now(UTC))
         async with app.sessions.begin() as session:
-            await SqlChats(session).inbound("whatsapp", "6281234567890", "private",
-                                            datetime.now(UTC))
-            SqlOutbox(session, app.cipher).add(
+            await SqlOutbox(session, app.cipher).add(
                 "whatsapp", "6281234567890", {"text": "Pengajuan Anda sudah diverifikasi."},
                 datetime.now(UTC), kind="news")
         worker = asyncio.create_task(run_worker(app))

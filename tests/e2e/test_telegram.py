@@ -516,7 +516,7 @@ async def test_a_user_who_blocked_the_bot_is_marked_unreachable_until_they_write
     refused = len(fake.rejected)
     # News for the blocked user is not even tried.
     async with tg_app.sessions.begin() as session:
-        SqlOutbox(session, tg_app.cipher).add("telegram", str(USER), {"text": "Kabar"},
+        await SqlOutbox(session, tg_app.cipher).add("telegram", str(USER), {"text": "Kabar"},
                                               tg_app.clock(), kind="news")
     tg_app.sender.wake()
     await wait_until(lambda: none_left(tg_app, OutboxMessage, PENDING),

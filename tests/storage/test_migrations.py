@@ -16,7 +16,7 @@ async def test_migration_matches_models(app_any_db):
         revision = await current_revision(connection)
         tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     assert diff == []
-    assert revision == "0002"
+    assert revision == "0003"
     assert {
         "units", "asn", "channel_identities", "workers", "enrollments", "deduction_agreements",
         "consents", "roles", "conversation_states", "processed_updates", "outbox", "audit_log",
@@ -27,7 +27,7 @@ async def test_migration_matches_models(app_any_db):
 async def test_upgrade_twice_is_harmless(app_any_db):
     await app_any_db.migrate()
     async with app_any_db.engine.connect() as connection:
-        assert await current_revision(connection) == "0002"
+        assert await current_revision(connection) == "0003"
 
 
 async def test_sqlite_runs_in_wal_mode(app):
@@ -36,3 +36,50 @@ async def test_sqlite_runs_in_wal_mode(app):
         foreign_keys = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar()
     assert mode == "wal"
     assert foreign_keys == 1
+
+
+async def test_0003_keeps_the_bodies_of_broadcasts_queued_before_it_both_ways(database_url):
+    """A broadcast queued under 0002 (each row its own body) is sent whole after the
+    upgrade; one queued under 0003 (one shared body) gets its copies back on a downgrade."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from storage.database import _alembic_config, create_engine, upgrade
+
+    engine = create_engine(database_url)
+
+    async def run(sql: str) -> list[tuple]:
+        async with engine.begin() as connection:
+            result = await connection.execute(text(sql))
+            return [tuple(row) for row in result] if result.returns_rows else []
+
+    insert_broadcast = (
+        "INSERT INTO units (id, kind, name) VALUES (1, 'kecamatan', 'Patebon');"
+    )
+    try:
+        await upgrade(engine, "0002")
+        await run(insert_broadcast)
+        await run("INSERT INTO asn (id, nip, name, unit_id, phone, reminders_enabled, "
+                  "updated_at) VALUES (1, '198503152010011001', 'Budi', 1, '+6281', true, "
+                  "'2026-11-01 00:00:00')")
+        await run("INSERT INTO broadcasts (id, asn_id, unit_id, audience, channel, status, "
+                  "recipients, created_at) VALUES (1, 1, 1, 'all', 'telegram', 'sending', 1, "
+                  "'2026-11-01 00:00:00')")
+        await run("INSERT INTO outbox (channel, chat_id, body_enc, status, kind, broadcast_id, "
+                  "attempts, next_attempt_at, created_at) VALUES ('telegram', '7', 'old-body', "
+                  "'pending', 'broadcast', 1, 0, '2026-11-01 00:00:00', "
+                  "'2026-11-01 00:00:00')")
+        await upgrade(engine)
+        await run("INSERT INTO broadcast_bodies (broadcast_id, channel, body_enc) "
+                  "VALUES (1, 'whatsapp', 'shared-body')")
+        await run("INSERT INTO outbox (channel, chat_id, body_enc, status, kind, broadcast_id, "
+                  "attempts, next_attempt_at, created_at) VALUES ('whatsapp', '62812', NULL, "
+                  "'pending', 'broadcast', 1, 0, '2026-11-01 00:00:00', "
+                  "'2026-11-01 00:00:00')")
+        async with engine.begin() as connection:
+            await connection.run_sync(
+                lambda sync: command.downgrade(_alembic_config(sync), "0002"))
+        assert await run("SELECT channel, body_enc FROM outbox ORDER BY id") == [
+            ("telegram", "old-body"), ("whatsapp", "shared-body")]
+    finally:
+        await engine.dispose()

@@ -4,6 +4,7 @@ PostgreSQL."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -72,6 +73,57 @@ async def test_a_claim_runs_out_and_the_row_can_be_taken_again(app_any_db: App) 
     assert taken.id == held.id
 
 
+def chat_of(channel: str, body: dict[str, Any]) -> set[str]:
+    return {f"{channel}:{body['chat']}"}
+
+
+async def claim(app: App, now: datetime, limit: int = 10) -> list[tuple[str, int]]:
+    """One process's claim, committed: (chat, n) of each row taken."""
+    async with app.sessions.begin() as session:
+        items = await SqlInbox(session, app.cipher).claim(now, limit, HOLD, 3, chat_of)
+    return [(item.body["chat"], item.body["n"]) for item in items]
+
+
+async def test_a_chat_is_claimed_oldest_first_and_by_one_process_at_a_time(
+    app_any_db: App
+) -> None:
+    """Two processes sharing the inbox: while one holds a chat's row (or that row waits for
+    its retry), the other takes nothing of that chat, only other chats' rows."""
+    app = app_any_db
+    async with app.sessions.begin() as session:
+        inbox = SqlInbox(session, app.cipher)
+        for chat, n in (("a", 1), ("b", 1), ("a", 2), ("c", 1), ("a", 3), ("b", 2)):
+            inbox.add("telegram", {"chat": chat, "n": n}, NOW)
+    first = await claim(app, NOW, limit=2)
+    assert first == [("a", 1), ("b", 1)]
+    assert await claim(app, NOW) == [("c", 1)]  # a and b are held by the first process
+    ids = await _inbox_ids(app)
+    async with app.sessions.begin() as session:
+        inbox = SqlInbox(session, app.cipher)
+        await inbox.done([ids[("a", 1)]])
+        await inbox.retry(ids[("b", 1)], "Bug", timedelta(seconds=4), NOW)
+    # a's next rows come in order; b waits behind its first row's retry.
+    assert await claim(app, NOW) == [("a", 2), ("a", 3)]
+    async with app.sessions.begin() as session:
+        await SqlInbox(session, app.cipher).release([ids[("a", 2)], ids[("a", 3)]])
+    assert await claim(app, NOW + timedelta(seconds=4)) == [
+        ("b", 1), ("a", 2), ("a", 3), ("b", 2)]
+    # A row given up on (every attempt failed) no longer holds its chat back; c's hold ran
+    # out meanwhile (its process died), so c is taken again too.
+    for _ in range(2):
+        async with app.sessions.begin() as session:
+            await SqlInbox(session, app.cipher).retry(ids[("b", 1)], "Bug", timedelta(0), NOW)
+    later = NOW + HOLD + timedelta(seconds=5)
+    assert await claim(app, later) == [("a", 2), ("c", 1), ("a", 3), ("b", 2)]
+
+
+async def _inbox_ids(app: App) -> dict[tuple[str, int], int]:
+    async with app.sessions() as session:
+        rows = (await session.scalars(select(InboxUpdate))).all()
+    bodies = {row.id: app.cipher.decrypt_json(row.body_enc) for row in rows}
+    return {(body["chat"], body["n"]): row_id for row_id, body in bodies.items()}
+
+
 async def _sent_row(app: App, chat_id: str, message_id: str) -> int:
     """An outbox row the platform accepted under `message_id` (written directly: sending is
     the sender's business, not this test's)."""
@@ -111,8 +163,9 @@ async def test_delivery_reports_keep_the_first_time_of_each_and_failures(
     assert (row.delivered_at, row.read_at) == (read, read)  # "read" implies delivered
 
     failed_id = await _sent_row(app, "629", "wamid.B")
+    async with app.updates() as update:  # the user wrote, as the dispatcher records it
+        await update.inbound("whatsapp", "629", "private", NOW)
     async with app.sessions.begin() as session:
-        await SqlChats(session).inbound("whatsapp", "629", "private", NOW)
         delivery = SqlDelivery(session)
         assert await delivery.apply(_report("failed", NOW, "wamid.B", "629",
                                             "whatsapp 131026: Message undeliverable", True), NOW)

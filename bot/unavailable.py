@@ -1,0 +1,164 @@
+"""When the database does not answer: recognise it, and tell the user once in a while.
+
+While the database is down an update cannot be processed, and it must not be confirmed either
+(Telegram's offset, the webhook's 2xx): the platform then delivers it again and it is
+processed once the database is back. The user meanwhile hears that the service is briefly
+disturbed. That apology cannot go through the outbox (the outbox lives in the database that
+is down), so `Apologies` sends it straight through the channel's transport, and at most once
+per chat per few minutes however often the update comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Final
+
+from asyncpg import exceptions as pg
+from sqlalchemy import exc as sa_exc
+
+from bot.transport import Transport
+from flows.events import Reply
+from messages.renderer import Renderer
+
+log = logging.getLogger(__name__)
+
+TEMPLATE: Final = "errors/unavailable"
+
+# SQLite's primary result codes that mean "the file cannot be used right now" rather than
+# "the statement is wrong": busy/locked beyond the busy timeout, an I/O error, a full disk,
+# a file that cannot be opened (moved away, no permission), or one that turned read-only
+# (its folder's permissions changed, or it was moved while open).
+SQLITE_UNAVAILABLE: Final = frozenset({
+    5,   # SQLITE_BUSY
+    6,   # SQLITE_LOCKED
+    8,   # SQLITE_READONLY (with SQLITE_READONLY_DBMOVED and friends)
+    10,  # SQLITE_IOERR
+    13,  # SQLITE_FULL
+    14,  # SQLITE_CANTOPEN
+    15,  # SQLITE_PROTOCOL
+})
+# The same conditions by message, for drivers or wrappers that drop the result code.
+SQLITE_UNAVAILABLE_SIGNS: Final = (
+    "unable to open database file", "disk i/o error", "database is locked",
+    "readonly database", "database or disk is full",
+)
+
+
+def _causes(error: BaseException) -> Iterator[BaseException]:
+    """The error and what it was raised from: `raise ... from` links (`__cause__`) and
+    SQLAlchemy's `orig`. Not `__context__`: an error raised while handling another is not
+    caused by it (the dispatcher's apology fails inside the handler of the first failure)."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [error]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        if current.__cause__ is not None:
+            pending.append(current.__cause__)
+        orig = getattr(current, "orig", None)
+        if isinstance(orig, BaseException):
+            pending.append(orig)
+
+
+def _asyncpg_unavailable(error: BaseException) -> bool:
+    """asyncpg's "the server is not there for us" errors."""
+    if isinstance(error, pg.QueryCanceledError):
+        # 57014 is in class 57 too, but a statement timeout says the query is too slow,
+        # not that the server is gone: retrying the same update would never end.
+        return False
+    if isinstance(error, pg.InvalidCachedStatementError):
+        # A migration changed a table under a statement asyncpg had prepared: it prepares it
+        # again, but not inside the transaction that found out. The next try works.
+        return True
+    if isinstance(error, (
+        pg.PostgresConnectionError,     # class 08: refused, lost, does not exist any more
+        pg.OperatorInterventionError,   # class 57: starting up, shutting down, terminated
+        pg.InsufficientResourcesError,  # class 53: too many connections, disk full
+    )):
+        return True
+    text = str(error).lower()
+    if isinstance(error, pg.ObjectNotInPrerequisiteStateError):
+        # 55000 'database "x" is not currently accepting connections' (ALLOW_CONNECTIONS off
+        # for maintenance); the rest of 55000 is about our statements.
+        return "accepting connections" in text
+    return isinstance(error, pg.InterfaceError) and "connection" in text
+
+
+def _sqlite_unavailable(error: sqlite3.Error) -> bool:
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in SQLITE_UNAVAILABLE:
+        return True
+    text = str(error).lower()
+    return any(sign in text for sign in SQLITE_UNAVAILABLE_SIGNS)
+
+
+def database_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database does not answer (retry later, do not confirm the
+    update) rather than that our code or data is wrong (retrying cannot help).
+
+    True: a lost or refused connection (SQLAlchemy marks it `connection_invalidated`), a
+    pool that cannot hand out a connection, OSError/ConnectionError/TimeoutError on the
+    way, asyncpg's connection and shutdown errors, SQLite's "unable to open database file",
+    "disk I/O error", "database is locked", read-only or full. False: programming errors,
+    constraint violations, and SQLite's OperationalErrors about the SQL itself ("no such
+    table", a syntax error), which share their class with the outage ones.
+    """
+    for cause in _causes(error):
+        if isinstance(cause, sa_exc.DBAPIError) and cause.connection_invalidated:
+            return True
+        if isinstance(cause, (sa_exc.DisconnectionError, sa_exc.TimeoutError, OSError)):
+            return True
+        if isinstance(cause, sqlite3.Error):
+            return _sqlite_unavailable(cause)
+        if _asyncpg_unavailable(cause):
+            return True
+    return False
+
+
+class Apologies:
+    """Tells a user the service is briefly unavailable straight through the transport (the
+    outbox lives in the database that is down), at most once per (channel, chat) per `every`.
+
+    A redelivered update asks again and again while the outage lasts; the user hears it once
+    per `every`. A send that fails does not count, so the next redelivery tries again.
+    """
+
+    def __init__(self, renderer: Renderer, every: timedelta = timedelta(minutes=5),
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self._renderer = renderer
+        self._every = every.total_seconds()
+        self._clock = clock
+        self._told: dict[tuple[str, str], float] = {}
+
+    async def tell(self, transport: Transport, chat_id: str) -> None:
+        """Send the apology unless this chat heard it within `every`; never raises (the
+        caller is already handling an outage and must go on to not confirming the update)."""
+        channel = transport.channel.value
+        key = (channel, chat_id)
+        now = self._clock()
+        last = self._told.get(key)
+        if last is not None and now - last < self._every:
+            return
+        self._forget_older_than(now)
+        # Taken before the send: two updates of one chat failing together apologise once.
+        self._told[key] = now
+        try:
+            body = self._renderer.render(Reply(TEMPLATE), channel).as_body()
+            await transport.send(chat_id, body)
+        except Exception as error:
+            self._told.pop(key, None)
+            log.warning("telling a %s user the service is unavailable failed: %s",
+                        channel, type(error).__name__)
+
+    def _forget_older_than(self, now: float) -> None:
+        """Keep the map to the chats told within `every` (an outage can touch many)."""
+        stale = [key for key, at in self._told.items() if now - at >= self._every]
+        for key in stale:
+            del self._told[key]
