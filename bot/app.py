@@ -83,7 +83,9 @@ class App:
 
     async def run_background(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
         """The work beside the transports until `stop` is set: the outbox sender and every
-        loop in `background` (each is called with `stop` and must return once it is set)."""
+        loop in `background` (each is called with `stop` and must return once it is set).
+        Each rides out its own errors (a database outage above all) and goes on: none of
+        them ends before `stop`, in every mode (`run`, `serve`, `worker`)."""
         await asyncio.gather(
             self.sender.run(stop, poll_seconds=poll_seconds),
             *(work(stop) for work in self.background),

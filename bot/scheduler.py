@@ -26,13 +26,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import traceback
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
 from bot.notify import Notifier
+from bot.unavailable import error_summary
 from flows.events import Reply
 from flows.premium import first_premium
 from messages.formatting import JAKARTA
@@ -119,10 +119,7 @@ class Scheduler:
             try:
                 queued = await self.run_once()
             except Exception as error:
-                frame = traceback.extract_tb(error.__traceback__)[-1:]
-                where = f"{frame[0].filename}:{frame[0].lineno}" if frame else "?"
-                # The type and place only: an exception's text may quote a name or a number.
-                log.error("scheduler run failed: %s at %s", type(error).__name__, where)
+                log.error("scheduler run failed: %s", error_summary(error))
             else:
                 if queued:
                     self._app.sender.wake()

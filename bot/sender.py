@@ -26,6 +26,11 @@ What can go wrong and what then happens:
   (`RecipientUnreachable`): the row and every later pending row to the chat are marked
   unreachable without sending, and the chat is marked so (storage/chats.py) until the user
   writes again.
+- the database does not answer (an outage, a restart of PostgreSQL, the SQLite file gone):
+  the loop ends on the error, keeps the outcomes it could not record in memory, and starts
+  again after a pause that grows while the errors go on (1 s, 2 s, ... at most 30 s); what
+  it claimed comes back when the claim runs out. `run` itself ends only when told to stop,
+  whatever the mode (`run`, `serve`, `worker`).
 - the process dies (SIGKILL): rows it claimed are due again when the claim runs out; a row
   that was sent but whose outcome was not yet committed is sent again. That is the only
   repetition: a send counts as under way until its outcome is committed, and at most
@@ -47,6 +52,7 @@ import heapq
 import itertools
 import logging
 import math
+import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -62,6 +68,7 @@ from bot.transport import (
     TransientSendError,
     Transport,
 )
+from bot.unavailable import database_unavailable, error_summary
 from storage.crypto import CipherError, PersonalDataCipher
 from storage.outbox import PRIORITY, AttachmentData, ChatQueue, Outcome, QueuedRow, SqlOutbox
 
@@ -79,6 +86,10 @@ MAX_EXCLUDED = 1_000
 # Sends under way at once (one per chat): enough for 30 a second when an answer takes
 # ~300 ms, and the most messages a killed sender can leave sent but not recorded.
 MAX_IN_FLIGHT = 16
+# After an error ends the loop: the first pause before it starts again, and the longest
+# (the pause doubles while the errors go on; a run longer than that starts from the first).
+RESTART_FIRST = 1.0
+RESTART_LONGEST = 30.0
 UNREACHABLE_REASON = "recipient unreachable"
 UNREADABLE = "body unreadable with the configured keys"
 
@@ -216,8 +227,28 @@ class OutboxSender:
 
     async def run(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
         """Deliver until `stop` is set; looks for new rows when woken or every
-        `poll_seconds` (rows written by another process do not wake this one)."""
-        await self._deliver(stop=stop, wait=True, poll_seconds=poll_seconds)
+        `poll_seconds` (rows written by another process do not wake this one).
+
+        An error does not end it: a process whose sender stopped would go on taking updates
+        and never answer. Delivery starts again after `_restart_pause` (real time: the
+        outage is real even under a test's clock)."""
+        pause = RESTART_FIRST
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                await self._deliver(stop=stop, wait=True, poll_seconds=poll_seconds)
+            except Exception as error:
+                if time.monotonic() - started > RESTART_LONGEST:
+                    pause = RESTART_FIRST  # it ran a good while: a new trouble
+                if database_unavailable(error):
+                    log.warning("sender: the database does not answer (%s); trying again "
+                                "in %.0f s", type(error).__name__, pause)
+                else:
+                    log.error("sender stopped on %s; starting again in %.0f s",
+                              error_summary(error), pause)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=pause)
+                pause = min(pause * 2, RESTART_LONGEST)
 
     async def drain(self, wait: bool = False) -> None:
         """Deliver until nothing is due (tests and the terminal chat).
@@ -360,14 +391,8 @@ class OutboxSender:
         await self._record()  # the claim must see what was sent
         self._wake.clear()
         channels = tuple(self._transports)
-        try:
-            taken = await self._claim_rows(state, now, channels)
-        except Exception:
-            if not running:
-                raise
-            log.exception("claiming outbox rows failed; trying again shortly")
-            state.next_claim_at = now + poll_seconds
-            return
+        # An error here (the database away) ends the loop; `run` starts it again.
+        taken = await self._claim_rows(state, now, channels)
         if taken:
             return
         state.next_claim_at = await self._next_change(now, channels, state.lines.keys())
@@ -670,8 +695,11 @@ class OutboxSender:
                 return
             try:
                 await self._record()
-            except Exception:
-                log.exception("recording sent outbox rows failed; trying again")
+            except Exception as error:
+                # The outcomes stay in memory (`_record`) and go with the next commit.
+                log.warning("recording sent outbox rows failed (%s); trying again in 1 s",
+                            type(error).__name__ if database_unavailable(error)
+                            else error_summary(error))
                 await asyncio.sleep(1)
                 self._recorded.set()
 

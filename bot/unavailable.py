@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Final
@@ -97,6 +98,14 @@ def _sqlite_unavailable(error: sqlite3.Error) -> bool:
         return True
     text = str(error).lower()
     return any(sign in text for sign in SQLITE_UNAVAILABLE_SIGNS)
+
+
+def error_summary(error: BaseException) -> str:
+    """An error as a log line may name it: its class and the line that raised it, not its
+    text (an exception's text may quote a name, a NIK or a phone number)."""
+    frame = traceback.extract_tb(error.__traceback__)[-1:]
+    where = f"{frame[0].filename}:{frame[0].lineno}" if frame else "?"
+    return f"{type(error).__name__} at {where}"
 
 
 def database_unavailable(error: BaseException) -> bool:

@@ -69,7 +69,6 @@ from bot.whatsapp import (
     verify_token_ok,
     whatsapp_configured,
 )
-from bot.worker import keep_background_running
 from storage.delivery import SqlDelivery
 from storage.inbox import InboxItem, SqlInbox
 
@@ -387,7 +386,7 @@ class WebServer:
         self._stop.clear()
         self._tasks = [
             asyncio.create_task(self.inbox.run(self._stop, self._inbox_poll), name="web-inbox"),
-            asyncio.create_task(keep_background_running(self.app, self._stop, self._sender_poll),
+            asyncio.create_task(self.app.run_background(self._stop, self._sender_poll),
                                 name="web-background-work"),
         ]
         log.info("web: serving %s", ", ".join(self.channel_names))

@@ -6,7 +6,7 @@ when WHATSAPP_PHONE_NUMBER_ID is set) until SIGTERM or SIGINT, and then stops cl
 sends in flight finish, what it claimed and did not send is given back, every outcome is
 recorded. Killed instead (SIGKILL, a power cut), its claims run out after
 SENDER_CLAIM_SECONDS and any sender takes the rows over. While the database does not answer
-it waits and goes on when it is back (the sender is started again if the outage ended it).
+it waits and goes on when it is back (the sender starts its loop again, bot/sender.py).
 
 On PostgreSQL run as many workers as the load needs (claims keep them off each other's rows;
 each paces itself, so divide the platform's limits between them). On SQLite run one sender
@@ -17,7 +17,6 @@ updates come in elsewhere (or not at all, e.g. a broadcast-only installation).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -51,22 +50,6 @@ async def _open_channels(app: App, closers: list[Callable[[], Awaitable[None]]])
     return channels
 
 
-async def keep_background_running(app: App, stop: asyncio.Event,
-                                  poll_seconds: float = 1.0) -> None:
-    """`App.run_background` (the sender, the scheduler) until `stop` is set, started again a
-    second after it ends on an error, e.g. the database going away while the sender records
-    a send: a serving process would otherwise go on taking updates and never reply, and a
-    worker would exit in the middle of an outage it could have waited out."""
-    while not stop.is_set():
-        try:
-            await app.run_background(stop, poll_seconds)
-        except Exception as error:
-            log.error("the sender stopped on an error (%s); starting it again",
-                      type(error).__name__, exc_info=error)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
-
-
 async def run_worker(app: App) -> None:
     """Send until SIGTERM/SIGINT. Exits with code 2 when no channel is configured."""
     keep_token_out_of_logs()
@@ -81,7 +64,7 @@ async def run_worker(app: App) -> None:
         stop = asyncio.Event()
         with on_stop_signals(stop.set):
             log.info("worker: sending on %s", ", ".join(channels))
-            await keep_background_running(app, stop)
+            await app.run_background(stop)
         log.info("worker: stopped")
     finally:
         for close in reversed(closers):

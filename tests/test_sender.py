@@ -17,6 +17,7 @@ from storage.crypto import PersonalDataCipher, generate_key
 from storage.models import Attachment, OutboxMessage
 from storage.outbox import SqlOutbox
 from tests.conftest import make_settings
+from tests.loopback import wait_until
 from tests.sending import Clock, FakeClock, add_messages
 
 
@@ -329,3 +330,41 @@ async def test_an_unknown_kind_is_refused_when_queued(fake_app):
                                                      app.clock(),
                                                kind="promo")
     assert await statuses(app) == []
+
+
+async def test_the_sender_rides_out_the_database_going_away_and_sends_what_came_meanwhile(
+    tmp_path, caplog
+):
+    """The SQLite file's folder moved away while `run` goes on (no connection can open it):
+    the loop ends on the error, waits, starts again, and once the folder is back the rows
+    queued before and after are all sent, once each; `run` itself never ended."""
+    folder = tmp_path / "db"
+    folder.mkdir()
+    app = create_app(make_settings(f"sqlite+aiosqlite:///{folder / 'asn.db'}"))
+    await app.migrate()
+    transport = RecordingTransport()
+    app.add_transport(transport)
+    stop = asyncio.Event()
+    running = asyncio.create_task(app.sender.run(stop, poll_seconds=0.05))
+    try:
+        await add_messages(app, "telegram", [("555", "Sebelum")])
+        await wait_until(lambda: transport.sent == [("555", "Sebelum")], 5, "the first send")
+        folder.rename(tmp_path / "away")
+        await app.engine.dispose()  # connections already open would still see the moved file
+        await wait_until(lambda: any("does not answer" in r.getMessage()
+                                     for r in caplog.records), 5, "the sender meeting it")
+        assert not running.done()
+        (tmp_path / "away").rename(folder)
+        await add_messages(app, "telegram", [("555", "Sesudah"), ("777", "Juga")])
+        await wait_until(lambda: len(transport.sent) == 3, 10, "the sends after the outage")
+        assert sorted(transport.sent) == [("555", "Sebelum"), ("555", "Sesudah"),
+                                          ("777", "Juga")]
+        assert not running.done()
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)  # ends when told, without an error
+        await app.close()
+    async with app.sessions() as session:
+        rows = (await session.scalars(select(OutboxMessage))).all()
+    assert [row.status for row in rows] == ["sent"] * 3
+    assert not any(record.exc_info for record in caplog.records)  # a warning, no traceback
