@@ -1,12 +1,14 @@
 """Personal data never lies in the database file, the logs or the messages in clear."""
 
 import logging
+import re
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
+from flows.nik import InvalidNik, parse_nik
 from tests.chat import texts
 
 NIK = "3324015708800001"
@@ -52,3 +54,18 @@ async def test_database_errors_do_not_carry_statement_parameters(app):
             await connection.execute(text("SELECT * FROM no_such_table WHERE phone = :p"),
                                      {"p": "+6281234567890"})
     assert "6281234567890" not in str(failure.value)
+
+
+def test_no_template_or_label_shows_a_nik_that_could_be_someones() -> None:
+    """An example in a message must not be a structurally valid NIK: it could be a real
+    person's, and a worker copying it would be refused as "already enrolled" or worse."""
+    root = Path(__file__).resolve().parent.parent / "messages"
+    valid = []
+    for path in [*root.rglob("*.j2"), *root.rglob("*.toml")]:
+        for digits in re.findall(r"(?<!\d)\d{16}(?!\d)", path.read_text(encoding="utf-8")):
+            try:
+                parse_nik(digits)
+            except InvalidNik:
+                continue
+            valid.append(f"{path.relative_to(root)}: {digits}")
+    assert valid == []
