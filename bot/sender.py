@@ -69,6 +69,7 @@ from bot.transport import (
     Transport,
 )
 from bot.unavailable import database_unavailable, error_summary
+from bot.waits import first_of
 from storage.crypto import CipherError, PersonalDataCipher
 from storage.outbox import PRIORITY, AttachmentData, ChatQueue, Outcome, QueuedRow, SqlOutbox
 
@@ -230,8 +231,9 @@ class OutboxSender:
         `poll_seconds` (rows written by another process do not wake this one).
 
         An error does not end it: a process whose sender stopped would go on taking updates
-        and never answer. Delivery starts again after `_restart_pause` (real time: the
-        outage is real even under a test's clock)."""
+        and never answer. Delivery starts again after a pause (RESTART_FIRST, doubling up to
+        RESTART_LONGEST while the errors go on; real time: an outage is real even under a
+        test's clock), or as soon as a commit queues rows."""
         pause = RESTART_FIRST
         while not stop.is_set():
             started = time.monotonic()
@@ -246,8 +248,9 @@ class OutboxSender:
                 else:
                     log.error("sender stopped on %s; starting again in %.0f s",
                               error_summary(error), pause)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=pause)
+                # A commit that queues rows (`wake`) proves the database answers again.
+                self._wake.clear()
+                await first_of(stop, self._wake, seconds=pause)
                 pause = min(pause * 2, RESTART_LONGEST)
 
     async def drain(self, wait: bool = False) -> None:

@@ -61,6 +61,7 @@ from bot.telegram import (
 )
 from bot.transport import Transport
 from bot.unavailable import Apologies, database_unavailable
+from bot.waits import first_of
 from bot.whatsapp import (
     SIGNATURE_HEADER,
     WhatsAppTransport,
@@ -213,7 +214,7 @@ class InboxWorker:
             if handled:
                 continue
             self._wake.clear()
-            await _first_of(self._wake, stop, seconds=poll_seconds)
+            await first_of(self._wake, stop, seconds=poll_seconds)
 
     async def process_due(self) -> int:
         """Claim one batch, dispatch it, record the outcome; the number of rows claimed."""
@@ -250,7 +251,7 @@ class InboxWorker:
                     raise
                 log.error("inbox: recording outcomes failed, the database does not answer "
                           "(%s); trying again shortly", type(error).__name__)
-                await _first_of(self._stop, seconds=1.0)
+                await first_of(self._stop, seconds=1.0)
 
     async def _record_once(self, results: list[tuple[InboxItem, str | None]]) -> None:
         app = self._app
@@ -306,16 +307,6 @@ class InboxWorker:
                             type(error).__name__, exc_info=error)
                 return type(error).__name__
         return None
-
-
-async def _first_of(*events: asyncio.Event, seconds: float) -> None:
-    """Until one of `events` is set, at most `seconds`."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
 
 
 # -- the HTTP endpoints ----------------------------------------------------------------------

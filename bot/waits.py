@@ -1,0 +1,16 @@
+"""Waiting for the first of several things, for the background loops (the inbox worker, the
+sender) that must wake on new work, on a stop, or after a while, whichever comes first."""
+
+from __future__ import annotations
+
+import asyncio
+
+
+async def first_of(*events: asyncio.Event, seconds: float) -> None:
+    """Until one of `events` is set, at most `seconds`."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
