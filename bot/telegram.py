@@ -650,17 +650,23 @@ class TelegramBot:
         A crash instead (SIGKILL) leaves the unconfirmed updates with Telegram to be fetched
         again, and the dispatcher drops those it already processed.
         """
-        if self._polling_task is not None:
-            self._polling_stop.set()
-            await self._polling_task
-            self._polling_task = None
-        if self._sender_task is not None:
-            self._sender_stop.set()
-            await self._sender_task
-            self._sender_task = None
-        if self._initialized:
-            await self.application.shutdown()
-            self._initialized = False
+        # Each step runs even when an earlier one raised (its error is raised at the end):
+        # a connection left open would leak into whatever runs next in the process.
+        try:
+            if self._polling_task is not None:
+                self._polling_stop.set()
+                task, self._polling_task = self._polling_task, None
+                await task
+        finally:
+            try:
+                if self._sender_task is not None:
+                    self._sender_stop.set()
+                    task, self._sender_task = self._sender_task, None
+                    await task
+            finally:
+                if self._initialized:
+                    self._initialized = False
+                    await self.application.shutdown()
 
     async def process(self, update: Update) -> bool:
         """One update, polled or pushed by webhook: translate, dispatch, acknowledge.
