@@ -27,10 +27,12 @@ What can go wrong and what then happens:
   unreachable without sending, and the chat is marked so (storage/chats.py) until the user
   writes again.
 - the database does not answer (an outage, a restart of PostgreSQL, the SQLite file gone):
-  the loop ends on the error, keeps the outcomes it could not record in memory, and starts
-  again after a pause that grows while the errors go on (1 s, 2 s, ... at most 30 s); what
-  it claimed comes back when the claim runs out. `run` itself ends only when told to stop,
-  whatever the mode (`run`, `serve`, `worker`).
+  the loop ends on the error (sends in flight finish, what it claimed and did not send is
+  given back), keeps the outcomes it could not record in memory for the next commit, and
+  starts again after a pause that grows while the errors go on (1 s, 2 s, ... at most 30 s)
+  or ends at the next commit that queues rows. A claim it could not give back runs out after
+  SENDER_CLAIM_SECONDS. `run` itself ends only when told to stop, in every mode (`run`,
+  `serve`, `worker`).
 - the process dies (SIGKILL): rows it claimed are due again when the claim runs out; a row
   that was sent but whose outcome was not yet committed is sent again. That is the only
   repetition: a send counts as under way until its outcome is committed, and at most
