@@ -650,23 +650,26 @@ class TelegramBot:
         A crash instead (SIGKILL) leaves the unconfirmed updates with Telegram to be fetched
         again, and the dispatcher drops those it already processed.
         """
-        # Each step runs even when an earlier one raised (its error is raised at the end):
-        # a connection left open would leak into whatever runs next in the process.
-        try:
+        # Each step runs even when an earlier one raised (the exit stack raises it at the
+        # end): a connection left open would leak into whatever runs next in the process.
+        async with contextlib.AsyncExitStack() as steps:  # runs last pushed first
+            if self._initialized:
+                steps.push_async_callback(self._shutdown)
+            if self._sender_task is not None:
+                steps.push_async_callback(self._finish, self._sender_task, self._sender_stop)
+                self._sender_task = None
             if self._polling_task is not None:
-                self._polling_stop.set()
-                task, self._polling_task = self._polling_task, None
-                await task
-        finally:
-            try:
-                if self._sender_task is not None:
-                    self._sender_stop.set()
-                    task, self._sender_task = self._sender_task, None
-                    await task
-            finally:
-                if self._initialized:
-                    self._initialized = False
-                    await self.application.shutdown()
+                steps.push_async_callback(self._finish, self._polling_task, self._polling_stop)
+                self._polling_task = None
+
+    @staticmethod
+    async def _finish(task: asyncio.Task[None], stop: asyncio.Event) -> None:
+        stop.set()
+        await task
+
+    async def _shutdown(self) -> None:
+        self._initialized = False
+        await self.application.shutdown()
 
     async def process(self, update: Update) -> bool:
         """One update, polled or pushed by webhook: translate, dispatch, acknowledge.
