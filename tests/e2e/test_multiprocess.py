@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import statistics
-import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -304,24 +302,14 @@ async def _settled(app: App) -> bool:
     return inbox == 0 and waiting == 0
 
 
-def report(what: str, poster: Poster, updates: int, seconds: float) -> None:
-    acks = sorted(poster.acks)
-    print(f"\n{what}: {updates} updates ({len(acks)} deliveries) in {seconds:.2f} s = "
-          f"{updates / seconds:.1f} updates/s; ack p50 {statistics.median(acks) * 1000:.1f} "
-          f"ms, p99 {acks[max(0, int(len(acks) * 0.99) - 1)] * 1000:.1f} ms")
-
-
 async def test_users_answering_each_reply_see_every_reply_once_in_order(
     cluster: Cluster, reference: Outcome
 ) -> None:
     people = users()
     async with httpx.AsyncClient(timeout=30) as client:
         poster = Poster(SECRET, client)
-        started = time.perf_counter()
         await asyncio.gather(*(converse(cluster, poster, user, reference.shown[user.chat], n)
                                for n, user in enumerate(people)))
-        report("conversations", poster, sum(len(u.steps) for u in people),
-               time.perf_counter() - started)
     await check(cluster, reference)
 
 
@@ -331,10 +319,7 @@ async def test_bursts_of_updates_are_taken_in_order_once(
     people = users()
     async with httpx.AsyncClient(timeout=30) as client:
         poster = Poster(SECRET, client)
-        started = time.perf_counter()
         await asyncio.gather(*(burst(cluster, poster, user, 100 + n)
                                for n, user in enumerate(people)))
         await wait_until(lambda: _settled(cluster.app), 120, "the bursts were not processed")
-        report("bursts", poster, sum(len(u.steps) for u in people),
-               time.perf_counter() - started)
     await check(cluster, reference)
