@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.locks import KeyedLocks
-from bot.unavailable import database_unavailable
+from bot.unavailable import database_unavailable, error_summary
 from flows.conversation import Context, Conversation, FlowConfig
 from flows.events import Incoming, Reply
 from flows.router import Router
@@ -98,7 +98,9 @@ class Dispatcher:
                     # Not done: the platform (or the inbox) gives it again once the
                     # database answers; apologising now would mark it done and lose it.
                     raise
-                log.exception("update failed; replying with an apology (%s)", incoming.channel)
+                # The class and place only: a driver's message may quote a row's values.
+                log.error("update failed (%s); replying with an apology (%s)",
+                          error_summary(error), incoming.channel)
                 handled = await self._apologise(incoming)
         if handled:
             self._on_outbox()

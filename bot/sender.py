@@ -703,8 +703,7 @@ class OutboxSender:
             except Exception as error:
                 # The outcomes stay in memory (`_record`) and go with the next commit.
                 log.warning("recording sent outbox rows failed (%s); trying again in 1 s",
-                            type(error).__name__ if database_unavailable(error)
-                            else error_summary(error))
+                            error_summary(error))
                 await asyncio.sleep(1)
                 self._recorded.set()
 

@@ -84,7 +84,8 @@ from telegram.ext import Application, ApplicationBuilder
 from bot.app import App, on_stop_signals
 from bot.settings import NotConfigured, Settings
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
-from bot.unavailable import Apologies, database_unavailable
+from bot.unavailable import Apologies, database_unavailable, error_summary
+from bot.waits import first_of
 from flows.events import Channel, ChatType, Incoming, Kind, SharedContact
 
 log = logging.getLogger(__name__)
@@ -477,7 +478,7 @@ class Polling:
             while not stop.is_set():
                 updates = await self._fetch(stop)
                 if updates and not await self._process(updates):
-                    await _wait(stop, self._outage_backoff.next())
+                    await first_of(stop, seconds=self._outage_backoff.next())
         await self._confirm()
 
     async def _delete_webhook(self) -> None:
@@ -491,7 +492,7 @@ class Polling:
             try:
                 await call()
             except Exception as error:
-                await _wait(stop, self._retry_in(error))
+                await first_of(stop, seconds=self._retry_in(error))
             else:
                 self._fetch_backoff.reset()
                 return True
@@ -512,7 +513,7 @@ class Polling:
             return ()
         error = fetch.exception()
         if error is not None:
-            await _wait(stop, self._retry_in(error))
+            await first_of(stop, seconds=self._retry_in(error))
             return ()
         self._confirmed = self.offset
         self._fetch_backoff.reset()
@@ -564,10 +565,10 @@ class Polling:
             if attempts < MAX_UPDATE_ATTEMPTS:
                 self._attempts[update.update_id] = attempts
                 log.error("telegram: update %s failed (%s); it will be fetched again",
-                          update.update_id, type(error).__name__, exc_info=error)
+                          update.update_id, error_summary(error))
                 return False
             log.error("telegram: update %s failed %d times (%s); left behind",
-                      update.update_id, attempts, type(error).__name__, exc_info=error)
+                      update.update_id, attempts, error_summary(error))
         self._attempts.pop(update.update_id, None)
         return True
 
@@ -585,12 +586,6 @@ class Polling:
         except TelegramError as error:
             log.warning("telegram: confirming the last updates failed (%s); they will be "
                         "fetched again and dropped as duplicates", type(error).__name__)
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    """Sleep `seconds`, or less when `stop` is set meanwhile."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 class TelegramBot:

@@ -60,7 +60,7 @@ from bot.telegram import (
     webhook_secret_ok,
 )
 from bot.transport import Transport
-from bot.unavailable import Apologies, database_unavailable
+from bot.unavailable import Apologies, database_unavailable, error_summary
 from bot.waits import first_of
 from bot.whatsapp import (
     SIGNATURE_HEADER,
@@ -209,7 +209,8 @@ class InboxWorker:
                     log.error("inbox: the database does not answer (%s); trying again "
                               "shortly", type(error).__name__)
                 else:
-                    log.exception("inbox: reading due deliveries failed; retrying shortly")
+                    log.error("inbox: reading due deliveries failed (%s); retrying shortly",
+                              error_summary(error))
                 handled = 0
             if handled:
                 continue
@@ -304,7 +305,7 @@ class InboxWorker:
                               item.channel, type(error).__name__)
                     return UNAVAILABLE
                 log.warning("inbox: dispatching a %s delivery failed: %s", item.channel,
-                            type(error).__name__, exc_info=error)
+                            error_summary(error))
                 return type(error).__name__
         return None
 
