@@ -10,7 +10,7 @@ PostgreSQL database never handle the same row at once. The claim goes per chat: 
 are taken oldest first, and not at all while an older row of the same chat is held by another
 process or waits for its retry, so a chat's messages are dispatched in the order they came
 however many processes share the inbox. The chats are inside the encrypted bodies, so a claim
-reads the oldest `window` rows, decrypts them for their chats, and is made one process at a
+reads the oldest rows (10 x the batch), decrypts them for their chats, and is made one process at a
 time (a transaction-level advisory lock on PostgreSQL; SQLite serves one process). A row
 whose handling failed waits with a growing delay, and one that failed `max_attempts` times
 stays for an operator to look at (the health endpoint counts it) instead of blocking the
@@ -78,11 +78,11 @@ class SqlInbox:
 
     async def claim(
         self, now: datetime, limit: int, hold: timedelta, max_attempts: int,
-        chats: ChatKeys = no_chats, window: int | None = None,
+        chats: ChatKeys = no_chats,
     ) -> list[InboxItem]:
         """Up to `limit` due rows, oldest first, held until `now + hold` so no other process
         takes them; a row is left while an older row of one of its chats (`chats`) is held
-        elsewhere or not due yet. Reads the oldest `window` rows (default 10 x limit)."""
+        elsewhere or not due yet. Reads the oldest 10 x `limit` rows."""
         if self._session.get_bind().dialect.name == "postgresql":
             # Claims one at a time: a claim must see every hold made before it, committed.
             await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
@@ -91,7 +91,7 @@ class SqlInbox:
             select(InboxUpdate)
             .where(InboxUpdate.attempts < max_attempts)
             .order_by(InboxUpdate.id)
-            .limit(window or 10 * limit)
+            .limit(10 * limit)
         )).all()
         taken: list[InboxItem] = []
         blocked: set[str] = set()

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.interfaces import AsnView, KecamatanView
@@ -15,7 +17,9 @@ _ASN_COLUMNS = (Asn.id, Asn.nip, Asn.name, Unit.name, Asn.unit_id, Asn.kecamatan
                 Asn.reminders_enabled)
 
 
-def _view(row: Row[tuple[int, str, str, str, int, int | None, bool]]) -> AsnView:
+def asn_view(row: Sequence[Any]) -> AsnView:
+    """One row of the ASN columns (id, NIP, name, unit name, unit id, kecamatan id,
+    reminders): from SQLAlchemy here, or straight from the driver (update_transaction)."""
     asn_id, nip, name, unit_name, unit_id, kecamatan_id, reminders = row
     return AsnView(id=asn_id, nip=nip, name=name, unit_name=unit_name, unit_id=unit_id,
                    kecamatan_id=kecamatan_id, reminders_enabled=bool(reminders))
@@ -45,7 +49,7 @@ class SqlRosterRepository:
                 .where(Asn.nip == nip, Asn.phone == phone)
             )
         ).first()
-        return _view(row) if row else None
+        return asn_view(row) if row else None
 
     async def link_identity(
         self, channel: str, external_id: str, chat_id: str, asn_id: int, now: datetime

@@ -44,7 +44,7 @@ from storage.database import rolled_back
 from storage.interfaces import AsnView
 from storage.models import UtcDateTime
 from storage.outbox import PENDING, check_kind
-from storage.roster import SqlRosterRepository
+from storage.roster import SqlRosterRepository, asn_view
 
 
 class UpdateTransaction(Protocol):
@@ -175,11 +175,7 @@ class _DirectTransaction:
     async def identity(self, channel: str, external_id: str) -> AsnView | None:
         await self._flushed()
         row = await self._row("identity", channel, external_id)
-        if row is None:
-            return None
-        asn_id, nip, name, unit_name, unit_id, kecamatan_id, reminders = row
-        return AsnView(id=asn_id, nip=nip, name=name, unit_name=unit_name, unit_id=unit_id,
-                       kecamatan_id=kecamatan_id, reminders_enabled=bool(reminders))
+        return None if row is None else asn_view(row)
 
     async def queue(self, channel: str, chat_id: str, body: dict[str, Any], kind: str,
                     now: datetime) -> None:
