@@ -19,6 +19,10 @@ Choices the design left open:
   platform reported unreachable (blocked the bot, no account): skipped, not postponed.
 - The coordinator's reminder is a reminder like the others: it follows the coordinator's
   own switch.
+- A reminder never interrupts a conversation: while its recipient wrote to the bot less than
+  `REMINDER_HOLD_MINUTES` ago it is neither logged nor queued, so a later run (once they
+  have been quiet that long) sends it. Otherwise it would land between a button press and
+  its answer, and read as the bot's answer.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from bot.notify import Notifier
 from bot.unavailable import error_summary
@@ -47,6 +51,7 @@ from storage.reminders import (
     CoordinatorDue,
     GroupDue,
     LogKey,
+    Recipient,
     ReminderTimes,
     UnfinishedDue,
     anchor_period,
@@ -86,6 +91,16 @@ _Due = TypeVar("_Due", UnfinishedDue, AsnDue, CoordinatorDue)
 
 
 @dataclass(frozen=True, slots=True)
+class _Owed(Generic[_Due]):
+    """A reminder owed to one ASN: the log rows it writes (in the callers' fixed order), and
+    the one of them whose claim by this run sends the message."""
+
+    item: _Due
+    logged: tuple[LogKey, ...]
+    message: LogKey
+
+
+@dataclass(frozen=True, slots=True)
 class _ReportMaterial:
     """What every group of one report push shares: the numbers and one stored chart."""
 
@@ -110,6 +125,7 @@ class Scheduler:
         )
         self._notifier = Notifier(app.renderer, app.cipher)
         self._flow_config = settings.flow_config()
+        self._hold = timedelta(minutes=settings.reminder_hold_minutes)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every `scheduler_interval_seconds` until `stop` is set; a failed run is logged
@@ -182,17 +198,17 @@ class Scheduler:
         premium = self._premium(now)
 
         async def handle(session: AsyncSession, items: Sequence[UnfinishedDue]) -> int:
-            keys: list[LogKey] = []
-            owed: list[tuple[UnfinishedDue, LogKey]] = []
+            owed: list[_Owed[UnfinishedDue]] = []
             for item in items:
                 subject, period = asn_subject(item.asn_id), anchor_period(item.anchor)
                 due = [step for step in steps if item.anchor + timedelta(days=step) <= now]
-                keys += [(unfinished_kind(step), subject, period)
-                         for step in due if step not in item.logged_days]
                 # Owed both the 1-day and the 3-day reminder: the 3-day one says it all.
                 if due:
-                    owed.append((item, (unfinished_kind(due[-1]), subject, period)))
-            return await self._remind(session, keys, owed, lambda item: Reply(
+                    owed.append(_Owed(item, tuple((unfinished_kind(step), subject, period)
+                                                  for step in due
+                                                  if step not in item.logged_days),
+                                      (unfinished_kind(due[-1]), subject, period)))
+            return await self._remind(session, owed, lambda item: Reply(
                 "reminders/unfinished", {
                     "name": item.name,
                     "draft_workers": list(item.draft_workers),
@@ -209,8 +225,8 @@ class Scheduler:
         premium = self._premium(now)
 
         async def handle(session: AsyncSession, items: Sequence[AsnDue]) -> int:
-            owed = [(item, (NO_WORKER, asn_subject(item.asn_id), period)) for item in items]
-            return await self._remind(session, [key for _, key in owed], owed, lambda item: Reply(
+            owed = [_once(item, (NO_WORKER, asn_subject(item.asn_id), period)) for item in items]
+            return await self._remind(session, owed, lambda item: Reply(
                 "reminders/no_worker", {"name": item.name, "premium": premium}), now)
 
         return await self._in_batches(
@@ -221,8 +237,9 @@ class Scheduler:
         period, due = self._times.coordinator_period(now)
 
         async def handle(session: AsyncSession, items: Sequence[CoordinatorDue]) -> int:
-            owed = [(item, (COORDINATOR, role_subject(item.role_id), period)) for item in items]
-            return await self._remind(session, [key for _, key in owed], owed, lambda item: Reply(
+            owed = [_once(item, (COORDINATOR, role_subject(item.role_id), period))
+                    for item in items]
+            return await self._remind(session, owed, lambda item: Reply(
                 "reminders/coordinator", {
                     "name": item.name, "unit": item.unit_name,
                     "pending_verifications": item.pending,
@@ -235,23 +252,27 @@ class Scheduler:
     async def _remind(
         self,
         session: AsyncSession,
-        keys: Sequence[LogKey],
-        owed: Sequence[tuple[_Due, LogKey]],
+        owed: Sequence[_Owed[_Due]],
         reply: Callable[[_Due], Reply],
         now: datetime,
     ) -> int:
-        """Write the log rows `keys`; queue each owed item's reply when this run wrote its
-        key, the ASN has reminders on and a reachable chat. How many were queued; an item
-        skipped stays logged (a reminder is skipped, not postponed)."""
-        claimed = await claim(session, keys, now)
-        owed_now = [item for item, key in owed if key in claimed and item.reminders_enabled]
-        addresses = await recipients(session, [item.asn_id for item in owed_now])
+        """Write the log rows of each owed reminder whose recipient is not mid-conversation;
+        queue its reply when this run wrote its message key, the ASN has reminders on and a
+        reachable chat. How many were queued. A reminder skipped (switched off, unreachable)
+        stays logged: skipped, not postponed; one held for a conversation is not logged, so
+        a later run sends it."""
+        addresses = await recipients(session, [entry.item.asn_id for entry in owed])
+        ready = [entry for entry in owed
+                 if not _talking(addresses.get(entry.item.asn_id), now, self._hold)]
+        claimed = await claim(session, [key for entry in ready for key in entry.logged], now)
         queued = 0
-        for item in owed_now:
-            recipient = addresses.get(item.asn_id)
-            if recipient is None or recipient.unreachable:
+        for entry in ready:
+            recipient = addresses.get(entry.item.asn_id)
+            if (entry.message not in claimed or not entry.item.reminders_enabled
+                    or recipient is None or recipient.unreachable):
                 continue
-            await self._notifier.queue(session, recipient.address, reply(item), "reminder", now)
+            await self._notifier.queue(session, recipient.address, reply(entry.item),
+                                       "reminder", now)
             queued += 1
         return queued
 
@@ -321,6 +342,15 @@ class Scheduler:
             own_kind=group.unit_kind,
         )
         return Reply("report/monthly", context, image=material.attachment_id)
+
+
+def _once(item: _Due, key: LogKey) -> _Owed[_Due]:
+    """A reminder of one log row (the campaign's, the coordinator's)."""
+    return _Owed(item, (key,), key)
+
+
+def _talking(recipient: Recipient | None, now: datetime, hold: timedelta) -> bool:
+    return recipient is not None and recipient.in_conversation(now, hold)
 
 
 def _draw_chart(opd: list[UnitProgress], target_percent: float, region: str, at: datetime

@@ -114,6 +114,9 @@ class Settings(BaseSettings):
     quiet_hours_end: time = time(7, 0)
     reminder_unfinished_days: list[int] = Field(default_factory=lambda: [1, 3])
     reminder_monthly_day: int = Field(default=10, ge=1, le=28)
+    # A reminder waits while its recipient is talking to the bot (wrote in the last N
+    # minutes), so it never lands between a button press and its answer; 0: never waits.
+    reminder_hold_minutes: int = Field(default=10, ge=0, le=120)
     scheduler_interval_seconds: int = 60
 
     # Logging

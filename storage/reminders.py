@@ -211,10 +211,18 @@ def _not_logged(kind: str, subject: ColumnElement[str], period: str) -> ColumnEl
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """Where an ASN was last linked, and whether the platform said they cannot be reached."""
+    """Where an ASN was last linked, whether the platform said they cannot be reached, and
+    when they last wrote there (None: never), which tells whether they are mid-conversation."""
 
     address: Address
     unreachable: bool
+    last_inbound_at: datetime | None = None
+
+    def in_conversation(self, now: datetime, hold: timedelta) -> bool:
+        """They wrote less than `hold` ago: a reminder now would land between a message of
+        theirs and its answer."""
+        return (self.last_inbound_at is not None and hold > timedelta(0)
+                and now - self.last_inbound_at < hold)
 
 
 async def recipients(session: AsyncSession, asn_ids: Sequence[int]) -> dict[int, Recipient]:
@@ -223,16 +231,17 @@ async def recipients(session: AsyncSession, asn_ids: Sequence[int]) -> dict[int,
     for start in range(0, len(asn_ids), RECIPIENT_CHUNK):
         rows = await session.execute(
             select(ChannelIdentity.asn_id, ChannelIdentity.channel, ChannelIdentity.chat_id,
-                   Chat.unreachable_at)
+                   Chat.unreachable_at, Chat.last_inbound_at)
             .outerjoin(Chat, and_(Chat.channel == ChannelIdentity.channel,
                                   Chat.chat_id == ChannelIdentity.chat_id))
             .where(ChannelIdentity.asn_id.in_(asn_ids[start:start + RECIPIENT_CHUNK]))
             .order_by(ChannelIdentity.asn_id, ChannelIdentity.linked_at.desc(),
                       ChannelIdentity.id.desc())
         )
-        for asn_id, channel, chat_id, unreachable_at in rows:
+        for asn_id, channel, chat_id, unreachable_at, last_inbound_at in rows:
             found.setdefault(asn_id, Recipient(Address(channel, chat_id),
-                                               unreachable_at is not None))
+                                               unreachable_at is not None,
+                                               last_inbound_at))
     return found
 
 

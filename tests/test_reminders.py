@@ -138,6 +138,12 @@ class World:
             await session.execute(update(Chat).where(Chat.chat_id == chat_id).values(
                 unreachable_at=wib(1, 9), unreachable_reason="blocked"))
 
+    async def wrote(self, asn_id: int, at: datetime) -> None:
+        """The ASN wrote to the bot in their chat at `at` (as the dispatcher records it)."""
+        async with self.app.sessions.begin() as session:
+            await session.execute(update(Chat).where(Chat.chat_id == self.chat_of(asn_id))
+                                  .values(last_inbound_at=at))
+
     async def reminders(self, asn_id: int, enabled: bool) -> None:
         async with self.app.sessions.begin() as session:
             await session.execute(update(Asn).where(Asn.id == asn_id)
@@ -391,6 +397,52 @@ async def test_a_coordinator_of_one_opd_is_not_reminded_of_another_opd(app, worl
     await world.enrolment(await world.asn("School Member", schools), "submitted", wib(20, 10))
     assert await scheduler.run_once(wib(22, 9)) == 0
     assert await outbox(app) == []
+
+
+async def test_a_coordinator_mid_conversation_is_reminded_once_they_are_quiet(
+        app, world, scheduler):
+    """The reminder is held while the coordinator talks to the bot (it would land between a
+    button press and its answer) and goes out, once, after ten quiet minutes."""
+    health = await world.unit("Dinas Kesehatan")
+    budi = await world.asn("Budi Santoso", health)
+    await world.coordinator(budi, health)
+    await world.enrolment(await world.asn("Health Member", health), "submitted", wib(20, 10))
+    await world.wrote(budi, wib(21, 8, 58))
+
+    assert await scheduler.run_once(wib(21, 9)) == 0
+    await world.wrote(budi, wib(21, 9, 5))  # still talking
+    assert await scheduler.run_once(wib(21, 9, 14)) == 0
+    assert await logged(app) == set()  # held, not skipped
+    assert await scheduler.run_once(wib(21, 9, 15)) == 1
+    assert await scheduler.run_once(wib(21, 9, 30)) == 0
+    [sent] = await outbox(app)
+    assert sent.chat_id == world.chat_of(budi) and "menunggu verifikasi" in sent.text
+
+
+async def test_an_unfinished_enrolment_reminder_waits_for_the_conversation_to_pause(
+        app, world, scheduler):
+    opd = await world.unit("Dinas Kesehatan")
+    budi = await world.asn("Budi Santoso", opd)
+    sri = await world.asn("Sri Lestari", opd)
+    await world.enrolment(budi, "draft", wib(18, 10))
+    await world.enrolment(sri, "draft", wib(18, 10))
+    await world.wrote(budi, wib(19, 9, 55))
+
+    assert await scheduler.run_once(wib(19, 10)) == 1  # Sri only: Budi is talking
+    assert [m.chat_id for m in await outbox(app)] == [world.chat_of(sri)]
+    assert await scheduler.run_once(wib(19, 10, 5)) == 1  # Budi, quiet for ten minutes
+    assert await scheduler.run_once(wib(19, 10, 6)) == 0
+
+
+async def test_a_hold_of_zero_minutes_sends_at_once(sqlite_url):
+    async with migrated_app(make_settings(sqlite_url, reminder_hold_minutes=0)) as app:
+        world = World(app)
+        health = await world.unit("Dinas Kesehatan")
+        budi = await world.asn("Budi Santoso", health)
+        await world.coordinator(budi, health)
+        await world.enrolment(await world.asn("Member", health), "submitted", wib(20, 10))
+        await world.wrote(budi, wib(21, 9))
+        assert await Scheduler(app).run_once(wib(21, 9)) == 1
 
 
 # --- the report day -------------------------------------------------------------------------
