@@ -15,6 +15,9 @@ bar when the data is large.
   the target at the end, so a reader (or a crash) never sees half a file. A file holding
   personal data in full is created with mode 0600 (owner only); the others get the usual
   mode (0666 less the umask).
+- Text is never a formula: names and units come from rosters and chats, and a cell such as
+  `=HYPERLINK("http://x","y")` would run when the file is opened (see `csv_text`,
+  `xlsx_text`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import IO, Any, Literal, Protocol
 
 from openpyxl import Workbook
 from openpyxl.cell import Cell, WriteOnlyCell
+from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
@@ -47,6 +51,8 @@ XLSX_FORMATS: dict[str, str] = {
 PRIVATE_MODE = 0o600
 PROGRESS_STEP = 1_000  # rows between two updates of the bar
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
+# What makes Excel (and LibreOffice) read a cell as a formula: OWASP's CSV injection list.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ExportFormatError(ValueError):
@@ -120,6 +126,36 @@ def atomic_file(path: Path, private: bool) -> Iterator[IO[bytes]]:
         raise
 
 
+# --- text from the database is never a formula -----------------------------------------
+
+def csv_text(text: str) -> str:
+    """`text` as a CSV cell Excel shows as written, never runs.
+
+    Excel takes a CSV cell that starts with = + - @ for a formula, and one that starts with
+    a tab or carriage return may be trimmed into one: a roster name `=HYPERLINK(...)` would
+    become a live link, `=cmd|...` a command. A leading apostrophe keeps it text (OWASP's
+    advice); the apostrophe shows, the price of a name that really starts so. Only text
+    goes through here: the numbers we write ourselves, negative ones too, stay numbers.
+    """
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def xlsx_text(sheet: Any, text: str) -> str | Cell:
+    """`text` as an XLSX cell that holds it literally: `text` itself when it is harmless.
+
+    openpyxl turns a str starting with "=" into a formula and "#N/A" into an error value;
+    this cell is a string whatever its text, and one that starts like a formula carries
+    Excel's quote prefix, so that editing the cell in Excel does not turn it into one
+    either. The text itself is unchanged: a reader of the file (bpjs import) gets it back.
+    """
+    if not text.startswith(FORMULA_STARTS) and text not in ERROR_CODES:
+        return text
+    cell = WriteOnlyCell(sheet, text)
+    cell.data_type = "s"
+    cell.quotePrefix = text.startswith(FORMULA_STARTS)
+    return cell
+
+
 class TableWriter(Protocol):
     def append(self, values: Sequence[Any]) -> None: ...
 
@@ -133,7 +169,9 @@ class _XlsxTable:
         self.rows = 0
 
     def append(self, values: Sequence[Any]) -> None:
-        cells: list[Any] = [self._cell(value) if isinstance(value, Value) else value
+        cells: list[Any] = [self._cell(value) if isinstance(value, Value)
+                            else xlsx_text(self._sheet, value) if isinstance(value, str)
+                            else value
                             for value in values]
         for index, number_format in self._formatted:
             if cells[index] is not None and not isinstance(cells[index], Cell):
@@ -171,7 +209,7 @@ def _csv_cell(value: Any, kind: str) -> str:
         return value.strftime("%m-%Y")
     if isinstance(value, date | datetime):
         return value.strftime(CSV_DATE)
-    return str(value)
+    return csv_text(value) if isinstance(value, str) else str(value)
 
 
 def _start_sheet(workbook: Workbook, title: str, columns: Sequence[Column]
