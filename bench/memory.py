@@ -4,8 +4,10 @@ Issue 5: at most 200 MB. The real `asn-peduli run` (long polling, the embedded S
 default) runs as a child process on the benchmark dataset (1,000,000 ASN, 300,000
 enrolments), against the fake Bot API of tests/fake_telegram.py on loopback. Demo ASN 1..U
 identify (/start, NIP, their own contact) and open the menu again; the demo ASN, made
-coordinator of Dinas Kesehatan, opens its OPD's progress a few times. The scheduler runs every
-few seconds and the sender delivers throughout; then the process is stopped with SIGTERM.
+coordinator of Dinas Kesehatan, opens its OPD's progress a few times (and the main menu
+again after each). Each step waits for its own answer, since the scheduler may speak in
+between. The scheduler runs every few seconds and the sender delivers throughout; then the
+process is stopped with SIGTERM.
 The figure is the kernel's high-water mark of its resident memory (VmHWM), read just before
 the stop; ru_maxrss of the reaped child is shown beside it.
 
@@ -28,8 +30,8 @@ from bot.demo_data import DEMO_ASN, DemoPerson, demo_people
 from storage.database import create_engine, session_factory
 from storage.roles import SqlRoleRepository
 from tests.e2e.support import cli_env, kill, start_cli
-from tests.fake_telegram import FakeTelegram, SentMessage
-from tests.loopback import wait_until
+from tests.fake_telegram import FakeTelegram
+from tests.scripted_user import ScriptedUser, asks_for_contact, offers, says
 
 NAME = "memory"
 TARGET_MB = 200.0
@@ -66,43 +68,10 @@ async def _make_coordinator(built: Dataset) -> None:
         await engine.dispose()
 
 
-class _User:
-    """One Telegram user of the fake server, one update at a time."""
-
-    def __init__(self, fake: FakeTelegram, user_id: int) -> None:
-        self.fake = fake
-        self.user_id = user_id
-
-    async def send(self, text: str) -> list[SentMessage]:
-        before = len(self.fake.messages(self.user_id))
-        self.fake.push_text(self.user_id, text)
-        return await self._after(before)
-
-    async def contact(self, phone: str) -> list[SentMessage]:
-        before = len(self.fake.messages(self.user_id))
-        self.fake.push_contact(self.user_id, phone, self.user_id)
-        return await self._after(before)
-
-    async def press(self, label: str) -> list[SentMessage]:
-        before = len(self.fake.messages(self.user_id))
-        for message in reversed(self.fake.messages(self.user_id)):
-            if any(button["text"].startswith(label) for button in message.inline_buttons):
-                self.fake.press(message, label)
-                return await self._after(before)
-        raise RuntimeError(f"user {self.user_id} has no button {label!r}")
-
-    async def _after(self, before: int) -> list[SentMessage]:
-        await wait_until(lambda: len(self.fake.messages(self.user_id)) > before,
-                         ANSWER_SECONDS, f"no answer to user {self.user_id}")
-        return self.fake.messages(self.user_id)[before:]
-
-    async def identify(self, person: DemoPerson) -> None:
-        await self.send("/start")
-        await self.send(person.nip)
-        await self.contact(person.phone.removeprefix("+"))
-        await wait_until(lambda: any("Menu" in message.text
-                                     for message in self.fake.messages(self.user_id)),
-                         ANSWER_SECONDS, f"user {self.user_id} not identified")
+async def _identify(user: ScriptedUser, person: DemoPerson) -> None:
+    await user.send("/start", says("NIP"))
+    await user.send(person.nip, asks_for_contact)
+    await user.contact(person.phone.removeprefix("+"), says("Menu utama"))
 
 
 async def _drive(fake: FakeTelegram, people: list[DemoPerson]) -> int:
@@ -112,15 +81,18 @@ async def _drive(fake: FakeTelegram, people: list[DemoPerson]) -> int:
 
     async def one(index: int, person: DemoPerson) -> int:
         async with gate:
-            user = _User(fake, USER_ID_BASE + index)
-            await user.identify(person)
-            await user.send("/mulai")
+            # A reminder or report may come between a press and its answer: each step waits
+            # for its own answer.
+            user = ScriptedUser(fake, USER_ID_BASE + index, ANSWER_SECONDS)
+            await _identify(user, person)
+            await user.send("/mulai", says("Menu utama"))
             if index:
                 return 4
             for _ in range(COORDINATOR_VIEWS):
-                await user.press("Koordinator")
-                await user.press("📊 Progres OPD")
-            return 4 + 2 * COORDINATOR_VIEWS
+                await user.press("Koordinator", offers("📊 Progres OPD"))
+                await user.press("📊 Progres OPD", says("Progres "))
+                await user.press("🏠 Menu utama", offers("Koordinator"))
+            return 4 + 3 * COORDINATOR_VIEWS
 
     return sum(await asyncio.gather(*(one(index, person)
                                       for index, person in enumerate(people))))
