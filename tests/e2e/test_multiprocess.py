@@ -243,18 +243,30 @@ async def redeliver(poster: Poster, cluster: Cluster, late: list[dict[str, Any]]
 
 async def converse(cluster: Cluster, poster: Poster, user: User, expected: list[list[str]],
                    seed: int) -> None:
-    """A user who answers each reply once it has arrived."""
+    """A user who answers each reply once it has arrived: they wait for the texts the
+    reference run showed for that step (not for a count of messages, which a message from
+    the scheduler would also make up)."""
     rng = random.Random(seed)
     fake = cluster.fake
     late: list[dict[str, Any]] = []
-    waiting_for = 0
+    awaited: list[str] = []
     for n, step in enumerate(user.steps):
         body = update(fake, user.update_id(n), user.chat, step, last_buttons(fake, user.chat))
         await deliver(poster, cluster, body, rng, late)
-        waiting_for += len(expected[n])
-        await fake.wait_for_messages(user.chat, waiting_for, within=60)
+        awaited += expected[n]
+        await arrived_in_order(fake, user.chat, list(awaited))
         await redeliver(poster, cluster, late, rng)
         late.clear()
+
+
+async def arrived_in_order(fake: FakeTelegram, chat: int, awaited: list[str]) -> None:
+    """Until the chat has received `awaited` in this order (others may stand between)."""
+
+    def arrived() -> bool:
+        remaining = iter(message.text for message in fake.messages(chat))
+        return all(text in remaining for text in awaited)
+
+    await wait_until(arrived, 60, lambda: f"chat {chat} did not get, in order: {awaited}")
 
 
 async def burst(cluster: Cluster, poster: Poster, user: User, seed: int) -> None:
