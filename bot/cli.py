@@ -6,9 +6,6 @@ disposes of it at the end.
 
 from __future__ import annotations
 
-import logging
-import os
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +17,7 @@ from bot.cli_app import load_settings, with_app
 from bot.cli_exports import bpjs_cli, export_cli
 from bot.cli_output import not_configured, say
 from bot.cli_roles import role_cli
+from bot.logs import log_to_stderr, set_log_level
 from bot.settings import NotConfigured, Settings
 
 cli = typer.Typer(help="ASN Peduli: pendaftaran pekerja rentan ke BPJS Ketenagakerjaan.",
@@ -117,13 +115,14 @@ def chat() -> None:
     """Obrolan dengan bot di terminal (kanal konsol)."""
     from bot.terminal import run_terminal_chat
 
+    settings = load_settings()
     quiet_logs()
 
     async def work(app: App) -> None:
         await app.migrate()  # like every command: an older database is brought up to date
         await run_terminal_chat(app)
 
-    with_app(work)
+    with_app(work, settings)
 
 
 @cli.command("demo")
@@ -134,6 +133,7 @@ def demo() -> None:
 
     if write_env_file():
         say("env_written", path=str(ENV_FILE))
+    settings = load_settings()
     quiet_logs()
 
     async def work(app: App) -> None:
@@ -141,7 +141,7 @@ def demo() -> None:
         await ensure_demo_data(app)
         await run_terminal_chat(app, demo=True)
 
-    with_app(work)
+    with_app(work, settings)
 
 
 @cli.command("run")
@@ -213,16 +213,13 @@ def schedule(app: App) -> None:
 
 
 def quiet_logs() -> None:
-    """The terminal chat shares the screen with the log: only warnings and errors show."""
-    logging.getLogger().setLevel(logging.WARNING)
+    """The terminal chat shares the screen with the log: only warnings and errors show,
+    whatever LOG_LEVEL says (called after the settings, which set it, are read)."""
+    set_log_level("WARNING")
 
 
 def main() -> None:
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(), stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Per-transition and per-migration chatter is for debugging, not for operators.
-    for noisy in ("transitions", "alembic", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """`asn-peduli`: records go to standard error; each command sets the level from the
+    settings it reads (bot/cli_app.py load_settings)."""
+    log_to_stderr()
     cli()

@@ -15,18 +15,23 @@ from pydantic import ValidationError
 
 from bot.app import App, create_app
 from bot.cli_output import say
+from bot.logs import set_log_level
 from bot.settings import Settings
 
 T = TypeVar("T")
 
 
 def load_settings() -> Settings:
+    """The settings from the environment and .env, and the log level they name set: every
+    command that reads them logs at LOG_LEVEL from then on (bot/logs.py)."""
     try:
-        return Settings()  # type: ignore[call-arg]  # read from the environment and .env
+        settings = Settings()  # type: ignore[call-arg]  # read from the environment and .env
     except ValidationError as error:
         missing = [str(item["loc"][0]).upper() for item in error.errors()]
         say("settings_invalid", names=missing)
         raise typer.Exit(2) from None
+    set_log_level(settings.log_level)
+    return settings
 
 
 def with_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = None) -> T:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, time, timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -38,6 +39,9 @@ class PremiumRow(BaseModel):
     jkk: int = Field(ge=0)
     jkm: int = Field(ge=0)
 
+
+# Python's level names; bot/logs.py sets them.
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 DEFAULT_SCHEDULE = [PremiumRow(effective_from=date(2022, 1, 1), jkk=10_000, jkm=6_800)]
 
@@ -120,7 +124,7 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: int = 60
 
     # Logging
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
 
     @field_validator("telegram_bot_token", "telegram_webhook_secret", "whatsapp_access_token",
                      "whatsapp_app_secret", "whatsapp_verify_token", mode="before")
@@ -130,6 +134,12 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        """`LOG_LEVEL=debug` means DEBUG, as Python's logging reads its names."""
+        return value.strip().upper() if isinstance(value, str) else value
 
     @field_validator("premium_schedule")
     @classmethod

@@ -82,6 +82,7 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.app import App, on_stop_signals
+from bot.logs import hold_libraries_at_their_floors
 from bot.settings import NotConfigured, Settings
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
 from bot.unavailable import Apologies, database_unavailable, error_summary
@@ -744,8 +745,10 @@ def webhook_secret_ok(settings: Settings, header: str | None) -> bool:
 
 
 def keep_token_out_of_logs() -> None:
-    """httpx logs every request URL at INFO, and Bot API URLs contain the bot token."""
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    """httpx logs every request URL at INFO (a Bot API URL holds the token) and PTB every
+    call's body at DEBUG: the libraries' floors of bot/logs.py hold even when a transport
+    runs without the command line that sets them."""
+    hold_libraries_at_their_floors()
 
 
 async def run_telegram(app: App, webhook: bool) -> None:

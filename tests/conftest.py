@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -71,6 +72,21 @@ def require_postgres() -> None:
         if IN_CI:
             pytest.fail(message + "; under CI=true the PostgreSQL tests must run")
         pytest.skip(message)
+
+
+def _loggers() -> list[logging.Logger]:
+    return [logging.getLogger(), *(logger for logger in logging.root.manager.loggerDict.values()
+                                   if isinstance(logger, logging.Logger))]
+
+
+@pytest.fixture(autouse=True)
+def _log_levels_restored() -> Iterator[None]:
+    """A command run in a test sets the process's log levels (bot/logs.py): the next test
+    starts from the levels this one found."""
+    saved = {logger.name: logger.level for logger in _loggers()}
+    yield
+    for logger in _loggers():
+        logger.setLevel(saved.get(logger.name, logging.NOTSET))
 
 
 @pytest.fixture
