@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = 8080
     web_max_body_bytes: int = 256 * 1024
+    # Slow or greedy clients: a request must arrive whole within the timeout, and connections
+    # beyond the maximum are closed at once (so they cannot use up the open-file limit).
+    web_request_timeout_seconds: float = Field(default=10.0, ge=1)
+    web_max_connections: int = Field(default=100, ge=1)
 
     # Console (terminal chat)
     console_user_id: str = "1"

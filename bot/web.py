@@ -9,8 +9,14 @@ A delivery is checked in this order, and refused before anything of it is kept: 
 is configured (else 404), the Telegram secret is there and right (401 missing, 403 wrong), the
 body is at most WEB_MAX_BODY_BYTES (413, counted while reading, before any parsing), the
 WhatsApp signature is there and right (401 / 403; secrets and signatures are compared in
-constant time), the body is JSON of the platform's outline (400). A WhatsApp body with nothing
-for our number (another number of the app, an account notice) is answered 200 and dropped.
+constant time), the body is JSON of the platform's outline nested at most MAX_JSON_DEPTH levels
+(400). A WhatsApp body with nothing for our number (another number of the app, an account
+notice) is answered 200 and dropped.
+
+Slow or greedy clients cannot tie the server up (`LimitedH11Protocol`): a request must arrive
+whole, headers and body, within WEB_REQUEST_TIMEOUT_SECONDS, else its connection is closed;
+and at most WEB_MAX_CONNECTIONS connections are open at once, one more is closed as soon as it
+is accepted.
 
 An accepted delivery is written, encrypted, to the inbox table and answered 200 at once; the
 inbox worker (a background task) dispatches it and deletes it. The platform is thus answered
@@ -40,14 +46,16 @@ import logging
 import socket
 from collections.abc import Generator, Iterable, Mapping
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
+import h11
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.app import App, on_stop_signals
 from bot.dispatcher import numeric_id
@@ -91,6 +99,10 @@ MAX_RETRY_DELAY = timedelta(minutes=5)
 # How long storing a delivery may take before the database counts as not answering (a
 # connection attempt to a host that does not answer would otherwise wait a minute).
 KEEP_SECONDS = 10.0
+# How deep a webhook body may nest. The platforms' bodies nest about 10 levels; 1,000 make
+# the JSON parser (and anything else recursing over the body: PTB's de_json, the inbox's
+# encoding) raise RecursionError, so a deeper body is refused before anything recurses over it.
+MAX_JSON_DEPTH = 32
 
 
 class ServeNotConfigured(NotConfigured):
@@ -495,10 +507,26 @@ class WebServer:
 
 
 def _json(body: bytes) -> object:
+    """The body's JSON; None when it is not JSON or nests deeper than MAX_JSON_DEPTH (the
+    parser itself raises RecursionError at about 1,000 levels)."""
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None
+    return None if _nests_deeper_than(data, MAX_JSON_DEPTH) else data
+
+
+def _nests_deeper_than(value: object, limit: int) -> bool:
+    """Whether arrays and objects in `value` nest more than `limit` levels deep; counted level
+    by level, not by recursion (which is what such a value breaks)."""
+    level = [value]
+    for _ in range(limit + 1):
+        containers = [item for item in level if isinstance(item, dict | list)]
+        if not containers:
+            return False
+        level = [child for item in containers
+                 for child in (item.values() if isinstance(item, dict) else item)]
+    return True
 
 
 # -- building and running ------------------------------------------------------------------
@@ -529,9 +557,85 @@ class _Server(uvicorn.Server):
         yield
 
 
+class LimitedH11Protocol(H11Protocol):
+    """uvicorn's HTTP/1.1 protocol (h11) with the two limits it lacks, set per server by
+    `limited`.
+
+    uvicorn starts no timer before its first response on a connection, nor while a request is
+    arriving: a client that connects and sends nothing, or headers without their end, or less
+    body than its Content-Length, holds its socket for good, and a few hundred of them use up
+    the process's open files (accept fails with EMFILE, /health goes unanswered). Here a
+    request must arrive whole within `request_timeout` seconds of the connection being ready
+    for it (opened, or its previous response sent), however its bytes trickle in; else the
+    connection is closed, and an endpoint reading the body sees the client disconnect. And at
+    most `max_connections` are open: one more is closed as soon as it is accepted, so the
+    files the connections hold stay bounded (uvicorn's limit_concurrency answers 503 to
+    requests but keeps their connections open).
+    """
+
+    request_timeout: ClassVar[float]
+    max_connections: ClassVar[int]
+    _deadline: asyncio.TimerHandle | None = None
+
+    @classmethod
+    def limited(cls, request_timeout: float, max_connections: int
+                ) -> type[LimitedH11Protocol]:
+        """The protocol with these limits: uvicorn takes a class and makes one per connection."""
+        return type(cls.__name__, (cls,), {"request_timeout": request_timeout,
+                                           "max_connections": max_connections})
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if len(self.connections) > self.max_connections:
+            log.warning("web: %s connections are open (WEB_MAX_CONNECTIONS); one more was "
+                        "closed", self.max_connections)
+            transport.close()
+            return
+        self._restart_deadline()
+
+    def handle_events(self) -> None:
+        super().handle_events()
+        if not self._awaiting_request():
+            self._cancel_deadline()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._awaiting_request():
+            self._restart_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._cancel_deadline()
+        super().connection_lost(exc)
+
+    def _awaiting_request(self) -> bool:
+        """The client owes a request, or the rest of one: none begun since the connection was
+        made or the last response sent, or one begun whose headers or body are not all in."""
+        return (not self.transport.is_closing()
+                and self.conn.their_state in (h11.IDLE, h11.SEND_BODY))
+
+    def _restart_deadline(self) -> None:
+        self._cancel_deadline()
+        self._deadline = self.loop.call_later(self.request_timeout, self._deadline_passed)
+
+    def _cancel_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _deadline_passed(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            log.warning("web: no whole request came within %s s (WEB_REQUEST_TIMEOUT_SECONDS); "
+                        "the connection was closed", self.request_timeout)
+            self.transport.close()
+
+
 def uvicorn_config(server: WebServer, host: str, port: int) -> uvicorn.Config:
+    settings = server.app.settings
+    protocol = LimitedH11Protocol.limited(settings.web_request_timeout_seconds,
+                                          settings.web_max_connections)
     return uvicorn.Config(
-        server.asgi, host=host, port=port, log_config=None, access_log=False,
+        server.asgi, host=host, port=port, http=protocol, log_config=None, access_log=False,
         lifespan="off", ws="none", server_header=False, timeout_graceful_shutdown=10,
     )
 
