@@ -31,6 +31,33 @@ POSTGRES_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
+# The tests whose outcome could depend on the wall clock: they read today (deduction months,
+# reports, exports, rate windows, WhatsApp's 24-hour window) or run the bot as a process whose
+# scheduler speaks on working days from 09:00. Marked `clock`; tests/test_clock_sweep.py runs
+# them again at other instants, `./dev test-clock` runs the whole suite at every instant.
+CLOCK_SENSITIVE = (
+    "tests/e2e/", "tests/flows/", "tests/storage/test_outbox_claims.py",
+    "tests/unit/test_nik.py", "tests/unit/test_whatsapp_webhook.py",
+    "tests/test_bench.py", "tests/test_bpjs_import.py", "tests/test_cli_roles.py",
+    "tests/test_demo_data.py", "tests/test_dispatcher.py", "tests/test_export_injection.py",
+    "tests/test_exports.py", "tests/test_pacing.py", "tests/test_privacy_scan.py",
+    "tests/test_reminders.py", "tests/test_reports.py", "tests/test_roster_import.py",
+    "tests/test_sender.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "clock: its outcome could depend on the wall clock")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    root = config.rootpath
+    for item in items:
+        where = item.path.relative_to(root).as_posix()
+        if where.startswith(CLOCK_SENSITIVE):
+            item.add_marker(pytest.mark.clock)
+
+
 def make_settings(database_url: str, **overrides: object) -> Settings:
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
