@@ -27,6 +27,7 @@ from flows.workers import WorkersFlow
 from messages.renderer import Renderer
 from storage.crypto import PersonalDataCipher
 from storage.database import create_engine, session_factory, upgrade
+from storage.key_checks import check_keys
 from storage.update_transaction import UpdateTransactions, update_transactions
 
 
@@ -92,7 +93,11 @@ class App:
         )
 
     async def migrate(self) -> None:
+        """The database at the latest migration, and the keys checked against the ones its
+        data was written with (KeysChanged when they differ): every command does this
+        first, so none runs on keys that cannot read or find what is stored."""
         await upgrade(self.engine)
+        await check_keys(self.sessions, self.cipher)
 
     async def close(self) -> None:
         await self.updates.close()

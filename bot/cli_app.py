@@ -17,6 +17,7 @@ from bot.app import App, create_app
 from bot.cli_output import say
 from bot.logs import set_log_level
 from bot.settings import Settings
+from storage.key_checks import KeysChanged
 
 T = TypeVar("T")
 
@@ -35,7 +36,9 @@ def load_settings() -> Settings:
 
 
 def with_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = None) -> T:
-    """Build the application, run `work`, and always dispose of the engine."""
+    """Build the application, run `work`, and always dispose of the engine. Keys that are
+    not the ones the data was written with (found by `App.migrate`, which every command's
+    work starts with) stop the command with a message naming them, exit code 2."""
 
     async def run() -> T:
         app = create_app(settings or load_settings())
@@ -44,4 +47,8 @@ def with_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = No
         finally:
             await app.close()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except KeysChanged as problem:
+        say("keys_changed", settings=problem.settings)
+        raise typer.Exit(2) from None

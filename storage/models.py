@@ -408,3 +408,15 @@ class AuditLog(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class KeyCheck(Base):
+    """Per key setting, what shows whether the configured keys are the ones this
+    database's data was written with (storage/key_checks.py): an HMAC of a fixed label
+    under NIK_HASH_KEY, a Fernet token of one under DATA_ENCRYPTION_KEYS. Neither reveals
+    a key."""
+
+    __tablename__ = "key_checks"
+
+    setting: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

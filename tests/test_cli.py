@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet
 from typer.testing import CliRunner
 
 from bot.cli import cli
+from storage.crypto import generate_key
 from tests.cli_support import SETTING_NAMES, clear_settings
 
 DATA = Path(__file__).parent / "data" / "roster"
@@ -117,6 +118,35 @@ def test_demo_data_and_roster_import_from_the_command_line(fresh_dir):
     code, out = run("roster", "import", str(fresh_dir / "no-such-file.csv"))
     assert code == 2
     assert query(database, "SELECT count(*) FROM asn") == [(56,)]
+
+
+# Every command that opens the database (`run` with a token, which it asks for first).
+DATABASE_COMMANDS = [
+    ("db", "upgrade"), ("run",), ("serve",), ("worker",), ("chat",), ("demo",),
+    ("demo-data", "--asn", "5"), ("roster", "kecamatan"), ("role", "list"),
+    ("export", "bpjs-batch", "--out", "batch.csv"),
+]
+
+
+@pytest.mark.parametrize("setting", ["NIK_HASH_KEY", "DATA_ENCRYPTION_KEYS"])
+@pytest.mark.parametrize("command", DATABASE_COMMANDS, ids=" ".join)
+def test_a_key_the_data_was_not_written_with_stops_every_command(
+        fresh_dir, monkeypatch, setting, command):
+    """Another NIK_HASH_KEY would let the same NIK be enrolled twice; other encryption keys
+    read nothing stored: each command refuses, names the setting, and writes nothing."""
+    run("init-env")
+    assert run("db", "upgrade")[0] == 0
+    monkeypatch.setenv(setting, generate_key())  # the environment wins over .env
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123456:TEST")
+
+    code, out = run(*command)
+
+    assert code == 2, out
+    assert f"{setting} " in out and "saat data di basis data ini ditulis" in out, out
+    assert "Pasang lagi kunci yang lama" in out and "Traceback" not in out
+    database = fresh_dir / "var" / "asn_peduli.db"
+    assert query(database, "SELECT count(*) FROM units") == [(0,)]
+    assert not (fresh_dir / "batch.csv").exists()
 
 
 def demo(directory: Path, typed: str) -> subprocess.CompletedProcess[str]:

@@ -16,18 +16,18 @@ async def test_migration_matches_models(app_any_db):
         revision = await current_revision(connection)
         tables = await connection.run_sync(lambda sync: set(inspect(sync).get_table_names()))
     assert diff == []
-    assert revision == "0003"
+    assert revision == "0004"
     assert {
         "units", "asn", "channel_identities", "workers", "enrollments", "deduction_agreements",
         "consents", "roles", "conversation_states", "processed_updates", "outbox", "audit_log",
-        "chats", "broadcasts", "attachments", "reminder_log",
+        "chats", "broadcasts", "attachments", "reminder_log", "key_checks",
     } <= tables
 
 
 async def test_upgrade_twice_is_harmless(app_any_db):
     await app_any_db.migrate()
     async with app_any_db.engine.connect() as connection:
-        assert await current_revision(connection) == "0003"
+        assert await current_revision(connection) == "0004"
 
 
 async def test_sqlite_runs_in_wal_mode(app):
@@ -83,3 +83,34 @@ async def test_0003_keeps_the_bodies_of_broadcasts_queued_before_it_both_ways(da
             ("telegram", "old-body"), ("whatsapp", "shared-body")]
     finally:
         await engine.dispose()
+
+
+async def test_0004_adds_the_key_checks_and_takes_them_away_again(database_url):
+    """Upgraded, the first start writes its checks; downgraded to 0003, the table goes (the
+    data is untouched); upgraded again, the next start writes them anew."""
+    from alembic import command
+    from sqlalchemy import func, select
+
+    from storage.database import _alembic_config
+    from storage.models import KeyCheck, Unit
+    from tests.conftest import make_settings, migrated_app
+
+    def tables(sync) -> set[str]:
+        return set(inspect(sync).get_table_names())
+
+    settings = make_settings(database_url)
+    async with migrated_app(settings) as app:
+        async with app.sessions.begin() as session:
+            session.add(Unit(kind="opd", name="Dinas Kesehatan"))
+        async with app.engine.begin() as connection:
+            assert "key_checks" in await connection.run_sync(tables)
+            await connection.run_sync(
+                lambda sync: command.downgrade(_alembic_config(sync), "0003"))
+        async with app.engine.connect() as connection:
+            assert await current_revision(connection) == "0003"
+            assert "key_checks" not in await connection.run_sync(tables)
+            assert (await connection.execute(select(func.count()).select_from(Unit))
+                    ).scalar() == 1
+        await app.migrate()
+        async with app.sessions() as session:
+            assert await session.scalar(select(func.count()).select_from(KeyCheck)) == 2
