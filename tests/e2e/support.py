@@ -68,9 +68,11 @@ async def conversation_state(app: App, bot_id: int, user_id: int
 
 def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment of a child `asn-peduli`: the test's database and keys, no proxy, and
-    `extra` (setting names in capitals)."""
-    keep = {name: os.environ[name] for name in ("PATH", "HOME", "LANG", "SYSTEMROOT")
-            if name in os.environ}
+    `extra` (setting names in capitals). A clock moved by libfaketime (tests/clock_sweep.py)
+    is kept, so the child agrees with the test on what time it is."""
+    keep = {name: value for name, value in os.environ.items()
+            if name in {"PATH", "HOME", "LANG", "SYSTEMROOT", "LD_PRELOAD"}
+            or name.startswith("FAKETIME")}
     return {
         **keep,
         "DATABASE_URL": settings.database_url,
