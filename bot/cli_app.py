@@ -28,11 +28,19 @@ def load_settings() -> Settings:
     try:
         settings = Settings()  # type: ignore[call-arg]  # read from the environment and .env
     except ValidationError as error:
-        missing = [str(item["loc"][0]).upper() for item in error.errors()]
-        say("settings_invalid", names=missing)
+        say("settings_invalid", problems=setting_problems(error))
         raise typer.Exit(2) from None
     set_log_level(settings.log_level)
     return settings
+
+
+def setting_problems(error: ValidationError) -> list[dict[str, object]]:
+    """Each error as cli/settings_invalid words it: the setting, where inside it (a list's
+    position, a row's field), the error's type and the limit or choice it names. Never the
+    value given: it may be a key."""
+    return [{"name": str(item["loc"][0]).upper(), "inside": list(item["loc"][1:]),
+             "kind": item["type"], "limits": item.get("ctx", {})}
+            for item in error.errors(include_url=False, include_input=False)]
 
 
 def with_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = None) -> T:

@@ -1,18 +1,27 @@
 """Settings, read once from the environment and `.env` into one typed object.
 
 Every setting is listed, grouped and commented, in `.env.example`. Secrets are SecretStr so
-they never print. A missing required secret stops start-up with a message naming it.
+they never print. Every value is checked here, at start-up, not where it is first used: a
+missing key, a database URL of an engine the bot does not run on, a key that is not a Fernet
+key, a number that makes no sense (an interval of 0 spins, a claim of 0 never sends) stop
+the command with a message naming the setting and what is wrong (cli/settings_invalid; each
+custom error's type is a case there). No message quotes a value: it may be a key.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from cryptography.fernet import Fernet
+from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 from flows.conversation import FlowConfig
 from flows.premium import PremiumRate
@@ -42,6 +51,9 @@ class PremiumRow(BaseModel):
 
 # Python's level names; bot/logs.py sets them.
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+# The two engines the bot runs on (storage/update_transaction.py): SQLite through aiosqlite,
+# PostgreSQL through asyncpg. Neither `sqlite:///` nor `postgresql://` is rewritten.
+DATABASE_DRIVERS = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
 DEFAULT_SCHEDULE = [PremiumRow(effective_from=date(2022, 1, 1), jkk=10_000, jkm=6_800)]
 
@@ -82,8 +94,8 @@ class Settings(BaseSettings):
 
     # Web server (asn-peduli serve)
     web_host: str = "127.0.0.1"
-    web_port: int = 8080
-    web_max_body_bytes: int = 256 * 1024
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    web_max_body_bytes: int = Field(default=256 * 1024, ge=1)
     # Slow or greedy clients: a request must arrive whole within the timeout, and connections
     # beyond the maximum are closed at once (so they cannot use up the open-file limit).
     web_request_timeout_seconds: float = Field(default=10.0, ge=1)
@@ -94,24 +106,25 @@ class Settings(BaseSettings):
 
     # Program rules
     region_name: str = "Kabupaten Kendal"
-    premium_schedule: list[PremiumRow] = Field(default_factory=lambda: list(DEFAULT_SCHEDULE))
-    enrolment_max_age: int = 65
-    enrolment_min_age: int = 15
+    premium_schedule: Annotated[list[PremiumRow], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_SCHEDULE))
+    enrolment_max_age: int = Field(default=65, ge=1)
+    enrolment_min_age: int = Field(default=15, ge=0)
     deduction_offset_months: int = Field(default=1, ge=0, le=3)
 
     # Identification
-    login_max_failures: int = 5
-    login_window_minutes: int = 60
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_minutes: int = Field(default=60, ge=1)
 
     # Outbox sender: pacing per channel (messages per second overall, per private chat,
     # per group chat per minute), as Telegram and the Cloud API allow.
-    sender_batch_size: int = 50
-    sender_max_attempts: int = 8
-    sender_claim_seconds: int = 60
-    telegram_rate_overall: float = 30.0
-    telegram_rate_private_chat: float = 1.0
-    telegram_rate_group_per_minute: float = 20.0
-    whatsapp_rate_overall: float = 80.0
+    sender_batch_size: int = Field(default=50, ge=1)
+    sender_max_attempts: int = Field(default=8, ge=1)
+    sender_claim_seconds: int = Field(default=60, ge=1)
+    telegram_rate_overall: float = Field(default=30.0, gt=0)
+    telegram_rate_private_chat: float = Field(default=1.0, gt=0)
+    telegram_rate_group_per_minute: float = Field(default=20.0, gt=0)
+    whatsapp_rate_overall: float = Field(default=80.0, gt=0)
 
     # Coordinators, reports and reminders (times are Asia/Jakarta)
     coverage_target_percent: float = Field(default=20.0, gt=0, le=100)
@@ -120,12 +133,13 @@ class Settings(BaseSettings):
     coordinator_reminder_time: time = time(9, 0)
     quiet_hours_start: time = time(21, 0)
     quiet_hours_end: time = time(7, 0)
-    reminder_unfinished_days: list[int] = Field(default_factory=lambda: [1, 3])
+    reminder_unfinished_days: Annotated[list[Annotated[int, Field(ge=1)]], NoDecode] = Field(
+        default_factory=lambda: [1, 3])
     reminder_monthly_day: int = Field(default=10, ge=1, le=28)
     # A reminder waits while its recipient is talking to the bot (wrote in the last N
     # minutes), so it never lands between a button press and its answer; 0: never waits.
     reminder_hold_minutes: int = Field(default=10, ge=0, le=120)
-    scheduler_interval_seconds: int = 60
+    scheduler_interval_seconds: int = Field(default=60, ge=1)
 
     # Logging
     log_level: LogLevel = "INFO"
@@ -141,21 +155,89 @@ class Settings(BaseSettings):
 
     @field_validator("log_level", mode="before")
     @classmethod
-    def _level_in_capitals(cls, value: object) -> object:
-        """`LOG_LEVEL=debug` means DEBUG, as Python's logging reads its names."""
-        return value.strip().upper() if isinstance(value, str) else value
+    def _level_known(cls, value: object) -> object:
+        """`LOG_LEVEL=debug` means DEBUG, as Python's logging reads its names; a name it
+        does not know is named with the ones it does."""
+        if not isinstance(value, str):
+            return value
+        level = value.strip().upper()
+        if level not in get_args(LogLevel):
+            raise PydanticCustomError("one_of", "not one of {allowed}",
+                                      {"allowed": ", ".join(get_args(LogLevel))})
+        return level
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_known(cls, url: str) -> str:
+        """A URL SQLAlchemy reads, of an engine the bot runs on, and for SQLite a file (an
+        in-memory database is one per connection and gone at the end)."""
+        try:
+            parsed = make_url(url)
+        except (ArgumentError, ValueError):
+            raise PydanticCustomError("database_url_unreadable", "not a database URL") from None
+        if parsed.drivername not in DATABASE_DRIVERS:
+            raise PydanticCustomError("database_url_driver", "driver {driver} not supported",
+                                      {"driver": parsed.drivername})
+        if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
+            raise PydanticCustomError("database_url_no_file", "SQLite needs a file")
+        return url
+
+    @field_validator("data_encryption_keys")
+    @classmethod
+    def _fernet_keys(cls, keys: SecretStr) -> SecretStr:
+        """Each key one Fernet takes; the position of one that is not, never the key."""
+        listed = split_keys(keys.get_secret_value())
+        if not listed:
+            raise PydanticCustomError("no_key", "no key")
+        for position, key in enumerate(listed, 1):
+            try:
+                Fernet(key.encode())
+            except ValueError:
+                raise PydanticCustomError("fernet_key", "key {position} is not a Fernet key",
+                                          {"position": position}) from None
+        return keys
+
+    @field_validator("nik_hash_key")
+    @classmethod
+    def _hash_key_not_blank(cls, key: SecretStr) -> SecretStr:
+        """Spaces only are no key (the value itself is used as written: changing it would
+        change every NIK's hash)."""
+        if not key.get_secret_value().strip():
+            raise PydanticCustomError("missing", "not set")
+        return key
+
+    @field_validator("premium_schedule", "reminder_unfinished_days", mode="before")
+    @classmethod
+    def _json_text(cls, value: object) -> object:
+        """These come from the environment as JSON text, decoded here (NoDecode) so that a
+        mistake is an error naming the setting, not pydantic-settings' own exception."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise PydanticCustomError("json_invalid", "not JSON") from None
 
     @field_validator("premium_schedule")
     @classmethod
     def _schedule_not_empty(cls, rows: list[PremiumRow]) -> list[PremiumRow]:
         if not rows:
-            raise ValueError("the premium schedule needs at least one row")
+            raise PydanticCustomError("schedule_empty", "no row")
         return sorted(rows, key=lambda row: row.effective_from)
+
+    @field_validator("enrolment_min_age")
+    @classmethod
+    def _below_max_age(cls, age: int, info: ValidationInfo) -> int:
+        """A minimum at or over the maximum would let nobody be enrolled."""
+        maximum = info.data.get("enrolment_max_age")
+        if maximum is not None and age >= maximum:
+            raise PydanticCustomError("below_max_age", "not below {maximum}",
+                                      {"maximum": maximum})
+        return age
 
     @property
     def encryption_keys(self) -> list[str]:
-        return [key.strip() for key in self.data_encryption_keys.get_secret_value().split(",")
-                if key.strip()]
+        return split_keys(self.data_encryption_keys.get_secret_value())
 
     def flow_config(self) -> FlowConfig:
         return FlowConfig(
@@ -178,3 +260,8 @@ class Settings(BaseSettings):
         if self.database_url.startswith(prefix):
             return Path(self.database_url[len(prefix):])
         return None
+
+
+def split_keys(text: str) -> list[str]:
+    """DATA_ENCRYPTION_KEYS as a list: comma-separated, the first encrypts, all decrypt."""
+    return [key.strip() for key in text.split(",") if key.strip()]

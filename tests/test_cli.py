@@ -149,6 +149,87 @@ def test_a_key_the_data_was_not_written_with_stops_every_command(
     assert not (fresh_dir / "batch.csv").exists()
 
 
+KEY = generate_key()
+# (setting, bad value, what the message says is wrong): each stops every command before it
+# does anything. A number of 0 or below that means nothing (an interval of 0 spins, a claim
+# of 0 never sends), a database the bot does not run on, a key that is not a Fernet key.
+BAD_SETTINGS = [
+    ("DATABASE_URL", "foo://", 'memakai "foo"'),
+    ("DATABASE_URL", "sqlite:///var/asn_peduli.db", 'memakai "sqlite"'),
+    ("DATABASE_URL", "postgresql://postgres@127.0.0.1/asn", 'memakai "postgresql"'),
+    ("DATABASE_URL", "bukan alamat sama sekali", "tidak terbaca sebagai alamat basis data"),
+    ("DATABASE_URL", "postgresql+asyncpg://u@h:port/db", "tidak terbaca sebagai alamat"),
+    ("DATABASE_URL", "sqlite+aiosqlite://", "harus menyebut berkas SQLite"),
+    ("DATABASE_URL", "sqlite+aiosqlite:///:memory:", "harus menyebut berkas SQLite"),
+    ("DATA_ENCRYPTION_KEYS", "bukan-kunci", "kunci ke-1 bukan kunci Fernet"),
+    ("DATA_ENCRYPTION_KEYS", f"{KEY},{KEY[:-2]}", "kunci ke-2 bukan kunci Fernet"),
+    ("DATA_ENCRYPTION_KEYS", " , ", "tidak memuat satu kunci pun"),
+    ("NIK_HASH_KEY", "   ", "belum diisi"),
+    ("PREMIUM_SCHEDULE", "[{effective_from: 2022-01-01}]", "bukan JSON yang sah"),
+    ("PREMIUM_SCHEDULE", "[]", "paling sedikit satu baris tarif"),
+    ("PREMIUM_SCHEDULE", '[{"effective_from":"2022-01-01","jkk":-10000,"jkm":6800}]',
+     "(isi ke-1, jkk): paling kecil 0"),
+    ("REMINDER_UNFINISHED_DAYS", "1,3", "bukan JSON yang sah"),
+    ("REMINDER_UNFINISHED_DAYS", "[1,-3]", "(isi ke-2): paling kecil 1"),
+    ("LOG_LEVEL", "VERBOSE", "harus salah satu dari DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+    ("SCHEDULER_INTERVAL_SECONDS", "0", "paling kecil 1"),
+    ("SCHEDULER_INTERVAL_SECONDS", "sebentar", "harus bilangan bulat"),
+    ("SENDER_CLAIM_SECONDS", "0", "paling kecil 1"),
+    ("SENDER_BATCH_SIZE", "-50", "paling kecil 1"),
+    ("SENDER_MAX_ATTEMPTS", "0", "paling kecil 1"),
+    ("LOGIN_MAX_FAILURES", "0", "paling kecil 1"),
+    ("LOGIN_WINDOW_MINUTES", "-60", "paling kecil 1"),
+    ("ENROLMENT_MAX_AGE", "0", "paling kecil 1"),
+    ("ENROLMENT_MIN_AGE", "-1", "paling kecil 0"),
+    ("ENROLMENT_MIN_AGE", "70", "harus lebih kecil dari ENROLMENT_MAX_AGE (65)"),
+    ("TELEGRAM_RATE_OVERALL", "0", "harus lebih besar dari 0"),
+    ("TELEGRAM_RATE_PRIVATE_CHAT", "-1", "harus lebih besar dari 0"),
+    ("TELEGRAM_RATE_GROUP_PER_MINUTE", "0", "harus lebih besar dari 0"),
+    ("WHATSAPP_RATE_OVERALL", "0", "harus lebih besar dari 0"),
+    ("WEB_PORT", "0", "paling kecil 1"),
+    ("WEB_PORT", "70000", "paling besar 65535"),
+    ("WEB_MAX_BODY_BYTES", "0", "paling kecil 1"),
+]
+
+
+@pytest.mark.parametrize(("name", "value", "wrong"), BAD_SETTINGS,
+                         ids=[f"{name}={value}" for name, value, _ in BAD_SETTINGS])
+def test_a_bad_setting_is_named_with_what_is_wrong(fresh_dir, monkeypatch, name, value, wrong):
+    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", KEY)
+    monkeypatch.setenv("NIK_HASH_KEY", generate_key())
+    monkeypatch.setenv(name, value)
+
+    code, out = run("db", "upgrade")
+
+    assert code == 2, out
+    assert f"- {name}" in out and wrong in out, out
+    assert out.startswith("Pengaturan belum lengkap atau tidak valid:")
+    assert "(lihat .env.example)" in out and "Traceback" not in out
+    assert KEY not in out
+    assert list(fresh_dir.iterdir()) == []  # no database made
+
+
+@pytest.mark.parametrize("bad", [
+    "LOG_LEVEL=VERBOSE", "PREMIUM_SCHEDULE=[{", "DATABASE_URL=foo://",
+    "DATA_ENCRYPTION_KEYS=bukan-kunci"])
+def test_the_installed_command_names_a_bad_setting_without_a_traceback(tmp_path, bad):
+    """`asn-peduli` as installed, the keys in .env and the bad value in the environment
+    (which wins): each of these ended in a traceback (an unknown LOG_LEVEL before the
+    command even started)."""
+    assert EXECUTABLE.exists(), f"{EXECUTABLE} missing: install the package (pip install -e .)"
+    (tmp_path / ".env").write_text(f"DATA_ENCRYPTION_KEYS={KEY}\nNIK_HASH_KEY={KEY}\n")
+    name, value = bad.split("=", 1)
+
+    done = subprocess.run([str(EXECUTABLE), "db", "upgrade"], cwd=tmp_path,
+                          env=clean_environment() | {name: value}, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == ""
+    assert f"- {name}:" in done.stdout
+    assert not (tmp_path / "var").exists()
+
+
 def demo(directory: Path, typed: str) -> subprocess.CompletedProcess[str]:
     """`asn-peduli demo` as a person would run it, the conversation typed on stdin."""
     assert EXECUTABLE.exists(), f"{EXECUTABLE} missing: install the package (pip install -e .)"

@@ -199,7 +199,7 @@ async def test_a_group_is_known_by_its_chat_record_or_a_negative_telegram_id(pac
 
 
 def test_limits_from_settings_and_rates() -> None:
-    settings = make_settings("sqlite+aiosqlite:///:memory:")
+    settings = make_settings("sqlite+aiosqlite:///never-opened.db")
     paces = paces_from_settings(settings)
     assert paces["telegram"].overall == Limit(30, 1.0, smooth=True)
     assert paces["telegram"].per_chat == Limit(1, 1.0)
@@ -212,7 +212,8 @@ def test_limits_from_settings_and_rates() -> None:
 
 
 def test_a_pacer_forgets_chats_whose_limits_no_longer_bind() -> None:
-    pacer = Pacer(paces_from_settings(make_settings("sqlite+aiosqlite:///:memory:"))["telegram"])
+    settings = make_settings("sqlite+aiosqlite:///never-opened.db")
+    pacer = Pacer(paces_from_settings(settings)["telegram"])
     for n in range(1000):
         pacer.record(str(n), group=False, at=n / 30)
     pacer.forget_idle(now=1000 / 30 + 1)

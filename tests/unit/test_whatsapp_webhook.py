@@ -154,7 +154,7 @@ def test_long_message_ids_are_kept_as_a_stable_digest() -> None:
 
 
 def test_the_signature_is_the_hmac_of_the_raw_body_under_the_app_secret() -> None:
-    settings = make_settings("sqlite+aiosqlite:///:memory:", whatsapp_app_secret="s3cret")
+    settings = make_settings("sqlite+aiosqlite:///never-opened.db", whatsapp_app_secret="s3cret")
     raw = json.dumps(payload("text")).encode()
     good = "sha256=" + hmac.new(b"s3cret", raw, hashlib.sha256).hexdigest()
     assert signature_ok(settings, raw, good)
@@ -163,17 +163,18 @@ def test_the_signature_is_the_hmac_of_the_raw_body_under_the_app_secret() -> Non
     assert not signature_ok(settings, raw, None)
     assert not signature_ok(settings, raw, "")
     assert not signature_ok(settings, raw, good + "é")
-    unset = make_settings("sqlite+aiosqlite:///:memory:")
+    unset = make_settings("sqlite+aiosqlite:///never-opened.db")
     assert not signature_ok(unset, raw, good)  # no secret configured: nothing passes
 
 
 def test_the_verify_token_must_match_with_mode_subscribe() -> None:
-    settings = make_settings("sqlite+aiosqlite:///:memory:", whatsapp_verify_token="tok")
+    settings = make_settings("sqlite+aiosqlite:///never-opened.db", whatsapp_verify_token="tok")
     assert verify_token_ok(settings, "subscribe", "tok")
     assert not verify_token_ok(settings, "subscribe", "to")
     assert not verify_token_ok(settings, "subscribe", None)
     assert not verify_token_ok(settings, None, "tok")
-    assert not verify_token_ok(make_settings("sqlite+aiosqlite:///:memory:"), "subscribe", "")
+    unset = make_settings("sqlite+aiosqlite:///never-opened.db")
+    assert not verify_token_ok(unset, "subscribe", "")
 
 
 def test_reading_does_not_change_the_body() -> None:
