@@ -2,7 +2,7 @@
 
 Issue 5: for 1,000,000 ASN and 300,000 enrolments, the monthly report and its chart take at
 most 2 s. This runs what the scheduler's `_report_material` runs — `unit_progress_all` for the
-month before the dataset's build moment, then `bot.charts.participation_chart` of the OPD —
+month before the dataset's build moment, then `bot.charts.report_chart` of the OPD —
 on SQLite and PostgreSQL, three times each, and reports the medians.
 
     .venv/bin/python -m bench.report [--asn 1000000] [--enrolments 300000] [--quick]
@@ -22,7 +22,8 @@ import bot.charts
 from bench.dataset import dataset
 from bench.results import Recorder, add_common_arguments, engines
 from bot.app import create_app
-from storage.reports import month_before, region_totals, report_moment, unit_progress_all
+from storage.report_snapshots import MonthlyReport, month_end
+from storage.reports import month_before, region_totals, unit_progress_all
 
 TARGET_SECONDS = 2.0
 NAME = "report"
@@ -34,8 +35,8 @@ async def measure(recorder: Recorder, engine: str, asn: int, enrolments: int, re
         app = create_app(built.settings())
         try:
             settings = app.settings
-            at = report_moment(month_before(built.built_at).date().replace(day=1),
-                               built.built_at)
+            month = month_before(built.built_at).date().replace(day=1)
+            at = month_end(month)
             recorder.inputs(engine, asn=asn, enrolments=enrolments, repeat=repeat,
                             report_at=at.isoformat(timespec="minutes"))
             queries: list[float] = []
@@ -47,9 +48,9 @@ async def measure(recorder: Recorder, engine: str, asn: int, enrolments: int, re
                 async with app.sessions() as session:
                     progress = await unit_progress_all(session, at)
                 counted = time.perf_counter()
-                png = bot.charts.participation_chart(
-                    progress["opd"], settings.coverage_target_percent,
-                    bot.charts.chart_title(settings.region_name, at))
+                report = MonthlyReport(month, at, progress["opd"], progress["kecamatan"],
+                                       settings.coverage_target_percent, live=False)
+                png = bot.charts.report_chart(report, "opd", settings.region_name)
                 drawn = time.perf_counter()
                 queries.append(counted - started)
                 charts.append(drawn - counted)

@@ -1,5 +1,5 @@
-"""`asn-peduli export` and `asn-peduli bpjs`: the monthly report, the payroll-deduction list,
-the BPJS registration batch, and the import of BPJS results.
+"""`asn-peduli export` and `asn-peduli bpjs`: the monthly report and its chart, the
+payroll-deduction list, the BPJS registration batch, and the import of BPJS results.
 
 Exit codes: 0 done; 1 an import with refused rows; 2 nothing written (a bad month, file name,
 folder, or a month the premium schedule does not cover).
@@ -7,6 +7,7 @@ folder, or a month the premium schedule does not cover).
 
 from __future__ import annotations
 
+import enum
 import os
 from datetime import date
 from pathlib import Path
@@ -25,6 +26,13 @@ bpjs_cli = typer.Typer(help="Pertukaran data dengan BPJS Ketenagakerjaan.", no_a
 EXIT_NOTHING_WRITTEN = 2
 
 MonthOption = Annotated[str, typer.Option("--month", help="Bulan, TTTT-BB (mis. 2025-09).")]
+
+
+class UnitKind(enum.StrEnum):
+    """The kind of unit a chart ranks."""
+
+    OPD = "opd"
+    KECAMATAN = "kecamatan"
 
 
 def _month(text: str) -> date:
@@ -74,11 +82,38 @@ def export_report_command(
             raise typer.Exit(EXIT_NOTHING_WRITTEN) from None
         totals = report.totals
         say("export_report_written", month=first, path=str(path), at=report.at,
-            participating=totals.asn_participating, asn_total=totals.asn_total,
-            percent=round(totals.percent, 1),
-            target=round(app.settings.coverage_target_percent, 1),
+            live=report.report.live, participating=totals.asn_participating,
+            asn_total=totals.asn_total, percent=round(totals.percent, 1),
+            target=round(report.report.target_percent, 1),
             protected=totals.workers_protected, opd=len(report.opd),
             kecamatan=len(report.kecamatan))
+
+    with_app(work)
+
+
+@export_cli.command("chart")
+def export_chart_command(
+    month: MonthOption,
+    out: Annotated[Path, typer.Option("--out", help="Berkas .png yang ditulis.")],
+    kind: Annotated[UnitKind, typer.Option(
+        "--kind", help="Peringkat per OPD atau per kecamatan.")] = UnitKind.OPD,
+) -> None:
+    """Grafik partisipasi sebulan (PNG 16:9, untuk layar rapat atau grup)."""
+    from bot.export_chart import export_chart
+    from bot.export_report import MonthNotStarted
+
+    first = _month(month)
+    path = _output(out, ("png",))
+
+    async def work(app: App) -> None:
+        await app.migrate()
+        try:
+            report = await export_chart(app, first, kind.value, path)
+        except MonthNotStarted:
+            say("export_month_future", month=first)
+            raise typer.Exit(EXIT_NOTHING_WRITTEN) from None
+        say("export_chart_written", month=first, path=str(path), kind=kind.value,
+            at=report.at, live=report.live, units=len(report.units(kind.value)))
 
     with_app(work)
 

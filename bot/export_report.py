@@ -2,8 +2,10 @@
 
 Three sheets: "Ringkasan" (the region), "OPD" and "Kecamatan" (every unit with its ASN,
 participating ASN, percentage, protected workers, the month before, the change and the rank).
-The numbers are unit_progress's, the same the group chats and the coordinators read. The
-column headers are the file's layout, like the roster's column names, and stay in code.
+A closed month is read from its kept snapshot (storage/report_snapshots.py), taken by this
+export if nothing reported the month before, so the file is the same whenever it is written
+and equals what the group chats were sent; the running month is counted live and marked so.
+The column headers are the file's layout, like the roster's column names, and stay in code.
 """
 
 from __future__ import annotations
@@ -12,12 +14,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.app import App
 from bot.exports import Column, Sheet, Value, write_workbook
 from messages.formatting import JAKARTA, date_time, month_year
 from storage.audit import SqlAuditRepository
 from storage.interfaces import UnitProgress
-from storage.reports import RegionTotals, region_totals, report_moment, unit_progress_all
+from storage.report_snapshots import EXPORT, MonthlyReport, monthly_report
+from storage.reports import RegionTotals, region_totals
 
 SUMMARY_COLUMNS = (Column("Keterangan", 34), Column("Nilai", 60))
 
@@ -33,15 +38,41 @@ def unit_columns(kind_header: str) -> tuple[Column, ...]:
 
 @dataclass(frozen=True, slots=True)
 class ReportExport:
-    month: date
-    at: datetime
-    opd: list[UnitProgress]
-    kecamatan: list[UnitProgress]
+    report: MonthlyReport
     totals: RegionTotals
+
+    @property
+    def at(self) -> datetime:
+        return self.report.at
+
+    @property
+    def opd(self) -> list[UnitProgress]:
+        return self.report.opd
+
+    @property
+    def kecamatan(self) -> list[UnitProgress]:
+        return self.report.kecamatan
 
 
 class MonthNotStarted(ValueError):
     """A report for a month that has not begun describes nothing yet."""
+
+
+async def exported_month(app: App, session: AsyncSession, month: date) -> MonthlyReport:
+    """The month an export writes: kept (or taken now) when closed, live while running;
+    MonthNotStarted for a month that has not begun in Jakarta."""
+    now = app.clock()
+    if datetime.combine(month, datetime.min.time(), tzinfo=JAKARTA) > now:
+        raise MonthNotStarted(month.isoformat())
+    return await monthly_report(session, month, now, app.settings.coverage_target_percent,
+                                EXPORT)
+
+
+def kept_or_live(report: MonthlyReport) -> str:
+    """How the figures stand: counted now for a running month, or kept since when."""
+    if report.live or report.taken_at is None:
+        return "Sementara: bulan masih berjalan, angka dapat berubah"
+    return f"Tetap: dicatat {date_time(report.taken_at)}"
 
 
 def _share(unit: UnitProgress) -> float:
@@ -56,11 +87,11 @@ def unit_rows(progress: list[UnitProgress]) -> list[list[object]]:
     ]
 
 
-def summary_rows(report: ReportExport, region: str, target_percent: float
-                 ) -> list[list[object]]:
-    totals = report.totals
+def summary_rows(export: ReportExport, region: str) -> list[list[object]]:
+    report, totals = export.report, export.totals
     without_kecamatan = totals.asn_total - sum(unit.asn_total for unit in report.kecamatan)
     share = totals.asn_participating / totals.asn_total if totals.asn_total else 0.0
+    target_percent = report.target_percent
     return [
         ["Wilayah", region],
         ["Bulan laporan", month_year(report.month)],
@@ -74,34 +105,28 @@ def summary_rows(report: ReportExport, region: str, target_percent: float
         ["Perubahan sejak sebulan sebelumnya", Value(totals.change, "int")],
         ["Jumlah OPD", Value(totals.units, "int")],
         ["OPD mencapai target", Value(totals.units_at_target, "int")],
-        ["OPD 100%", ", ".join(totals.units_full) or "-"],
+        ["OPD 100%", ", ".join(totals.units_full) or "Belum ada OPD yang 100%"],
         ["ASN tanpa data kecamatan", Value(without_kecamatan, "int")],
+        ["Sifat angka", kept_or_live(report)],
     ]
 
 
 async def export_report(app: App, month: date, path: Path) -> ReportExport:
     """Write the workbook for `month` and audit it; MonthNotStarted for a future month."""
-    now = app.clock()
-    if datetime.combine(month, datetime.min.time(), tzinfo=JAKARTA) > now:
-        raise MonthNotStarted(month.isoformat())
-    at = report_moment(month, now)
     settings = app.settings
     async with app.sessions.begin() as session:
-        views = await unit_progress_all(session, at)
-        opd, kecamatan = views["opd"], views["kecamatan"]
-        report = ReportExport(month, at, opd, kecamatan,
-                              region_totals(opd, settings.coverage_target_percent))
+        report = await exported_month(app, session, month)
+        export = ReportExport(report, region_totals(report.opd, report.target_percent))
         write_workbook(path, [
-            Sheet("Ringkasan", SUMMARY_COLUMNS,
-                  summary_rows(report, settings.region_name,
-                               settings.coverage_target_percent)),
-            Sheet("OPD", unit_columns("OPD"), unit_rows(opd)),
-            Sheet("Kecamatan", unit_columns("Kecamatan"), unit_rows(kecamatan)),
+            Sheet("Ringkasan", SUMMARY_COLUMNS, summary_rows(export, settings.region_name)),
+            Sheet("OPD", unit_columns("OPD"), unit_rows(report.opd)),
+            Sheet("Kecamatan", unit_columns("Kecamatan"), unit_rows(report.kecamatan)),
         ])
         await SqlAuditRepository(session).record(
             "export_report", actor_asn_id=None, channel="cli",
             subject=f"month:{month:%Y-%m}",
-            details={"count": len(opd) + len(kecamatan), "format": "xlsx", "full_nik": False},
-            now=now,
+            details={"count": len(report.opd) + len(report.kecamatan), "format": "xlsx",
+                     "full_nik": False, "live": report.live},
+            now=app.clock(),
         )
-    return report
+    return export

@@ -41,7 +41,6 @@ from flows.events import Reply
 from flows.premium import first_premium
 from messages.formatting import JAKARTA
 from storage.attachments import store_attachment
-from storage.interfaces import UnitProgress
 from storage.models import Attachment
 from storage.reminders import (
     COORDINATOR,
@@ -66,12 +65,15 @@ from storage.reminders import (
     unfinished_due,
     unfinished_kind,
 )
-from storage.reports import (
-    month_before,
-    monthly_report_context,
-    report_moment,
-    unit_progress_all,
+from storage.report_snapshots import (
+    MONTH_END,
+    REPORT_DAY,
+    MonthlyReport,
+    closed_month_before,
+    ensure_snapshot,
+    monthly_report,
 )
+from storage.reports import UNIT_KINDS, month_before, monthly_report_context
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,12 +104,12 @@ class _Owed(Generic[_Due]):
 
 @dataclass(frozen=True, slots=True)
 class _ReportMaterial:
-    """What every group of one report push shares: the numbers and one stored chart."""
+    """What every group of one report push shares: the month's kept numbers and one stored
+    chart per kind of unit (an OPD's group sees the OPD ranked, a kecamatan's the
+    kecamatan)."""
 
-    at: datetime
-    opd: list[UnitProgress]
-    kecamatan: list[UnitProgress]
-    attachment_id: int
+    report: MonthlyReport
+    charts: dict[str, int]
 
 
 class Scheduler:
@@ -145,6 +147,7 @@ class Scheduler:
     async def run_once(self, now: datetime | None = None) -> int:
         """Queue everything due at `now` (the app's clock by default); how many messages."""
         now = now or self._app.clock()
+        await self._keep_closed_month(now)
         if not self._times.allowed(now):
             return 0
         counts = {
@@ -278,6 +281,13 @@ class Scheduler:
 
     # --- the monthly report to group chats --------------------------------------------------
 
+    async def _keep_closed_month(self, now: datetime) -> None:
+        """The month that ended last is counted and kept at the first run after its end
+        (quiet hours or not: it sends nothing), so its report reads as the month stood."""
+        async with self._app.sessions.begin() as session:
+            await ensure_snapshot(session, closed_month_before(now), now,
+                                  self._app.settings.coverage_target_percent, MONTH_END)
+
     async def _reports(self, now: datetime) -> int:
         period, due = self._times.report_period(now)
         async with self._app.sessions() as session:
@@ -305,43 +315,46 @@ class Scheduler:
         if not queued:
             # Another scheduler pushed this report first: its chart is the one sent.
             async with self._app.sessions.begin() as session:
-                attachment = await session.get(Attachment, material.attachment_id)
-                if attachment is not None:
-                    await session.delete(attachment)
+                for attachment_id in material.charts.values():
+                    attachment = await session.get(Attachment, attachment_id)
+                    if attachment is not None:
+                        await session.delete(attachment)
         return queued
 
     async def _report_material(self, due: datetime, now: datetime) -> _ReportMaterial:
-        """The numbers and the chart, computed once per push for every group.
+        """The numbers and the charts, computed once per push for every group.
 
-        The report pushed in a month describes the month before, as of its last instant,
-        so a push that is late after an outage shows the same figures as one on time.
+        The report pushed in a month describes the month before, read from its kept
+        snapshot (taken now if the month's end passed unseen), so a push that is late after
+        an outage, and any later export, shows the same figures as one on time.
         """
         settings = self._app.settings
-        at = report_moment(month_before(due).date().replace(day=1), now)
-        async with self._app.sessions() as session:
-            progress = await unit_progress_all(session, at)
-        opd, kecamatan = progress["opd"], progress["kecamatan"]
-        # Drawing takes a moment of CPU: off the event loop, so chats are not held up.
-        png = await asyncio.to_thread(_draw_chart, opd, settings.coverage_target_percent,
-                                      settings.region_name, at)
+        month = month_before(due).date().replace(day=1)
         async with self._app.sessions.begin() as session:
-            attachment_id = await store_attachment(
-                session, "image/png", f"partisipasi-{at.astimezone(JAKARTA):%Y-%m-%d}.png",
-                png, now)
-        return _ReportMaterial(at, opd, kecamatan, attachment_id)
+            report = await monthly_report(session, month, now,
+                                          settings.coverage_target_percent, REPORT_DAY)
+        charts = {}
+        for kind in UNIT_KINDS:
+            # Drawing takes a moment of CPU: off the event loop, so chats are not held up.
+            png = await asyncio.to_thread(_draw_chart, report, kind, settings.region_name)
+            async with self._app.sessions.begin() as session:
+                charts[kind] = await store_attachment(
+                    session, "image/png", f"partisipasi-{kind}-{month:%Y-%m}.png", png, now)
+        return _ReportMaterial(report, charts)
 
     def _report(self, material: _ReportMaterial, group: GroupDue) -> Reply:
-        units = material.opd if group.unit_kind == "opd" else material.kecamatan
+        report = material.report
+        units = report.units(group.unit_kind)
         own = next((unit for unit in units if unit.unit_id == group.unit_id), None)
         context = monthly_report_context(
-            material.opd,
-            at=material.at,
-            target_percent=self._app.settings.coverage_target_percent,
+            report.opd,
+            at=report.at,
+            target_percent=report.target_percent,
             region_name=self._app.settings.region_name,
             own=own,
             own_kind=group.unit_kind,
         )
-        return Reply("report/monthly", context, image=material.attachment_id)
+        return Reply("report/monthly", context, image=material.charts[group.unit_kind])
 
 
 def _once(item: _Due, key: LogKey) -> _Owed[_Due]:
@@ -353,11 +366,10 @@ def _talking(recipient: Recipient | None, now: datetime, hold: timedelta) -> boo
     return recipient is not None and recipient.in_conversation(now, hold)
 
 
-def _draw_chart(opd: list[UnitProgress], target_percent: float, region: str, at: datetime
-                ) -> bytes:
-    """The report's PNG. bot.charts brings matplotlib (about half a second and 40 MB): it is
-    imported by the first report drawn, in this worker thread, not by every serving process
-    at start-up for a chart drawn once a month."""
-    from bot.charts import chart_title, participation_chart
+def _draw_chart(report: MonthlyReport, kind: str, region: str) -> bytes:
+    """The report's PNG for one kind of unit. bot.charts brings matplotlib (about half a
+    second and 40 MB): it is imported by the first report drawn, in this worker thread, not
+    by every serving process at start-up for a chart drawn once a month."""
+    from bot.charts import report_chart
 
-    return participation_chart(opd, target_percent, chart_title(region, at))
+    return report_chart(report, kind, region)

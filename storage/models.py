@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -420,3 +421,39 @@ class KeyCheck(Base):
 
     setting: Mapped[str] = mapped_column(String(32), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+class ReportSnapshot(Base):
+    """A closed month's report as it was first taken, kept so that the month reads the same
+    however often and however late it is reported again: statuses change afterwards (a
+    coordinator rejects, BPJS refuses, an ASN moves OPD) and no later count can see the
+    month as it stood. Taken once: by the scheduler when the month ends, else by the first
+    report of it (the report day's push, `export report`, `export chart`)."""
+
+    __tablename__ = "report_snapshots"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
+    described_at: Mapped[datetime]  # 00:00 WIB on the first of the next month
+    taken_at: Mapped[datetime]
+    taken_by: Mapped[str] = mapped_column(String(32))  # month_end | report_day | export
+    target_percent: Mapped[float] = mapped_column(Float)
+
+
+class ReportSnapshotUnit(Base):
+    """One unit's line of a kept monthly report, in the report's order. `unit_id` is no
+    foreign key and the name is copied: the month keeps a unit merged or renamed since."""
+
+    __tablename__ = "report_snapshot_units"
+
+    month: Mapped[date] = mapped_column(
+        ForeignKey("report_snapshots.month", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # opd | kecamatan
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(Integer)
+    unit_name: Mapped[str] = mapped_column(String(200))
+    asn_total: Mapped[int] = mapped_column(Integer)
+    asn_participating: Mapped[int] = mapped_column(Integer)
+    participating_month_ago: Mapped[int] = mapped_column(Integer)
+    workers_protected: Mapped[int] = mapped_column(Integer)
+    rank: Mapped[int] = mapped_column(Integer)
+    units_ranked: Mapped[int] = mapped_column(Integer)

@@ -15,14 +15,13 @@ from __future__ import annotations
 import calendar
 from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, case, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.premium import first_of_month_after
 from messages.formatting import JAKARTA
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import DEDUCTED_STATUSES, HOLDING_STATUSES, UnitProgress
@@ -230,14 +229,6 @@ def region_totals(progress: list[UnitProgress], target_percent: float) -> Region
                             if unit.asn_total and unit.percent >= target_percent),
         units_full=tuple(unit.unit_name for unit in progress if is_full(unit)),
     )
-
-
-def report_moment(month: date, now: datetime) -> datetime:
-    """The moment a month's report describes: the first instant of the next month in
-    Jakarta (so "a month before" is the first instant of the month itself), or now while
-    the month is still running."""
-    start_next = datetime.combine(first_of_month_after(month), time(0), tzinfo=JAKARTA)
-    return min(start_next, now)
 
 
 def _one_decimal(value: float) -> float:

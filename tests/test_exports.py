@@ -125,7 +125,9 @@ async def test_the_report_workbook_holds_the_numbers_of_unit_progress(app_any_db
     assert summary["Partisipasi"] == 0.5 and summary["Target"] == 0.2
     assert summary["Pekerja terdaftar BPJS"] == 4
     assert summary["Perubahan sejak sebulan sebelumnya"] == 0
-    assert summary["OPD mencapai target"] == 2 and summary["OPD 100%"] == "-"
+    assert summary["OPD mencapai target"] == 2
+    assert summary["OPD 100%"] == "Belum ada OPD yang 100%"  # words, not "-"
+    assert summary["Sifat angka"] == "Tetap: dicatat 5 Oktober 2025 10.00 WIB"
     assert summary["ASN tanpa data kecamatan"] == 3
     assert mode(path) & 0o077 != 0  # no personal data: an ordinary file
 

@@ -476,7 +476,10 @@ async def test_the_report_day_pushes_one_report_with_its_chart_to_each_linked_gr
     assert sorted(message.chat_id for message in sent) == ["-1001", "-1002"]
     assert {message.kind for message in sent} == {"report"}
     health, patebon = sorted(sent, key=lambda message: message.chat_id)
-    assert health.image is not None and health.image == patebon.image  # one chart, shared
+    # one chart per kind, shared by the groups of that kind: the OPD ranked for an OPD's
+    # group, the kecamatan for a kecamatan's
+    assert health.image is not None and patebon.image is not None
+    assert health.image != patebon.image
     assert "Perkembangan ASN Peduli" in health.text and "Per 1 September 2025" in health.text
     assert "3 dari 5 ASN (60%)" in health.text
     assert "Sudah 100%: Dinas Pendidikan" in health.text
@@ -484,9 +487,11 @@ async def test_the_report_day_pushes_one_report_with_its_chart_to_each_linked_gr
     assert "<b>Patebon</b>: 2 dari 4 ASN (50%), peringkat 1 dari 1 kecamatan" in patebon.text
     async with app.sessions() as session:
         charts = (await session.scalars(select(Attachment))).all()
-    assert [chart.id for chart in charts] == [health.image]
-    assert charts[0].content_type == "image/png"
-    assert charts[0].data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert [(chart.id, chart.filename) for chart in charts] == [
+        (health.image, "partisipasi-opd-2025-08.png"),
+        (patebon.image, "partisipasi-kecamatan-2025-08.png")]
+    assert {chart.content_type for chart in charts} == {"image/png"}
+    assert all(chart.data.startswith(b"\x89PNG\r\n\x1a\n") for chart in charts)
 
 
 async def test_a_report_missed_while_the_bot_was_down_goes_out_once_when_it_is_back(
@@ -583,11 +588,12 @@ async def test_two_schedulers_on_postgresql_queue_each_message_once(postgres_url
         assert sum(counts) == len(sent) == 4 + 40 + 10
         assert len({message.chat_id for message in sent}) == len(sent)
         assert set(chats.values()) <= {message.chat_id for message in sent}
-        # Every report points at the one chart kept; a loser's chart was removed.
-        assert await count_rows(first, Attachment) == 1
+        # Every report points at the one chart kept (the groups are OPD's); a loser's
+        # charts were removed.
         async with first.sessions() as session:
-            kept = await session.scalar(select(Attachment.id))
-        assert {message.image for message in sent if message.kind == "report"} == {kept}
+            kept = set((await session.scalars(select(Attachment.id))).all())
+        assert len(kept) == 2  # the OPD chart and the kecamatan chart of the winner
+        assert {message.image for message in sent if message.kind == "report"} < kept
     finally:
         await first.close()
         await second.close()

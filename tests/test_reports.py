@@ -51,6 +51,7 @@ from messages.renderer import Renderer
 from storage.attachments import load_attachment, store_attachment
 from storage.interfaces import UnitProgress
 from storage.masking import mask_nik
+from storage.report_snapshots import closed_month_before, month_end
 from storage.models import (
     Asn,
     ChannelIdentity,
@@ -64,7 +65,6 @@ from storage.reports import (
     month_before,
     monthly_report_context,
     region_totals,
-    report_moment,
     unit_progress,
     unit_progress_all,
 )
@@ -296,10 +296,13 @@ def test_a_month_before_is_on_the_jakarta_calendar(moment, expected):
     assert month_before(moment) == expected
 
 
-def test_the_report_moment_of_a_month_is_the_next_month_starting_in_jakarta():
-    now = datetime(2025, 10, 5, tzinfo=UTC)
-    assert report_moment(date(2025, 8, 1), now) == AT
-    assert report_moment(date(2025, 12, 1), now) == now  # still running: as of now
+def test_a_month_ends_when_the_next_one_starts_in_jakarta():
+    assert month_end(date(2025, 8, 1)) == AT
+    assert month_end(date(2025, 12, 1)) == datetime(2026, 1, 1, tzinfo=JAKARTA)
+    # 1 September 00:30 WIB is still 31 August in UTC: August has closed in Jakarta
+    assert closed_month_before(datetime(2025, 8, 31, 17, 30, tzinfo=UTC)) == date(2025, 8, 1)
+    assert closed_month_before(datetime(2025, 8, 31, 16, 59, tzinfo=UTC)) == date(2025, 7, 1)
+    assert closed_month_before(datetime(2026, 1, 1, 0, 0, tzinfo=JAKARTA)) == date(2025, 12, 1)
 
 
 def test_ties_share_a_rank_and_units_without_asn_come_last():
