@@ -110,8 +110,13 @@ def demo_data(
     with_app(work)
 
 
+# A second person on the same terminal chat (a coordinator, a camat) is another console user.
+UserOption = Annotated[str | None, typer.Option(
+    "--user", help="Nomor pengguna konsol (bawaan: CONSOLE_USER_ID, 1); orang lain: 2, 3...")]
+
+
 @cli.command("chat")
-def chat() -> None:
+def chat(user: UserOption = None) -> None:
     """Obrolan dengan bot di terminal (kanal konsol)."""
     from bot.terminal import run_terminal_chat
 
@@ -120,13 +125,13 @@ def chat() -> None:
 
     async def work(app: App) -> None:
         await app.migrate()  # like every command: an older database is brought up to date
-        await run_terminal_chat(app)
+        await run_terminal_chat(app, user_id=user)
 
     with_app(work, settings)
 
 
 @cli.command("demo")
-def demo() -> None:
+def demo(user: UserOption = None) -> None:
     """Siapkan semuanya (.env, basis data, data demo) lalu mulai obrolan di terminal."""
     from bot.demo_data import ensure_demo_data
     from bot.terminal import run_terminal_chat
@@ -139,7 +144,7 @@ def demo() -> None:
     async def work(app: App) -> None:
         await app.migrate()
         await ensure_demo_data(app)
-        await run_terminal_chat(app, demo=True)
+        await run_terminal_chat(app, demo=True, user_id=user)
 
     with_app(work, settings)
 

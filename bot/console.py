@@ -23,6 +23,9 @@ class Shown:
     chat_id: str
     text: str
     buttons: list[list[dict[str, Any]]] = field(default_factory=list)
+    # A picture sent with the text (the monthly chart, a camat's invitation QR code): the
+    # sender's {"filename", "content_type", "data"}.
+    attachment: dict[str, Any] | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -34,16 +37,28 @@ class ConsoleTransport:
 
     channel = Channel.CONSOLE
 
-    def __init__(self, renderer: Renderer, write: Callable[[str], None] = print) -> None:
+    def __init__(self, renderer: Renderer, write: Callable[[str], None] = print,
+                 own_chat: str | None = None) -> None:
         self._renderer = renderer
         self._write = write
+        # The terminal's own user: a message for another console user (a coordinator told
+        # of a submission) is printed under a line saying whose it is.
+        self._own_chat = own_chat
         self.shown: list[Shown] = []
         self._choices: dict[str, list[dict[str, Any]]] = {}
 
     async def send(self, chat_id: str, body: dict[str, Any]) -> str | None:
-        shown = Shown(chat_id, body["text"], body.get("buttons") or [])
+        attachment = body.get("attachment")
+        shown = Shown(chat_id, body["text"], body.get("buttons") or [],
+                      dict(attachment) if isinstance(attachment, dict) else None)
         self.shown.append(shown)
-        lines = ["", shown.text]
+        lines = [""]
+        if self._own_chat is not None and chat_id != self._own_chat:
+            lines.append(self._renderer.text("console/for_other", {"chat_id": chat_id}))
+        if shown.attachment is not None:
+            lines.append(self._renderer.text(
+                "console/picture", {"filename": shown.attachment.get("filename") or ""}))
+        lines.append(shown.text)
         if shown.buttons:
             self._choices[chat_id] = [button for row in shown.buttons for button in row]
             for number, button in enumerate(self._choices[chat_id], start=1):

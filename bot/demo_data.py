@@ -34,18 +34,37 @@ from storage.masking import mask_nik
 
 @dataclass(frozen=True, slots=True)
 class DemoAsn:
-    """The ASN a demo user logs in as: NIP and the phone as they would type it."""
+    """An ASN a demo user logs in as: NIP and the phone as they would type it; `role` is the
+    one the README grants them (`asn-peduli role grant`), `kecamatan` where they live."""
 
     nip: str
     phone_local: str
     name: str
     unit: str
+    kecamatan: str = "Kendal"
+    position: str = "Perawat Ahli Muda"
+    role: str | None = None
 
 
 DEMO_ASN = DemoAsn(
     nip="198503152010011001", phone_local="081234567890", name="Budi Santoso",
     unit="Dinas Kesehatan",
 )
+# The people of the README's role commands, so that each works on the demo roster: a
+# coordinator of Budi's OPD (a coordinator may not approve their own worker), the camat of
+# Patebon and a Disperinaker admin. None of them protects a worker yet.
+DEMO_ROLE_HOLDERS = (
+    DemoAsn(nip="198003122006042001", phone_local="081234567892",
+            name="Siti Rahayu, S.Kep.", unit="Dinas Kesehatan", position="Kepala Seksi",
+            role="coordinator"),
+    DemoAsn(nip="197001011995031002", phone_local="081234567891",
+            name="Drs. Slamet Riyadi", unit="Bagian Tata Pemerintahan", kecamatan="Patebon",
+            position="Camat Patebon", role="camat"),
+    DemoAsn(nip="197001011995031003", phone_local="081234567893",
+            name="Hendra Kusuma, S.T.", unit="Dinas Perindustrian dan Tenaga Kerja",
+            position="Analis Kebijakan", role="admin"),
+)
+FIXED_PEOPLE = (DEMO_ASN, *DEMO_ROLE_HOLDERS)
 
 # Kendal, August 2025: 974 of about 10,300 ASN protected a worker.
 COVERAGE = 0.0942
@@ -207,14 +226,14 @@ def _nip(rng: random.Random, taken: set[str]) -> tuple[str, bool]:
 
 
 def demo_people(count: int, seed: int = 2025) -> list[DemoPerson]:
-    """`count` ASN (at least the demo ASN, who comes first), the same for the same seed."""
+    """`count` ASN (at least the fixed ones: the demo ASN first, then the README's role
+    holders), the same for the same seed."""
     rng = random.Random(seed)
     kecamatan = [item.name for item in read_kecamatan()]
     weights = [OPD_WEIGHTS.get(name, 1) for name in OPD_NAMES]
-    demo_phone = to_e164(DEMO_ASN.phone_local)
-    nips, phones = {DEMO_ASN.nip}, {demo_phone}
-    people = [DemoPerson(DEMO_ASN.nip, DEMO_ASN.name, demo_phone, DEMO_ASN.unit,
-                         "Kendal", "Perawat Ahli Muda")]
+    people = [DemoPerson(fixed.nip, fixed.name, to_e164(fixed.phone_local), fixed.unit,
+                         fixed.kecamatan, fixed.position) for fixed in FIXED_PEOPLE]
+    nips, phones = {person.nip for person in people}, {person.phone for person in people}
     while len(people) < count:
         nip, female = _nip(rng, nips)
         unit = rng.choices(OPD_NAMES, weights)[0]
@@ -230,10 +249,12 @@ def demo_people(count: int, seed: int = 2025) -> list[DemoPerson]:
 
 
 def demo_workers(people: list[DemoPerson], seed: int = 2025) -> list[DemoWorker]:
-    """A worker for about 9.42% of the ASN, never for the demo ASN; NIKs unique and valid."""
+    """A worker for about 9.42% of the ASN, never for the fixed people (the demo ASN and the
+    role holders start with none); NIKs unique and valid."""
     rng = random.Random(f"{seed}:workers")
     kecamatan = read_kecamatan()
-    others = [person for person in people if person.nip != DEMO_ASN.nip]
+    fixed = {person.nip for person in FIXED_PEOPLE}
+    others = [person for person in people if person.nip not in fixed]
     chosen = rng.sample(others, min(round(len(people) * COVERAGE), len(others)))
     niks: set[str] = set()
     phones = {person.phone for person in people}

@@ -8,17 +8,20 @@ from bot.app import App
 from bot.console import ConsoleTransport
 
 
-async def run_terminal_chat(app: App, demo: bool = False) -> None:
-    """Chat as the console user; every message goes through the outbox like any channel."""
-    console = ConsoleTransport(app.renderer)
-    user_id = app.settings.console_user_id
+async def run_terminal_chat(app: App, demo: bool = False, user_id: str | None = None
+                            ) -> None:
+    """Chat as console user `user_id` (CONSOLE_USER_ID by default); every message goes
+    through the outbox like any channel."""
+    user_id = user_id or app.settings.console_user_id
+    console = ConsoleTransport(app.renderer, own_chat=user_id)
     app.add_transport(console)
     if demo:
-        from bot.demo_data import DEMO_ASN
+        from bot.demo_data import DEMO_ASN, DEMO_ROLE_HOLDERS
 
         print(app.renderer.text("console/intro", {
             "region": app.settings.region_name, "nip": DEMO_ASN.nip,
             "phone": DEMO_ASN.phone_local, "name": DEMO_ASN.name, "unit": DEMO_ASN.unit,
+            "others": DEMO_ROLE_HOLDERS, "user_id": user_id,
         }))
     # Open the conversation (or show where it stopped), so the first typed line is an answer.
     await app.dispatcher.handle(console.incoming(user_id, "/mulai"))

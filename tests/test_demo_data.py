@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import shlex
+import sqlite3
+from contextlib import closing
 from datetime import date
+from pathlib import Path
 
 import phonenumbers
+import pytest
 from sqlalchemy import func, select, text
+from typer.testing import CliRunner
 
+from bot.cli import cli
+from bot.console import ConsoleTransport
 from bot.demo_data import (
     COVERAGE,
     DEMO_ASN,
+    DEMO_ROLE_HOLDERS,
     OPD_NAMES,
     demo_people,
     demo_workers,
@@ -30,7 +40,8 @@ from storage.models import (
     Worker,
 )
 from tests.chat import ChatClient, texts
-from tests.conftest import seed_roster
+from tests.cli_support import point_cli_at
+from tests.conftest import make_settings, migrated_app, seed_roster
 
 
 async def count(app, model, *where) -> int:
@@ -50,7 +61,7 @@ def test_people_are_the_same_for_a_seed_and_do_not_depend_on_the_count():
     assert demo_people(50) == many[:50]
     assert demo_people(300, seed=1) != many
     assert demo_workers(many) == demo_workers(demo_people(300))
-    assert demo_people(0) == many[:1]  # the demo ASN is always there
+    assert demo_people(0) == many[:4]  # the demo ASN and the README's role holders
 
 
 def test_people_have_valid_looking_nips_and_mobile_numbers():
@@ -80,7 +91,8 @@ def test_workers_have_structurally_valid_kendal_niks():
     workers = demo_workers(people)
 
     assert len(workers) == round(2000 * COVERAGE) == 188
-    assert DEMO_ASN.nip not in {worker.asn_nip for worker in workers}
+    assert not {DEMO_ASN.nip, *(person.nip for person in DEMO_ROLE_HOLDERS)} & {
+        worker.asn_nip for worker in workers}
     assert len({worker.asn_nip for worker in workers}) == len(workers)
     assert len({worker.nik for worker in workers}) == len(workers)
     codes = {item.nik_region for item in read_kecamatan()}
@@ -190,3 +202,75 @@ async def test_ensure_demo_data_leaves_a_real_roster_alone(app, capsys):
 
     assert "data demo tidak ditulis" in capsys.readouterr().out
     assert await count(app, Asn) == 2 and await count(app, Worker) == 0
+
+
+# --- the README's role commands and a second terminal user ---------------------------------
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def cli_run(*args: str, stdin: str | None = None) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args), input=stdin)
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def demo_database(tmp_path, monkeypatch) -> Path:
+    """A demo roster of 100 ASN in a SQLite file the command line is pointed at."""
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
+
+    async def prepare() -> None:
+        async with migrated_app(settings) as app:
+            await write_demo_data(app, asn_count=100)
+
+    asyncio.run(prepare())
+    folder = tmp_path / "work"
+    folder.mkdir()
+    point_cli_at(monkeypatch, settings, folder)
+    return tmp_path / "demo.db"
+
+
+def test_every_role_command_of_the_readme_works_on_the_demo_roster(demo_database):
+    commands = [shlex.split(line.split("asn-peduli", 1)[1])
+                for line in README.read_text(encoding="utf-8").splitlines()
+                if "asn-peduli role grant" in line and "NIP ROLE" not in line]
+    assert len(commands) == 3
+    for command in commands:
+        code, out = cli_run(*command)
+        assert code == 0, (command, out)
+    for person in DEMO_ROLE_HOLDERS:
+        unit = {"coordinator": ["--unit", person.unit],
+                "camat": ["--unit", f"Kecamatan {person.kecamatan}"], "admin": []}[person.role]
+        code, out = cli_run("role", "grant", person.nip, str(person.role), *unit)
+        assert code == 0, (person, out)
+    code, out = cli_run("role", "list")
+    assert "197001011995031002" in out and "Patebon" in out
+
+
+def test_a_second_person_chats_as_another_console_user(demo_database):
+    camat = DEMO_ROLE_HOLDERS[1]
+    code, out = cli_run("chat", "--user", "2",
+                        stdin=f"{camat.nip}\n1\n{camat.phone_local}\n")
+
+    assert code == 0, out
+    assert f"Terima kasih, {camat.name} ({camat.unit}). Akun Anda sudah terhubung." in out
+    with closing(sqlite3.connect(demo_database)) as database:
+        states = dict(database.execute(
+            "SELECT user_id, state FROM conversation_states").fetchall())
+    assert states == {2: "Menu:main"}
+
+
+async def test_a_message_for_another_console_user_says_whose_it_is(app):
+    seen: list[str] = []
+    console = ConsoleTransport(app.renderer, write=seen.append, own_chat="1")
+
+    await console.send("1", {"text": "Untuk saya"})
+    await console.send("2", {"text": "Ada pendaftaran baru", "attachment": {
+        "filename": "undangan.png", "content_type": "image/png", "data": b"png"}})
+
+    assert seen[0] == "\nUntuk saya"
+    assert seen[1].splitlines()[1:] == [
+        "── Pesan untuk pengguna konsol 2 (bukan Anda) ──",
+        "[Gambar terlampir: undangan.png]", "Ada pendaftaran baru"]
