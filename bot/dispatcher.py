@@ -124,7 +124,7 @@ class Dispatcher:
                 enrollments=SqlEnrollmentRepository(session, self._cipher),
                 audit=SqlAuditRepository(session),
                 roles=SqlRoleRepository(session),
-                verifications=SqlVerificationRepository(session),
+                verifications=SqlVerificationRepository(session, self._cipher),
                 progress=SqlProgressRepository(session),
                 broadcasts=SqlBroadcastRepository(session, self._cipher),
                 config=self._config,

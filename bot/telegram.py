@@ -300,11 +300,14 @@ class TelegramTransport:
         return str(message.message_id)
 
     async def _send_text(self, chat_id: int | str, body: Mapping[str, Any]) -> Message:
+        # A confidential message (a NIK in full) cannot be forwarded or saved from the chat.
+        protected = {"protect_content": True} if body.get("confidential") else {}
         return await self._bot.send_message(
             chat_id=chat_id,
             text=body["text"],
             parse_mode=_parse_mode(body),
             reply_markup=keyboard(body),
+            **protected,
         )
 
     async def _send_photo(self, chat_id: int | str, body: Mapping[str, Any],

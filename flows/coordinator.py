@@ -1,17 +1,31 @@
 """The OPD coordinator: the OPD's progress, and the submitted enrolments to verify.
 
-    Coordinator:menu --progress--> Coordinator:progress --back--> menu
-                     --pending---> Coordinator:pending --reject--> Coordinator:reject_reason
-                                        |  ^ refresh (approve, page)       |
-                                        +--+-------------decided-----------+
-                                   back: to the menu (from the reason: to the list)
+    Coordinator:menu --progress--> Coordinator:progress
+                     --pending---> Coordinator:pending --review--> Coordinator:review
+                                   (refresh: a page)                 | approve     | reject
+                                                                     v             v
+                                        Coordinator:confirm_approve   Coordinator:reject_reason
+                                                                                   | next
+                                                                                   v
+                                                                  Coordinator:confirm_reject
+    decided (here, or by another coordinator meanwhile): to the list; back: one step up;
+    keep ("Batal" at a confirmation): to the review.
 
 The unit comes from the conversation's data, put there when the coordinator opened this
 conversation and checked by the router against the roles table on every update; a button
 carries only an enrolment id, and every action looks that id up within the unit and in
 status "submitted", so a forged or stale button for another OPD's enrolment changes nothing.
-The ASN is told of each decision in their own chat. In a group chat, /tautkan links the group
-to the coordinator's OPD (or a camat's kecamatan) for the monthly progress.
+
+Verifying means comparing the data with the worker's KTP, so opening one enrolment shows its
+NIK, name and birth date in full: in the coordinator's private chat only, marked
+confidential (Telegram keeps it from being forwarded or saved), and audited each time
+(the audit row names the enrolment, never the NIK). A decision takes a second, explicit
+"Ya": one mistaken tap approves or rejects nothing. An enrolment the coordinator submitted
+themselves is not theirs to decide; another coordinator of the OPD (or one the admin names)
+does it. The list's numbers are the buttons' numbers, page by page, so a typed "2" means
+one thing only. The ASN is told of each decision in their own chat. In a group chat,
+/tautkan links the group to the coordinator's OPD (or a camat's kecamatan) for the monthly
+progress.
 """
 
 from __future__ import annotations
@@ -19,7 +33,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from flows.conversation import (
     Command,
@@ -32,10 +46,12 @@ from flows.conversation import (
     Step,
     choice_of,
     expect_button,
+    number_of,
     reason_buttons,
     reason_of,
 )
-from flows.events import Button, Channel, Kind, Reply
+from flows.events import Button, Channel, ChatType, Kind, Reply
+from flows.nik import InvalidNik, parse_nik
 from storage.interfaces import ROLE_UNIT_KIND, EnrollmentNotFound, PendingEnrollment, RoleView
 
 
@@ -43,24 +59,41 @@ class S:
     MENU = "Coordinator:menu"
     PROGRESS = "Coordinator:progress"
     PENDING = "Coordinator:pending"
+    REVIEW = "Coordinator:review"
+    CONFIRM_APPROVE = "Coordinator:confirm_approve"
     REJECT_REASON = "Coordinator:reject_reason"
+    CONFIRM_REJECT = "Coordinator:confirm_reject"
 
+
+# Where an enrolment can be while one coordinator looks at it (and another decides it).
+_DECIDING = [S.REVIEW, S.CONFIRM_APPROVE, S.REJECT_REASON, S.CONFIRM_REJECT]
 
 TRANSITIONS = [
     {"trigger": "progress", "source": S.MENU, "dest": S.PROGRESS},
     {"trigger": "pending", "source": S.MENU, "dest": S.PENDING},
     {"trigger": "back", "source": [S.PROGRESS, S.PENDING], "dest": S.MENU},
     {"trigger": "refresh", "source": S.PENDING, "dest": S.PENDING},
-    {"trigger": "reject", "source": S.PENDING, "dest": S.REJECT_REASON},
-    {"trigger": "decided", "source": S.REJECT_REASON, "dest": S.PENDING},
-    {"trigger": "back", "source": S.REJECT_REASON, "dest": S.PENDING},
+    {"trigger": "review", "source": S.PENDING, "dest": S.REVIEW},
+    {"trigger": "back", "source": S.REVIEW, "dest": S.PENDING},
+    {"trigger": "approve", "source": S.REVIEW, "dest": S.CONFIRM_APPROVE},
+    {"trigger": "back", "source": S.CONFIRM_APPROVE, "dest": S.REVIEW},
+    {"trigger": "reject", "source": S.REVIEW, "dest": S.REJECT_REASON},
+    {"trigger": "back", "source": S.REJECT_REASON, "dest": S.REVIEW},
+    {"trigger": "next", "source": S.REJECT_REASON, "dest": S.CONFIRM_REJECT},
+    {"trigger": "back", "source": S.CONFIRM_REJECT, "dest": S.REJECT_REASON},
+    # "Batal" at a confirmation: nothing decided, the enrolment's question again.
+    {"trigger": "keep", "source": [S.CONFIRM_APPROVE, S.CONFIRM_REJECT], "dest": S.REVIEW},
+    # Decided here, or meanwhile by another coordinator: the list again.
+    {"trigger": "decided", "source": _DECIDING, "dest": S.PENDING},
 ]
 
-PAGE_SIZE = 3  # two buttons each, page turns and "back": within WhatsApp's 10 rows
+PAGE_SIZE = 3  # a button each, page turns and "back": within WhatsApp's 10 rows
 REASONS = ("data_mismatch", "not_eligible", "already_member", "other")
 # ASCII digits only, an id within PostgreSQL's INTEGER (matched whole, with fullmatch).
-_ENROLMENT_ACTION = re.compile(r"co:(ok|no):([0-9]{1,9})")
+_REVIEW = re.compile(r"co:rv:([0-9]{1,9})")
 _PAGE = re.compile(r"co:pg:([0-9]{1,4})")
+# What the conversation keeps while one enrolment is being decided.
+_DECISION_KEYS = ("review_id", "reason")
 
 
 def _unit(conversation: Conversation) -> int:
@@ -73,11 +106,16 @@ def _asn_id(context: Context) -> int:
     return asn.id
 
 
+def _forget_decision(conversation: Conversation) -> None:
+    for key in _DECISION_KEYS:
+        conversation.data.pop(key, None)
+
+
 # --- menu --------------------------------------------------------------------------------
 
 async def show_menu(conversation: Conversation, context: Context) -> Reply:
     conversation.data.pop("page", None)
-    conversation.data.pop("reject_id", None)
+    _forget_decision(conversation)
     waiting = await context.verifications.pending_count(_unit(conversation))
     return Reply(
         "coordinator/menu",
@@ -123,19 +161,27 @@ async def take_progress(conversation: Conversation, context: Context) -> str | G
 
 # --- pending verifications ---------------------------------------------------------------
 
-async def show_pending(conversation: Conversation, context: Context) -> Reply:
-    """One page of the OPD's submitted enrolments, oldest first, each with its buttons."""
+async def _page_items(conversation: Conversation, context: Context
+                      ) -> tuple[list[PendingEnrollment], int, int, int]:
+    """The current page's enrolments (oldest first), the total, the page and the pages."""
     unit_id = _unit(conversation)
     total = await context.verifications.pending_count(unit_id)
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     page = min(int(conversation.data.get("page", 0)), pages - 1)
     conversation.data["page"] = page
     items = await context.verifications.pending(unit_id, page * PAGE_SIZE, PAGE_SIZE)
-    first = page * PAGE_SIZE + 1
-    rows: list[tuple[Button, ...]] = []
-    for number, item in enumerate(items, start=first):
-        rows.append((Button("approve", f"co:ok:{item.id}", {"number": number}),
-                     Button("reject", f"co:no:{item.id}", {"number": number})))
+    return items, total, page, pages
+
+
+async def show_pending(conversation: Conversation, context: Context) -> Reply:
+    """One page of the OPD's submitted enrolments, numbered as their buttons are: the
+    button of number 2 is the second button, so typing "2" can mean nothing else."""
+    _forget_decision(conversation)
+    items, total, page, pages = await _page_items(conversation, context)
+    rows: list[tuple[Button, ...]] = [
+        (Button("review", f"co:rv:{item.id}", {"number": number, "name": item.worker_name}),)
+        for number, item in enumerate(items, start=1)
+    ]
     turns = []
     if page > 0:
         turns.append(Button("page_prev", f"co:pg:{page - 1}"))
@@ -147,15 +193,16 @@ async def show_pending(conversation: Conversation, context: Context) -> Reply:
     return Reply(
         "coordinator/pending",
         {"unit_name": conversation.data["unit_name"], "pending": items,
-         "pending_total": total, "first_number": first, "page": page + 1, "pages": pages},
+         "pending_total": total, "page": page + 1, "pages": pages,
+         "own_asn_id": _asn_id(context)},
         buttons=tuple(rows),
     )
 
 
 async def take_pending(conversation: Conversation, context: Context) -> str:
     incoming = context.incoming
-    if incoming.kind is Kind.TEXT and " ".join(incoming.text.split()).lower() == "kembali":
-        return "back"
+    if incoming.kind is Kind.TEXT:
+        return await _typed_in_list(conversation, context)
     expect_button(context)
     payload = incoming.payload
     if payload == "co:back":
@@ -164,39 +211,209 @@ async def take_pending(conversation: Conversation, context: Context) -> str:
     if turn:
         conversation.data["page"] = int(turn.group(1))
         return "refresh"
-    action = _ENROLMENT_ACTION.fullmatch(payload)
-    if action is None:
+    chosen = _REVIEW.fullmatch(payload)
+    if chosen is None:
         raise Invalid("errors/stale_button")
-    enrollment = await _pending_one(conversation, context, int(action.group(2)))
-    if action.group(1) == "no":
-        conversation.data["reject_id"] = enrollment.id
-        return "reject"
+    return await _open(conversation, context, int(chosen.group(1)))
+
+
+async def _typed_in_list(conversation: Conversation, context: Context) -> str:
+    """A number typed for an enrolment of this page (where no buttons are numbered, as on
+    WhatsApp and Telegram), or "kembali"."""
+    typed = " ".join(context.incoming.text.split()).lower()
+    if typed == "kembali":
+        return "back"
+    number = number_of(typed)
+    if number is None:
+        raise Invalid("errors/choose_button")
+    items = (await _page_items(conversation, context))[0]
+    if not 1 <= number <= len(items):
+        raise Invalid("coordinator/no_such_number", count=len(items))
+    return await _open(conversation, context, items[number - 1].id)
+
+
+async def _open(conversation: Conversation, context: Context, enrollment_id: int) -> str:
+    """Show one enrolment for verification: its KTP data in full, once, audited."""
+    enrollment = await _decidable(conversation, context, enrollment_id)
+    if context.incoming.chat_type is not ChatType.PRIVATE:
+        raise Invalid("coordinator/private_only")  # the router keeps flows out of groups
+    identity = await context.verifications.identity(_unit(conversation), enrollment.id)
+    if identity is None:
+        raise Invalid("coordinator/gone")
     try:
-        await _decide(conversation, context, enrollment, verified=True, reason=None)
-    except EnrollmentNotFound:  # decided by another coordinator a moment ago
-        raise Invalid("coordinator/gone") from None
-    return "refresh"
+        nik = parse_nik(identity.nik)
+    except InvalidNik:  # stored before today's checks: show it, without what it says
+        nik_date, female = None, None
+    else:
+        nik_date, female = nik.birth_date(context.today), nik.female
+    conversation.replies.append(Reply(
+        "coordinator/identity",
+        {"item": enrollment, "nik": identity.nik, "name": identity.name,
+         "birth_date": identity.birth_date, "nik_date": nik_date, "female": female,
+         "unit_name": conversation.data["unit_name"]},
+        confidential=True,
+    ))
+    await context.audit.record(
+        "worker.identity_shown", actor_asn_id=_asn_id(context),
+        channel=context.incoming.channel.value, now=context.now,
+        subject=f"enrollment:{enrollment.id}",
+        details={"unit_id": _unit(conversation), "shown": ["nik", "name", "birth_date"],
+                 "purpose": "verification"},
+    )
+    conversation.data["review_id"] = enrollment.id
+    return "review"
 
 
-async def _pending_one(conversation: Conversation, context: Context, enrollment_id: int
-                       ) -> PendingEnrollment:
-    """The enrolment, if it is a submitted one of this coordinator's OPD; else the kind
-    explanation that it is no longer (or never was) waiting here."""
+async def _decidable(conversation: Conversation, context: Context, enrollment_id: int
+                     ) -> PendingEnrollment:
+    """The enrolment, if it is a submitted one of this coordinator's OPD that someone else
+    submitted; else the kind explanation why it cannot be decided here."""
     found = await context.verifications.pending_one(_unit(conversation), enrollment_id)
     if found is None:
         raise Invalid("coordinator/gone")
+    coordinator = _asn_id(context)
+    if found.asn_id == coordinator:
+        others = await context.verifications.other_coordinators(_unit(conversation),
+                                                               coordinator)
+        raise Invalid("coordinator/own_worker", worker=found.worker_name,
+                      unit_name=conversation.data["unit_name"], others=others)
     return found
 
 
+async def _under_review(conversation: Conversation, context: Context
+                        ) -> PendingEnrollment | None:
+    """The enrolment being decided, or None when it no longer waits (decided by another
+    coordinator meanwhile); the conversation then forgets it."""
+    found = await context.verifications.pending_one(_unit(conversation),
+                                                    int(conversation.data["review_id"]))
+    if found is None or found.asn_id == _asn_id(context):
+        return None
+    return found
+
+
+def _gone(conversation: Conversation) -> str:
+    """Back to the list, saying the enrolment no longer waits here."""
+    _forget_decision(conversation)
+    conversation.replies.append(Reply("coordinator/gone"))
+    return "decided"
+
+
+def _news(conversation: Conversation, enrollment: PendingEnrollment) -> dict[str, Any]:
+    return {"worker": enrollment.worker_name, "nik": enrollment.nik_masked,
+            "asn_name": enrollment.asn_name, "unit_name": conversation.data["unit_name"]}
+
+
+# --- one enrolment: approve or reject ----------------------------------------------------
+# Every step first looks the enrolment up again: another coordinator may have decided it
+# meanwhile, and then whatever was pressed leads back to the list with a word about it.
+
+def _no_longer_waiting() -> Reply:
+    return Reply("coordinator/no_longer_waiting", buttons=((Button("back", "co:back"),),))
+
+
+async def show_review(conversation: Conversation, context: Context) -> Reply:
+    """The question under the KTP data: approve, reject, or back to the list."""
+    found = await _under_review(conversation, context)
+    if found is None:
+        return _no_longer_waiting()
+    return Reply(
+        "coordinator/review", _news(conversation, found),
+        buttons=((Button("approve", f"co:ok:{found.id}"),
+                  Button("reject", f"co:no:{found.id}")),
+                 (Button("back", "co:back"),)),
+    )
+
+
+async def take_review(conversation: Conversation, context: Context) -> str:
+    found = await _under_review(conversation, context)
+    if found is None:
+        return _gone(conversation)
+    approve, reject = f"ok:{found.id}", f"no:{found.id}"
+    choice = choice_of(context, "co", (approve, reject, "back"),
+                       {"setujui": approve, "tolak": reject, "kembali": "back"})
+    return {approve: "approve", reject: "reject"}.get(choice, "back")
+
+
+async def ask_approve(conversation: Conversation, context: Context) -> Reply:
+    """Say what approving does, and ask for an explicit "Ya"."""
+    return await _ask_decision(conversation, context, verified=True)
+
+
+async def take_approve(conversation: Conversation, context: Context) -> str:
+    return await _take_decision(conversation, context, verified=True)
+
+
+async def ask_reject_reason(conversation: Conversation, context: Context) -> Reply:
+    found = await _under_review(conversation, context)
+    if found is None:
+        return _no_longer_waiting()
+    return Reply("coordinator/ask_reject_reason", _news(conversation, found),
+                 buttons=reason_buttons("reject", "rj", REASONS))
+
+
+async def take_reject_reason(conversation: Conversation, context: Context) -> str:
+    if await _under_review(conversation, context) is None:
+        return _gone(conversation)
+    reason = reason_of(context, "rj", REASONS, "coordinator")
+    if reason is None:
+        return "back"
+    conversation.data["reason"] = reason
+    return "next"
+
+
+async def ask_reject(conversation: Conversation, context: Context) -> Reply:
+    """Repeat the reason the ASN will read, and ask for an explicit "Ya"."""
+    return await _ask_decision(conversation, context, verified=False)
+
+
+async def take_reject(conversation: Conversation, context: Context) -> str:
+    return await _take_decision(conversation, context, verified=False)
+
+
+async def _ask_decision(conversation: Conversation, context: Context, *, verified: bool
+                        ) -> Reply:
+    """A decision's last question. "Batal" comes first, so a second tap on the place of the
+    button that led here ("Setujui", or "1" typed again) cancels instead of deciding."""
+    found = await _under_review(conversation, context)
+    if found is None:
+        return _no_longer_waiting()
+    facts = _news(conversation, found)
+    if not verified:
+        facts["reason"] = conversation.data["reason"]
+    yes = Button("approve_yes" if verified else "reject_yes", f"co:yes:{found.id}")
+    return Reply("coordinator/confirm_approve" if verified else "coordinator/confirm_reject",
+                 facts, buttons=((Button("cancel", "co:cancel"), yes),))
+
+
+async def _take_decision(conversation: Conversation, context: Context, *, verified: bool
+                         ) -> str:
+    """"Ya" decides; "Batal" goes back to the enrolment with nothing decided."""
+    found = await _under_review(conversation, context)
+    if found is None:
+        return _gone(conversation)
+    yes, verb = f"yes:{found.id}", "setujui" if verified else "tolak"
+    typed = {"ya": yes, f"ya, {verb}": yes, verb: yes,
+             "batal": "cancel", "tidak": "cancel", "kembali": "cancel"}
+    if choice_of(context, "co", (yes, "cancel"), typed) != yes:
+        conversation.data.pop("reason", None)
+        conversation.replies.append(Reply("coordinator/not_decided"))
+        return "keep"
+    reason = None if verified else str(conversation.data["reason"])
+    return await _decide(conversation, context, found, verified=verified, reason=reason)
+
+
 async def _decide(conversation: Conversation, context: Context, enrollment: PendingEnrollment,
-                  *, verified: bool, reason: str | None) -> None:
+                  *, verified: bool, reason: str | None) -> str:
     """Record the decision, audit it, tell the ASN, and say it was done."""
     coordinator = _asn_id(context)
     unit_id = _unit(conversation)
-    await context.verifications.decide(
-        unit_id, enrollment.id, verified=verified, reason=reason, by_asn_id=coordinator,
-        now=context.now,
-    )
+    try:
+        await context.verifications.decide(
+            unit_id, enrollment.id, verified=verified, reason=reason, by_asn_id=coordinator,
+            now=context.now,
+        )
+    except EnrollmentNotFound:  # decided by another coordinator a moment ago
+        return _gone(conversation)
     channel = context.incoming.channel.value
     await context.audit.record(
         "enrollment.verified" if verified else "enrollment.rejected",
@@ -204,8 +421,7 @@ async def _decide(conversation: Conversation, context: Context, enrollment: Pend
         subject=f"enrollment:{enrollment.id}",
         details={"unit_id": unit_id, **({} if verified else {"reason": reason})},
     )
-    news = {"worker": enrollment.worker_name, "nik": enrollment.nik_masked,
-            "reason": reason or "", "unit_name": conversation.data["unit_name"]}
+    news = {**_news(conversation, enrollment), "reason": reason or ""}
     address = await context.roles.address_of_asn(enrollment.asn_id)
     if address is not None:
         conversation.replies.append(Reply(
@@ -214,36 +430,9 @@ async def _decide(conversation: Conversation, context: Context, enrollment: Pend
         ))
     conversation.replies.append(Reply(
         "coordinator/verified_done" if verified else "coordinator/rejected_done",
-        {**news, "asn_name": enrollment.asn_name, "told": address is not None},
+        {**news, "told": address is not None},
     ))
-
-
-# --- the reason for a rejection ----------------------------------------------------------
-
-async def ask_reject_reason(conversation: Conversation, context: Context) -> Reply:
-    found = await context.verifications.pending_one(_unit(conversation),
-                                                    int(conversation.data["reject_id"]))
-    return Reply(
-        "coordinator/ask_reject_reason",
-        {"worker": found.worker_name if found else None,
-         "nik": found.nik_masked if found else None},
-        buttons=reason_buttons("reject", "rj", REASONS),
-    )
-
-
-async def take_reject_reason(conversation: Conversation, context: Context) -> str:
-    reason = reason_of(context, "rj", REASONS, "coordinator")
-    if reason is None:
-        conversation.data.pop("reject_id", None)
-        return "back"
-    enrollment_id = int(conversation.data.pop("reject_id"))
-    found = await context.verifications.pending_one(_unit(conversation), enrollment_id)
-    try:
-        if found is None:
-            raise EnrollmentNotFound(enrollment_id)
-        await _decide(conversation, context, found, verified=False, reason=reason)
-    except EnrollmentNotFound:  # decided by another coordinator meanwhile
-        conversation.replies.append(Reply("coordinator/gone"))
+    _forget_decision(conversation)
     return "decided"
 
 
@@ -303,13 +492,18 @@ class CoordinatorFlow(Flow):
 
     def __init__(self) -> None:
         help_ = "help/coordinator"
+        undecided = "coordinator/decision_cancelled"
         super().__init__(
             {
                 S.MENU: Step(show_menu, take_menu, help_, resting=True),
                 S.PROGRESS: Step(show_progress, take_progress, help_, resting=True),
                 S.PENDING: Step(show_pending, take_pending, help_, resting=True),
+                S.REVIEW: Step(show_review, take_review, help_, cancelled=undecided),
+                S.CONFIRM_APPROVE: Step(ask_approve, take_approve, help_,
+                                        cancelled=undecided),
                 S.REJECT_REASON: Step(ask_reject_reason, take_reject_reason, help_,
-                                      cancelled="coordinator/reject_cancelled"),
+                                      cancelled=undecided),
+                S.CONFIRM_REJECT: Step(ask_reject, take_reject, help_, cancelled=undecided),
             },
             TRANSITIONS,
         )

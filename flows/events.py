@@ -93,6 +93,8 @@ class Reply:
     `page` is which page of a long list of choices a channel with a small list (WhatsApp:
     10 rows) shows; the user turns pages with a "page:N" choice.
     `chat_id`/`channel` address someone other than the sender (a coordinator, a group).
+    `confidential` marks personal data shown in full (the NIK a coordinator verifies): a
+    channel that can keep a message from being forwarded or saved (Telegram) does so.
     """
 
     template: str
@@ -104,3 +106,4 @@ class Reply:
     channel: Channel | None = None
     image: int | None = None
     page: int = 0
+    confidential: bool = False

@@ -40,6 +40,7 @@ class Rendered:
     markup: str
     image: int | None = None
     page: int = 0
+    confidential: bool = False
 
     def as_body(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -53,6 +54,8 @@ class Rendered:
             body["image"] = self.image
         if self.page:
             body["page"] = self.page
+        if self.confidential:
+            body["confidential"] = True
         return body
 
 
@@ -124,6 +127,7 @@ class Renderer:
             markup=markup,
             image=reply.image,
             page=reply.page,
+            confidential=reply.confidential,
         )
 
     def text(self, template: str, context: dict[str, Any], markup: str = PLAIN) -> str:

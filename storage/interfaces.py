@@ -149,6 +149,18 @@ class PendingEnrollment:
 
 
 @dataclass(frozen=True, slots=True)
+class WorkerIdentity:
+    """What a coordinator compares with the worker's KTP: the NIK and birth date in full.
+
+    Read only to be shown, audited, in a coordinator's private chat; never logged or stored
+    anywhere else in clear."""
+
+    nik: str
+    name: str
+    birth_date: date
+
+
+@dataclass(frozen=True, slots=True)
 class BroadcastStatus:
     """A broadcast's delivery so far, counted from its outbox rows."""
 
@@ -264,6 +276,10 @@ class VerificationRepository(Protocol):
 
     async def pending_one(self, unit_id: int, enrollment_id: int
                           ) -> PendingEnrollment | None: ...
+
+    async def identity(self, unit_id: int, enrollment_id: int) -> WorkerIdentity | None: ...
+
+    async def other_coordinators(self, unit_id: int, asn_id: int) -> int: ...
 
     async def decide(
         self, unit_id: int, enrollment_id: int, *, verified: bool, reason: str | None,

@@ -3,18 +3,28 @@
 Every query is bounded by the coordinator's unit: an enrolment id from a button (perhaps a
 forged one) that belongs to another OPD's ASN, or that was decided meanwhile, is simply not
 found, and the decision is one guarded UPDATE, so two coordinators deciding the same
-enrolment at once cannot both win.
+enrolment at once cannot both win, and nobody decides an enrolment they submitted
+themselves (verification is a second person's check).
+
+The worker's NIK and birth date are decrypted here for one purpose only: a coordinator
+comparing them with the KTP. The caller shows them in a private chat and audits it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.interfaces import EnrollmentNotFound, PendingEnrollment, UnitProgress
-from storage.models import Asn, Enrollment, Worker
+from storage.crypto import PersonalDataCipher
+from storage.interfaces import (
+    EnrollmentNotFound,
+    PendingEnrollment,
+    UnitProgress,
+    WorkerIdentity,
+)
+from storage.models import Asn, Enrollment, Role, Worker
 from storage.reports import unit_progress
 
 SUBMITTED = "submitted"
@@ -25,8 +35,9 @@ def _in_unit(unit_id: int) -> Select[tuple[int]]:
 
 
 class SqlVerificationRepository:
-    def __init__(self, session: AsyncSession) -> None:
+    def __init__(self, session: AsyncSession, cipher: PersonalDataCipher) -> None:
         self._session = session
+        self._cipher = cipher
 
     async def pending_count(self, unit_id: int) -> int:
         return await self._session.scalar(
@@ -54,15 +65,42 @@ class SqlVerificationRepository:
         )).first()
         return PendingEnrollment(*row) if row else None
 
+    async def identity(self, unit_id: int, enrollment_id: int) -> WorkerIdentity | None:
+        """The worker's NIK, name and birth date in full, for a submitted enrolment of the
+        unit only: what the coordinator must compare with the KTP before approving."""
+        row = (await self._session.execute(
+            select(Worker.nik_enc, Worker.name, Worker.birth_date_enc)
+            .join(Enrollment, Enrollment.worker_id == Worker.id)
+            .join(Asn, Asn.id == Enrollment.asn_id)
+            .where(Asn.unit_id == unit_id, Enrollment.status == SUBMITTED,
+                   Enrollment.id == enrollment_id)
+        )).first()
+        if row is None:
+            return None
+        nik_enc, name, birth_date_enc = row
+        decrypt = self._cipher.decrypt
+        return WorkerIdentity(nik=decrypt(nik_enc), name=name,
+                              birth_date=date.fromisoformat(decrypt(birth_date_enc)))
+
+    async def other_coordinators(self, unit_id: int, asn_id: int) -> int:
+        """How many coordinators of the unit there are besides `asn_id`: who else could
+        verify an enrolment that `asn_id` submitted."""
+        return await self._session.scalar(
+            select(func.count()).select_from(Role)
+            .where(Role.role == "coordinator", Role.unit_id == unit_id, Role.asn_id != asn_id)
+        ) or 0
+
     async def decide(
         self, unit_id: int, enrollment_id: int, *, verified: bool, reason: str | None,
         by_asn_id: int, now: datetime,
     ) -> None:
         """Verified, or rejected with a reason (a rejected enrolment no longer holds the
-        worker's NIK); EnrollmentNotFound when it is not a submitted enrolment of the unit."""
+        worker's NIK); EnrollmentNotFound when it is not a submitted enrolment of the unit,
+        or when `by_asn_id` submitted it."""
         changed = await self._session.execute(
             update(Enrollment)
             .where(Enrollment.id == enrollment_id, Enrollment.status == SUBMITTED,
+                   Enrollment.asn_id != by_asn_id,
                    Enrollment.asn_id.in_(_in_unit(unit_id)))
             .values(status="verified" if verified else "rejected", decided_at=now,
                     decided_by_asn_id=by_asn_id,

@@ -3,17 +3,21 @@
 The session runs on a SQLite file with logging as `asn-peduli` sets it for LOG_LEVEL=DEBUG
 (the settings read by bot/cli_app.load_settings, like every command): Budi identifies (after one
 wrong contact), enrols two workers with known NIK, birth dates and phones, agrees to the
-deduction; Sri tries one of the same NIK; the admin makes Budi coordinator with the command
-line and he approves one enrolment; the sender delivers everything through a recording
+deduction; Sri tries one of the same NIK; the admin makes Sri coordinator of Budi's OPD with
+the command line (nobody verifies their own enrolments) and she opens one enrolment, which
+shows her its NIK and birth date in full, and approves it; the sender delivers everything
+through a recording
 transport; the admin exports the report, the payroll list (XLSX and CSV) and the BPJS batch
 (CSV and XLSX). Then every log line, every outbox row as stored, every exported file (an
 XLSX unzipped too), what the transport received, and the database file with its -wal and
 -shm are searched for each NIK, birth date and worker's phone in plain text.
 
 The BPJS batch must hold them in full (BPJS cannot register a worker otherwise), in a file
-only its owner reads; everything else must not. The ASN's own phone is roster data kept in
-clear for the lookup by design (DESIGN §3 lists NIK, birth date and the worker's phone as
-the protected data); where it appears is checked against the places that are expected.
+only its owner reads, and the coordinator's chat shows the NIK and birth date of the one
+enrolment she opened (she checks them against the KTP); everything else must not. The
+ASN's own phone is roster data kept in clear for the lookup by design (DESIGN §3 lists
+NIK, birth date and the worker's phone as the protected data); where it appears is checked
+against the places that are expected.
 
 The same holds for the real `asn-peduli run` at LOG_LEVEL=DEBUG over Telegram: its whole log
 holds no token, NIK, birth date or phone (python-telegram-bot logs every call's parameters
@@ -192,11 +196,14 @@ async def test_no_full_nik_outside_the_bpjs_batch(tmp_path, monkeypatch):
             assert "sudah" in refused[0].text and "3324••••••••0003" in refused[0].text
             await sri.send("/batal")
 
-            await asyncio.to_thread(cli_run, "role", "grant", BUDI.nip, "coordinator",
+            await asyncio.to_thread(cli_run, "role", "grant", SRI.nip, "coordinator",
                                     "--unit", BUDI.unit)
             await app.sender.drain()  # the news of the role
-            await budi.send("/verifikasi")
-            approved = await budi.press("✅ Setujui no. 1")
+            await sri.send("/verifikasi")
+            opened = await sri.press("🔎 1. SITI AMINAH")
+            assert f"NIK: {SITI.nik}" in texts(opened)
+            await sri.press("✅ Setujui")
+            approved = await sri.press("✅ Ya, setujui")
             assert "Disetujui: SITI AMINAH (3324••••••••0003)" in texts(approved)
             await budi.send("/mulai")
             await budi.press("👥 Pekerja saya")
@@ -236,9 +243,11 @@ async def test_no_full_nik_outside_the_bpjs_batch(tmp_path, monkeypatch):
     batch = {name for name in sources if name.startswith("bpjs.")}
     chat = {"messages sent"}
     for worker, verified in ((SITI, True), (ANDI, False)):
-        # Only the verified enrolment goes to BPJS; it carries the NIK in text cells.
+        # Only the verified enrolment goes to BPJS; it carries the NIK in text cells. Its
+        # coordinator saw it in her chat; the outbox row of that message is encrypted.
         assert where(worker.nik, sources) == (
-            sorted(["bpjs.csv", "bpjs.xlsx!xl/worksheets/sheet1.xml"]) if verified else [])
+            sorted(["bpjs.csv", "bpjs.xlsx!xl/worksheets/sheet1.xml", "messages sent"])
+            if verified else [])
         for phone in worker.phone:
             assert set(where(phone, sources)) <= batch, phone
         # The birth date is shown in full to the ASN who typed it (the prompt offering the

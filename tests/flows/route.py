@@ -20,6 +20,8 @@ from tests.conftest import BUDI
 # Kendal NIK of a woman born 17 August 1980 (day 57 = 17 + 40), and of a man born 12 May 1990.
 NIK_SITI = "3324015708800001"
 NIK_ANDI = "3324011205900002"
+# Another woman born 17 August 1980: the birth date `enrol` types matches her NIK too.
+NIK_DEWI = "3324015708800002"
 
 Action = Callable[[ChatClient], Awaitable[object]]
 
@@ -84,6 +86,19 @@ def residents(count: int) -> Action:
     return lambda client: add_residents(client, count)
 
 
+def colleague_enrols(number: int, nik: str, name: str) -> Action:
+    """A colleague of Budi's OPD (linked on the console as chat `number`) enrols a worker
+    and agrees to the deduction, through the chat."""
+
+    async def run(client: ChatClient) -> None:
+        await add_residents(client, 1, first_chat=number)
+        colleague = ChatClient(client.app, user_id=str(number))
+        await colleague.send("/mulai")
+        await enrol(colleague, nik, name)
+
+    return run
+
+
 def steps(*actions: Action) -> Action:
     async def run(client: ChatClient) -> None:
         for action in actions:
@@ -114,13 +129,19 @@ ROUTE: dict[str, tuple[str | None, Action]] = {
     ),
     "Workers:stop_reason": ("Workers:list", press("⛔ Hentikan")),
     "Workers:stop_confirm": ("Workers:stop_reason", press("Sudah punya BPJS sendiri")),
-    # Budi coordinates his own OPD; his own enrolment (Siti) waits for verification.
+    # Budi coordinates his own OPD. Two enrolments wait: his own (Siti, not his to decide)
+    # and colleague Warga 5001's (Dewi), which he opens.
     "Coordinator:menu": (
-        "Workers:list", steps(grant("coordinator", BUDI.unit), send("/koordinator"))
+        "Workers:list", steps(grant("coordinator", BUDI.unit),
+                              colleague_enrols(5001, NIK_DEWI, "Dewi Lestari"),
+                              send("/koordinator"))
     ),
     "Coordinator:progress": ("Coordinator:menu", press("📊 Progres OPD")),
     "Coordinator:pending": ("Coordinator:menu", press("📝 Verifikasi")),
-    "Coordinator:reject_reason": ("Coordinator:pending", press("❌ Tolak no. 1")),
+    "Coordinator:review": ("Coordinator:pending", press("🔎 2. DEWI LESTARI")),
+    "Coordinator:confirm_approve": ("Coordinator:review", press("✅ Setujui")),
+    "Coordinator:reject_reason": ("Coordinator:review", press("❌ Tolak")),
+    "Coordinator:confirm_reject": ("Coordinator:reject_reason", press("Data tak sesuai KTP")),
     # Budi is also camat of Patebon, where two linked ASN live.
     "Broadcast:audience": (
         "Menu:main", steps(grant("camat", "Patebon"), residents(2), send("/siaran"))

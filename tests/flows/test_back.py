@@ -24,7 +24,10 @@ BACK_ALONG_THE_FORM = [
     ("Workers:stop_confirm", "Workers:list", "Pekerja saya"),
     ("Coordinator:progress", "Coordinator:menu", "Koordinator Dinas Kesehatan"),
     ("Coordinator:pending", "Coordinator:menu", "Koordinator Dinas Kesehatan"),
-    ("Coordinator:reject_reason", "Coordinator:pending", "Menunggu verifikasi"),
+    ("Coordinator:review", "Coordinator:pending", "Menunggu verifikasi"),
+    ("Coordinator:confirm_approve", "Coordinator:review", "Apakah NIK, nama"),
+    ("Coordinator:reject_reason", "Coordinator:review", "Apakah NIK, nama"),
+    ("Coordinator:confirm_reject", "Coordinator:reject_reason", "Mengapa pendaftaran"),
     ("Broadcast:content", "Broadcast:audience", "Siapa yang akan menerima"),
     ("Broadcast:preview", "Broadcast:content", "Ketik pesan Anda"),
 ]
@@ -42,6 +45,8 @@ async def test_kembali_goes_one_step_back_and_asks_again(at, state, previous, qu
         assert data == {}  # the list holds nothing: the stop begun is forgotten
     elif previous == "Coordinator:menu":
         assert set(data) == {"unit_id", "unit_name"}  # the unit, not the page or a choice
+    elif previous == "Coordinator:pending":
+        assert "review_id" not in data  # the list forgets the enrolment that was open
     else:
         assert before.items() <= data.items()  # what was answered stays answered
 

@@ -1,6 +1,7 @@
-"""The OPD coordinator in a private chat: told of each submission, verifies (approve, or
-reject with a reason) with the ASN told either way, pages through a long list, sees the
-OPD's progress; in a group, links it to the OPD."""
+"""The OPD coordinator in a private chat: told of each submission, verifies (opens one, then
+approves, or rejects with a reason, each confirmed) with the ASN told either way, pages
+through a long list, sees the OPD's progress; in a group, links it to the OPD. What opening
+an enrolment shows, to whom, and what guards a decision: tests/flows/test_verification.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from sqlalchemy import update
 
 from bot.console import make
 from flows.events import ChatType, Kind
+from storage.interfaces import EnrollmentNotFound
 from storage.models import AuditLog, Chat, Enrollment
+from storage.verifications import SqlVerificationRepository
 from tests.chat import ChatClient, texts
 from tests.conftest import BUDI, SRI, seed_roster
 from tests.flows.conftest import login
@@ -25,6 +28,9 @@ async def coordinator(budi) -> ChatClient:
     await grant_role(budi, "coordinator", BUDI.unit)
     await budi.send("/mulai")
     return budi
+
+
+AHMAD_NIP = "198001012005015001"
 
 
 @pytest.fixture
@@ -68,9 +74,13 @@ async def test_approving_verifies_tells_the_asn_and_audits(coordinator, ahmad, c
     listing = shown[-1].text
     assert "1. SITI AMINAH (3324••••••••0001)" in listing
     assert "Didaftarkan oleh Warga 5001 (NIP 198001012005015001), 21 Agustus 2025" in listing
-    assert shown[-1].labels == ["✅ Setujui no. 1", "❌ Tolak no. 1", "⬅️ Kembali"]
+    assert shown[-1].labels == ["🔎 1. SITI AMINAH", "⬅️ Kembali"]
+    shown = await coordinator.press("🔎 1. SITI AMINAH")
+    assert f"NIK: {NIK_SITI}" in shown[0].text
+    assert shown[-1].labels == ["✅ Setujui", "❌ Tolak", "⬅️ Kembali"]
+    await coordinator.press("✅ Setujui")
 
-    shown = await coordinator.press("✅ Setujui no. 1")
+    shown = await coordinator.press("✅ Ya, setujui")
     assert "✅ Disetujui: SITI AMINAH (3324••••••••0001), didaftarkan oleh Warga 5001." in (
         shown[0].text)
     assert "Tidak ada pendaftaran yang menunggu verifikasi" in shown[-1].text
@@ -85,14 +95,26 @@ async def test_approving_verifies_tells_the_asn_and_audits(coordinator, ahmad, c
         (budi_id, f"enrollment:{enrollment.id}")]
 
 
+async def open_first(coordinator: ChatClient) -> None:
+    """From anywhere, the first enrolment waiting in the coordinator's OPD, opened."""
+    await coordinator.send("/verifikasi")
+    await coordinator.press("🔎 1.")
+    assert (await coordinator.state())[0] == "Coordinator:review", coordinator.last.text
+
+
 async def test_rejecting_with_a_ready_reason_frees_the_nik_and_tells_the_asn(coordinator, ahmad):
     await enrol(ahmad, NIK_SITI)
-    await coordinator.send("/verifikasi")
-    shown = await coordinator.press("❌ Tolak no. 1")
+    await open_first(coordinator)
+    shown = await coordinator.press("❌ Tolak")
     assert "Mengapa pendaftaran SITI AMINAH (3324••••••••0001) ditolak?" in shown[-1].text
+    assert "Warga 5001 akan membaca alasan ini" in shown[-1].text
     assert shown[-1].labels == ["Data tak sesuai KTP", "Bukan pekerja rentan",
                                 "Sudah peserta BPJS", "Alasan lain (ketik)", "⬅️ Kembali"]
     shown = await coordinator.press("Data tak sesuai KTP")
+    assert "Tolak pendaftaran SITI AMINAH?" in shown[-1].text
+    assert "Alasan yang akan dibaca Warga 5001: Data pekerja tidak sesuai KTP" in shown[-1].text
+    assert shown[-1].labels == ["Batal", "❌ Ya, tolak"]
+    shown = await coordinator.press("❌ Ya, tolak")
     assert "❌ Ditolak: SITI AMINAH (3324••••••••0001)." in shown[0].text
     assert "Alasan: Data pekerja tidak sesuai KTP" in shown[0].text
     assert (await coordinator.state())[0] == "Coordinator:pending"
@@ -111,12 +133,14 @@ async def test_rejecting_with_a_ready_reason_frees_the_nik_and_tells_the_asn(coo
 
 async def test_rejecting_with_a_typed_reason(coordinator, ahmad):
     await enrol(ahmad, NIK_SITI)
-    await coordinator.send("/verifikasi")
-    await coordinator.press("❌ Tolak no. 1")
+    await open_first(coordinator)
+    await coordinator.press("❌ Tolak")
     shown = await coordinator.press("Alasan lain (ketik)")
     assert "ketik alasan penolakan" in shown[0].text
     assert (await coordinator.state())[0] == "Coordinator:reject_reason"
-    await coordinator.send("Nama   di KTP   berbeda")
+    shown = await coordinator.send("Nama   di KTP   berbeda")
+    assert "Alasan yang akan dibaca Warga 5001: Nama di KTP berbeda" in shown[-1].text
+    await coordinator.send("ya")
     enrollment = (await rows(coordinator, Enrollment))[0]
     assert (enrollment.status, enrollment.rejection_reason) == (
         "rejected", "Nama di KTP berbeda")
@@ -125,16 +149,24 @@ async def test_rejecting_with_a_typed_reason(coordinator, ahmad):
 
 async def test_going_back_from_the_reason_rejects_nothing(coordinator, ahmad):
     await enrol(ahmad, NIK_SITI)
-    await coordinator.send("/verifikasi")
-    await coordinator.press("❌ Tolak no. 1")
+    await open_first(coordinator)
+    await coordinator.press("❌ Tolak")
+    shown = await coordinator.press("⬅️ Kembali")
+    assert "Apakah NIK, nama, dan tanggal lahir SITI AMINAH" in shown[-1].text
     shown = await coordinator.press("⬅️ Kembali")
     assert "1. SITI AMINAH" in shown[-1].text
-    await coordinator.send("/batal")
+    await coordinator.press("🔎 1.")
+    await coordinator.press("❌ Tolak")
+    await coordinator.press("Bukan pekerja rentan")
+    shown = await coordinator.send("/batal")
+    assert "belum disetujui maupun ditolak" in shown[0].text
     assert [e.status for e in await rows(coordinator, Enrollment)] == ["submitted"]
+    assert not await rows(coordinator, AuditLog, action="enrollment.rejected")
+    assert "belum dapat diteruskan" not in texts(ahmad.history)
 
 
-async def test_a_long_list_is_paged_oldest_first(coordinator, clock):
-    owner = await asn_id(coordinator, BUDI.nip)
+async def test_a_long_list_is_paged_oldest_first(coordinator, ahmad, clock):
+    owner = await asn_id(coordinator, AHMAD_NIP)
     for serial in range(1, 8):
         await submitted(coordinator, owner, f"PEKERJA {serial}", nik(serial))
         clock.advance(minutes=1)
@@ -142,14 +174,15 @@ async def test_a_long_list_is_paged_oldest_first(coordinator, clock):
     text = shown[-1].text
     assert "1. PEKERJA 1" in text and "3. PEKERJA 3" in text and "PEKERJA 4" not in text
     assert "Halaman 1 dari 3 (7 pendaftaran)." in text
-    assert shown[-1].labels == ["✅ Setujui no. 1", "❌ Tolak no. 1", "✅ Setujui no. 2",
-                                "❌ Tolak no. 2", "✅ Setujui no. 3", "❌ Tolak no. 3",
+    assert shown[-1].labels == ["🔎 1. PEKERJA 1", "🔎 2. PEKERJA 2", "🔎 3. PEKERJA 3",
                                 "Berikutnya ▶️", "⬅️ Kembali"]
     shown = await coordinator.press("Berikutnya ▶️")
-    assert "4. PEKERJA 4" in shown[-1].text and "Halaman 2 dari 3" in shown[-1].text
+    assert "1. PEKERJA 4" in shown[-1].text and "Halaman 2 dari 3" in shown[-1].text
     assert "◀️ Sebelumnya" in shown[-1].labels
     await coordinator.press("Berikutnya ▶️")
-    shown = await coordinator.press("✅ Setujui no. 7")
+    await coordinator.press("🔎 1. PEKERJA 7")
+    await coordinator.press("✅ Setujui")
+    shown = await coordinator.press("✅ Ya, setujui")
     # The last page emptied: the list shows the page before it.
     assert "Halaman 2 dari 2 (6 pendaftaran)." in shown[-1].text
     statuses = [e.status for e in await rows(coordinator, Enrollment)]
@@ -158,26 +191,41 @@ async def test_a_long_list_is_paged_oldest_first(coordinator, clock):
 
 async def test_a_button_pressed_twice_decides_once(coordinator, ahmad):
     await enrol(ahmad, NIK_SITI)
-    await coordinator.send("/verifikasi")
-    approve = [b for row in coordinator.last.buttons for b in row if b["label"].startswith("✅")]
-    await coordinator.press("✅ Setujui no. 1")
-    shown = await coordinator.press_payload(approve[0]["payload"])
-    assert "tidak ada di daftar tunggu OPD Anda" in shown[0].text
+    await open_first(coordinator)
+    await coordinator.press("✅ Setujui")
+    yes = [b for row in coordinator.last.buttons for b in row if b["label"].startswith("✅")]
+    await coordinator.press("✅ Ya, setujui")
+    shown = await coordinator.press_payload(yes[0]["payload"])
+    assert "Tombol itu sudah tidak berlaku" in shown[0].text
+    assert (await coordinator.state())[0] == "Coordinator:pending"
     assert len(await rows(coordinator, AuditLog, action="enrollment.verified")) == 1
     assert len([m for m in ahmad.history if "diverifikasi" in m.text]) == 1
 
 
-async def test_a_decision_taken_elsewhere_meanwhile_is_not_taken_again(coordinator, ahmad):
+@pytest.mark.parametrize(("steps", "last"), [
+    ((), "✅ Setujui"),
+    (("✅ Setujui",), "✅ Ya, setujui"),
+    (("❌ Tolak",), "Bukan pekerja rentan"),
+    (("❌ Tolak", "Bukan pekerja rentan"), "❌ Ya, tolak"),
+])
+async def test_a_decision_taken_elsewhere_meanwhile_is_not_taken_again(coordinator, ahmad,
+                                                                      steps, last):
     await enrol(ahmad, NIK_SITI)
-    await coordinator.send("/verifikasi")
-    await coordinator.press("❌ Tolak no. 1")
+    await open_first(coordinator)
+    for label in steps:
+        await coordinator.press(label)
     async with coordinator.app.sessions.begin() as session:  # another coordinator's approval
         await session.execute(update(Enrollment).values(status="verified"))
-    shown = await coordinator.press("Bukan pekerja rentan")
+    shown = await coordinator.press(last)
     assert "tidak ada di daftar tunggu OPD Anda" in shown[0].text
+    assert "Tidak ada pendaftaran yang menunggu verifikasi" in shown[-1].text
+    assert await coordinator.state() == ("Coordinator:pending", {
+        "unit_id": await unit_id(coordinator, BUDI.unit), "unit_name": BUDI.unit, "page": 0})
     assert [e.status for e in await rows(coordinator, Enrollment)] == ["verified"]
     assert not await rows(coordinator, AuditLog, action="enrollment.rejected")
+    assert not await rows(coordinator, AuditLog, action="enrollment.verified")
     assert "belum dapat diteruskan" not in texts(ahmad.history)
+    assert "diverifikasi" not in texts(ahmad.history)
 
 
 async def test_progress_shows_the_opd_line_of_the_ranking(coordinator, ahmad):
@@ -246,20 +294,35 @@ async def test_other_commands_in_a_group_point_to_the_private_chat(coordinator):
 
 
 async def test_deciding_and_linking_on_both_engines(app_any_db):
-    """The guarded decision UPDATE and the group-link upsert on SQLite and PostgreSQL."""
+    """The unit-bound reads (the KTP data among them), the guarded decision UPDATE (never
+    by the ASN who submitted) and the group-link upsert on SQLite and PostgreSQL."""
     await seed_roster(app_any_db)
     budi = await login(ChatClient(app_any_db, user_id="1001"))
     await grant_role(budi, "coordinator", BUDI.unit)
     ahmad = await colleague(budi, 5001)
-    mine = await submitted(budi, await asn_id(budi, "198001012005015001"), "SITI", NIK_SITI)
+    mine = await submitted(budi, await asn_id(budi, AHMAD_NIP), "SITI", NIK_SITI)
     theirs = await submitted(budi, await asn_id(budi, SRI.nip), "ANDI", nik(9))
+    own = await submitted(budi, await asn_id(budi, BUDI.nip), "DEWI", nik(10))
     await budi.send("/verifikasi")
-    shown = await budi.press_payload(f"co:ok:{theirs}")
+    shown = await budi.press_payload(f"co:rv:{theirs}")
     assert "tidak ada di daftar tunggu OPD Anda" in shown[0].text
-    await budi.press_payload(f"co:ok:{mine}")
+    shown = await budi.press_payload(f"co:rv:{own}")
+    assert "DEWI Anda daftarkan sendiri" in shown[0].text
+    shown = await budi.press_payload(f"co:rv:{mine}")
+    assert f"NIK: {NIK_SITI}" in shown[0].text and "12-05-1990" in shown[0].text
+    await budi.press("✅ Setujui")
+    await budi.press("✅ Ya, setujui")
     assert "sudah diverifikasi" in ahmad.last.text
+    unit, budi_id = await unit_id(budi, BUDI.unit), await asn_id(budi, BUDI.nip)
+    async with budi.app.sessions.begin() as session:
+        verifications = SqlVerificationRepository(session, budi.app.cipher)
+        assert await verifications.identity(unit, theirs) is None  # another OPD's
+        assert await verifications.other_coordinators(unit, budi_id) == 0
+        with pytest.raises(EnrollmentNotFound):  # nobody decides what they submitted
+            await verifications.decide(unit, own, verified=True, reason=None,
+                                       by_asn_id=budi_id, now=budi.app.clock())
     statuses = {e.id: e.status for e in await rows(budi, Enrollment)}
-    assert statuses == {mine: "verified", theirs: "submitted"}
+    assert statuses == {mine: "verified", theirs: "submitted", own: "submitted"}
     await group_message(budi, "/tautkan")
     await grant_role(budi, "coordinator", SRI.unit)
     said = await group_message(budi, f"/tautkan {SRI.unit}")

@@ -298,7 +298,7 @@ async def test_any_update_in_any_state_gets_a_reply_and_keeps_the_machine(stand,
 # reach it; what a person meant (the words) must.
 TYPED_AND_STORED = {
     "Workers:stop_reason": ("⛔ Ya, hentikan", Enrollment.end_reason),
-    "Coordinator:reject_reason": (None, Enrollment.rejection_reason),
+    "Coordinator:reject_reason": ("❌ Ya, tolak", Enrollment.rejection_reason),
     "Broadcast:content": ("✅ Kirim sekarang", Broadcast.text),
 }
 

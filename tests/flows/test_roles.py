@@ -80,7 +80,7 @@ async def opd_b_enrolment(budi) -> int:
 
 @pytest.mark.parametrize("state", ["Coordinator:menu", "Coordinator:pending",
                                    "Coordinator:progress"])
-@pytest.mark.parametrize("action", ["ok", "no"])
+@pytest.mark.parametrize("action", ["ok", "no", "rv", "yes"])
 async def test_a_coordinator_forging_a_decision_on_another_opds_enrolment_changes_nothing(
         budi, opd_b_enrolment, state, action):
     await budi.send({"Coordinator:menu": "/koordinator", "Coordinator:pending": "/verifikasi",
@@ -159,26 +159,31 @@ async def revoke_all(client: ChatClient) -> None:
         await session.execute(delete(Role))
 
 
-@pytest.mark.parametrize("press", ["✅ Setujui no. 1", "❌ Tolak no. 1", "/kembali", "/bantuan",
-                                   "hello"])
+@pytest.mark.parametrize("press", ["🔎 2. DEWI LESTARI", "⬅️ Kembali", "/kembali", "/bantuan",
+                                   "hello", "2"])
 async def test_a_revoked_coordinator_is_stopped_at_the_next_message(at, press):
     chat = await at("Coordinator:pending")
     await revoke_all(chat)
-    shown = await (chat.send(press) if press.startswith("/") or press == "hello"
+    shown = await (chat.send(press) if press.startswith("/") or press in {"hello", "2"}
                    else chat.press(press))
     assert NOT_FOR_YOU in shown[0].text
     assert "Menu utama" in shown[-1].text
     assert not [label for label in shown[-1].labels if label.startswith("Koordinator")]
     assert await chat.state() == ("Menu:main", {})
-    assert [e.status for e in await rows(chat, Enrollment)] == ["submitted"]
+    assert [e.status for e in await rows(chat, Enrollment)] == ["submitted", "submitted"]
+    assert "3324015708800002" not in texts(shown), "nothing of the KTP data is shown"
 
 
-async def test_a_revoked_coordinator_cannot_finish_a_rejection(at):
-    chat = await at("Coordinator:reject_reason")
+@pytest.mark.parametrize(("state", "press"), [("Coordinator:reject_reason",
+                                               "Bukan pekerja rentan"),
+                                              ("Coordinator:confirm_approve", "✅ Ya, setujui"),
+                                              ("Coordinator:confirm_reject", "❌ Ya, tolak")])
+async def test_a_revoked_coordinator_cannot_finish_a_decision(at, state, press):
+    chat = await at(state)
     await revoke_all(chat)
-    shown = await chat.press("Bukan pekerja rentan")
+    shown = await chat.press(press)
     assert NOT_FOR_YOU in shown[0].text
-    assert [e.status for e in await rows(chat, Enrollment)] == ["submitted"]
+    assert [e.status for e in await rows(chat, Enrollment)] == ["submitted", "submitted"]
 
 
 @pytest.mark.parametrize("state", ["Broadcast:audience", "Broadcast:content",

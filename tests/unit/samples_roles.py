@@ -3,7 +3,7 @@ renderer test's SAMPLE)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 
 from storage.interfaces import BroadcastStatus, PendingEnrollment, UnitProgress
 
@@ -32,7 +32,14 @@ SAMPLE: dict[str, object] = {
         PendingEnrollment(8, 2, "Sri Lestari", "199001012015032002", "ANDI",
                           "3324••••••••0002", "keluarga", "ojek", "Jambearum", "Patebon", None),
     ],
-    "first_number": 1,
+    "own_asn_id": 1,
+    "item": PendingEnrollment(8, 2, "Sri Lestari", "199001012015032002", "ANDI",
+                              "3324••••••••0002", "keluarga", "ojek", "Jambearum", "Patebon",
+                              _AT),
+    "nik_date": date(1980, 8, 18),
+    "female": True,
+    "others": 1,
+    "count": 3,
     "page": 1,
     "pages": 2,
     "asn_name": "Budi Santoso",
