@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.dispatcher import Dispatcher
+from bot.invitations import whatsapp_link
 from bot.pacing import paces_from_settings
 from bot.sender import OutboxSender
 from bot.settings import Settings
@@ -77,10 +78,16 @@ class App:
             on_outbox=self.sender.wake,
             clock=self.clock,
         )
+        if self.settings.whatsapp_public_number:
+            self.dispatcher.set_chat_link(
+                "whatsapp", whatsapp_link(self.settings.whatsapp_public_number))
 
     def add_transport(self, transport: Transport, bot_id: int = 0) -> None:
         self.transports[transport.channel.value] = transport
         self.dispatcher.set_bot_id(transport.channel.value, bot_id)
+        link = getattr(transport, "chat_link", None)  # Telegram's, after getMe
+        if isinstance(link, str):
+            self.dispatcher.set_chat_link(transport.channel.value, link)
 
     async def run_background(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
         """The work beside the transports until `stop` is set: the outbox sender and every

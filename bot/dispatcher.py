@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.invitations import QrInvitations
 from bot.locks import KeyedLocks
 from bot.unavailable import database_unavailable, error_summary
 from flows.conversation import Context, Conversation, FlowConfig
@@ -66,6 +67,7 @@ class Dispatcher:
         self._renderer = renderer
         self._config = config
         self._bot_ids = dict(bot_ids)
+        self._chat_links: dict[str, str] = {}
         self._on_outbox = on_outbox
         self._clock = clock
         self._locks = KeyedLocks()
@@ -78,6 +80,10 @@ class Dispatcher:
     def set_bot_id(self, channel: str, bot_id: int) -> None:
         """The bot's own id per channel: the first field of aiogram's StorageKey."""
         self._bot_ids[channel] = bot_id
+
+    def set_chat_link(self, channel: str, link: str) -> None:
+        """The bot's public chat link on `channel`, for a camat's invitations."""
+        self._chat_links[channel] = link
 
     def key_for(self, incoming: Incoming) -> ConversationKey:
         return ConversationKey(
@@ -127,6 +133,7 @@ class Dispatcher:
                 verifications=SqlVerificationRepository(session, self._cipher),
                 progress=SqlProgressRepository(session),
                 broadcasts=SqlBroadcastRepository(session, self._cipher),
+                invitations=QrInvitations(session, self._chat_links),
                 config=self._config,
                 wording=self._wording,
                 render=self._render,

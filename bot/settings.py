@@ -85,6 +85,9 @@ class Settings(BaseSettings):
     whatsapp_verify_token: SecretStr | None = None
     whatsapp_api_base_url: str = "https://graph.facebook.com"
     whatsapp_api_version: str = "21.0"
+    # The business number people write to, international form (6281...): camat's
+    # invitations carry https://wa.me/<it>. Unset: invitations are for Telegram only.
+    whatsapp_public_number: str | None = None
     # Approved template messages for messages the bot starts outside the 24-hour window.
     whatsapp_template_language: str = "id"
     whatsapp_template_news: str = "asn_peduli_kabar"
@@ -152,6 +155,19 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("whatsapp_public_number", mode="before")
+    @classmethod
+    def _international_number(cls, value: object) -> object:
+        """6281234567890, as wa.me wants it; "+62 812-3456-7890" is read the same, a local
+        0812... is refused (wa.me cannot tell its country)."""
+        if not isinstance(value, str) or not value.strip():
+            return None if isinstance(value, str) else value
+        digits = "".join(ch for ch in value if ch.isdigit())
+        if value.strip().lstrip("+")[:1] == "0" or not 10 <= len(digits) <= 15 or any(
+                not (ch.isdigit() or ch in "+ -") for ch in value.strip()):
+            raise ValueError("an international phone number such as 6281234567890")
+        return digits
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -82,6 +82,7 @@ from telegram.error import (
 from telegram.ext import Application, ApplicationBuilder
 
 from bot.app import App, on_stop_signals
+from bot.invitations import telegram_link
 from bot.logs import hold_libraries_at_their_floors
 from bot.settings import NotConfigured, Settings
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
@@ -259,6 +260,11 @@ class TelegramTransport:
         self._bot = bot
         # Known after the bot is initialised (getMe); used to ignore "/cmd@other_bot".
         self.username: str | None = None
+
+    @property
+    def chat_link(self) -> str | None:
+        """The t.me link a camat's invitation carries, once getMe has told the username."""
+        return telegram_link(self.username) if self.username else None
 
     # -- delivery ------------------------------------------------------------------------
 

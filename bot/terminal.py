@@ -21,7 +21,7 @@ async def run_terminal_chat(app: App, demo: bool = False, user_id: str | None = 
         print(app.renderer.text("console/intro", {
             "region": app.settings.region_name, "nip": DEMO_ASN.nip,
             "phone": DEMO_ASN.phone_local, "name": DEMO_ASN.name, "unit": DEMO_ASN.unit,
-            "others": DEMO_ROLE_HOLDERS, "user_id": user_id,
+            "role_holders": DEMO_ROLE_HOLDERS, "user_id": user_id,
         }))
     # Open the conversation (or show where it stopped), so the first typed line is an answer.
     await app.dispatcher.handle(console.incoming(user_id, "/mulai"))

@@ -1,11 +1,19 @@
-"""A camat's broadcast to their kecamatan: audience, words, preview with the count, sending.
+"""The camat's work in their kecamatan: its progress, an invitation for the ASN the bot cannot
+reach yet, and broadcasts (audience, words, preview with the count, sending).
 
     Broadcast:audience --next--> Broadcast:content --next--> Broadcast:preview
-           ^     |                    |   ^                     |        |
-           +-----|----back------------+   +--------back---------+       sent
-                 |                                                       v
-                 +-------------last-------------> Broadcast:progress (refresh, cancel
-                                                  while sending)
+      |  ^  ^  |  invite               |   ^                     |        |
+      |  |  |  +----back---------------+   +--------back---------+       sent
+      |  |  |                                                             v
+      |  |  +----------------last-------------> Broadcast:progress (refresh, cancel
+      |  +--back--+                             while sending)
+      +-standing--> Broadcast:kecamatan (the kecamatan's progress; invite)
+
+The audience screen is the camat's home: how many each audience reaches, and how many ASN of
+the kecamatan no broadcast reaches because they never linked a chat. For them the camat
+gets an invitation to print or forward: the bot's chat link per channel and its QR code as a
+picture (bot/invitations.py draws and stores it). /progres opens the kecamatan's progress
+for a camat as it opens the OPD's for a coordinator.
 
 The kecamatan comes from the conversation's data, put there when the camat opened this
 conversation and checked by the router against the roles table on every update; no button
@@ -16,6 +24,7 @@ storage writes one outbox row per recipient in bulk. Progress is counted from th
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import ClassVar
@@ -34,17 +43,22 @@ from flows.conversation import (
 )
 from flows.events import Button, Kind, Reply
 from flows.premium import first_premium
-from storage.interfaces import AUDIENCES
+from storage.interfaces import AUDIENCES, UnitProgress
 
 
 class S:
     AUDIENCE = "Broadcast:audience"
+    KECAMATAN = "Broadcast:kecamatan"
     CONTENT = "Broadcast:content"
     PREVIEW = "Broadcast:preview"
     PROGRESS = "Broadcast:progress"
 
 
 TRANSITIONS = [
+    {"trigger": "standing", "source": S.AUDIENCE, "dest": S.KECAMATAN},
+    {"trigger": "back", "source": S.KECAMATAN, "dest": S.AUDIENCE},
+    {"trigger": "invite", "source": S.AUDIENCE, "dest": S.AUDIENCE},
+    {"trigger": "invite", "source": S.KECAMATAN, "dest": S.KECAMATAN},
     {"trigger": "next", "source": S.AUDIENCE, "dest": S.CONTENT},
     {"trigger": "next", "source": S.CONTENT, "dest": S.PREVIEW},
     {"trigger": "back", "source": S.CONTENT, "dest": S.AUDIENCE},
@@ -64,32 +78,48 @@ def _unit(conversation: Conversation) -> int:
     return int(conversation.data["unit_id"])
 
 
-# --- audience ----------------------------------------------------------------------------
+# --- audience: the camat's home ------------------------------------------------------------
+
+def _audience_buttons(has_last: bool) -> list[Button]:
+    """The home's choices in order; a typed number names the choice at that place."""
+    buttons = [Button(f"audience_{audience}", f"bc:{audience}") for audience in AUDIENCES]
+    buttons += [Button("camat_progress", "bc:standing"), Button("camat_invite", "bc:invite")]
+    if has_last:
+        buttons.append(Button("broadcast_last", "bc:last"))
+    return [*buttons, Button("to_menu", "bc:home")]
+
 
 async def ask_audience(conversation: Conversation, context: Context) -> Reply:
-    """Who to reach, with how many each choice reaches today; the latest broadcast's
-    progress, when there is one, is a button away."""
+    """Who to reach, with how many each choice reaches today and how many ASN no broadcast
+    reaches yet; the kecamatan's progress, an invitation, and the latest broadcast's
+    progress (when there is one) are a button away."""
     unit_id = _unit(conversation)
     counts = {audience: sum((await context.broadcasts.recipients_by_channel(
         unit_id, audience)).values()) for audience in AUDIENCES}
-    rows = [(Button(f"audience_{audience}", f"bc:{audience}"),) for audience in AUDIENCES]
-    if await context.broadcasts.latest_id(unit_id) is not None:
-        rows.append((Button("broadcast_last", "bc:last"),))
-    rows.append((Button("to_menu", "bc:home"),))
+    has_last = await context.broadcasts.latest_id(unit_id) is not None
     return Reply(
         "broadcast/ask_audience",
-        {"unit_name": conversation.data["unit_name"], "audience_counts": counts},
-        buttons=tuple(rows),
+        {"unit_name": conversation.data["unit_name"], "audience_counts": counts,
+         "unlinked": await context.broadcasts.unlinked_count(unit_id, "all")},
+        buttons=tuple((button,) for button in _audience_buttons(has_last)),
     )
 
 
 async def take_audience(conversation: Conversation, context: Context) -> str | Goto:
-    choice = choice_of(context, "bc", (*AUDIENCES, "last", "home"),
-                       {"1": "all", "semua": "all", "semua asn": "all",
-                        "2": "not_participating", "belum ikut": "not_participating",
-                        "3": "groups", "grup": "groups", "menu": "home"})
+    has_last = await context.broadcasts.latest_id(_unit(conversation)) is not None
+    buttons = _audience_buttons(has_last)
+    typed = {str(number): button.payload.removeprefix("bc:")
+             for number, button in enumerate(buttons, start=1)}
+    typed |= {"semua": "all", "semua asn": "all", "belum ikut": "not_participating",
+              "grup": "groups", "progres": "standing", "undangan": "invite", "menu": "home"}
+    choice = choice_of(context, "bc", (*AUDIENCES, "standing", "invite", "last", "home"),
+                       typed)
     if choice == "home":
         return Goto(None)
+    if choice == "invite":
+        return await _invite(conversation, context)
+    if choice == "standing":
+        return "standing"
     if choice == "last":
         latest = await context.broadcasts.latest_id(_unit(conversation))
         if latest is None:
@@ -98,6 +128,66 @@ async def take_audience(conversation: Conversation, context: Context) -> str | G
         return "last"
     conversation.data["audience"] = choice
     return "next"
+
+
+# --- the kecamatan's progress and the invitation -------------------------------------------
+
+def _still_needed(progress: UnitProgress | None, target_percent: float) -> int:
+    """ASN still needed to reach the target, in whole people (rounded up)."""
+    if progress is None:
+        return 0
+    wanted = math.ceil(round(target_percent * progress.asn_total / 100, 6))
+    return wanted - progress.asn_participating
+
+
+async def show_kecamatan(conversation: Conversation, context: Context) -> Reply:
+    """The kecamatan's line of the ranking (ASN living there, participating, %, protected,
+    change, rank) and how many of its ASN the bot cannot reach yet."""
+    unit_id = _unit(conversation)
+    progress = await context.progress.unit_progress("kecamatan", unit_id, context.now)
+    target = context.config.coverage_target_percent
+    return Reply(
+        "camat/progress",
+        {"unit_name": conversation.data["unit_name"], "unit_progress": progress,
+         "progress_at": context.now, "target_percent": target,
+         "target_needed": _still_needed(progress, target),
+         "unlinked": await context.broadcasts.unlinked_count(unit_id, "all")},
+        buttons=((Button("camat_invite", "bc:invite"),),
+                 (Button("back", "bc:back"), Button("to_menu", "bc:home"))),
+    )
+
+
+async def take_kecamatan(conversation: Conversation, context: Context) -> str | Goto:
+    choice = choice_of(context, "bc", ("invite", "back", "home"),
+                       {"1": "invite", "undangan": "invite", "2": "back", "kembali": "back",
+                        "3": "home", "menu": "home"})
+    if choice == "home":
+        return Goto(None)
+    if choice == "invite":
+        return await _invite(conversation, context)
+    return "back"
+
+
+async def _invite(conversation: Conversation, context: Context) -> str:
+    """The invitation, one picture message per channel the bot is known on, after a word on
+    how to use it; the camat stays where they were."""
+    unit_id = _unit(conversation)
+    invitations = await context.invitations.invitations(context.now)
+    if not invitations:
+        raise Invalid("camat/invitation_unavailable")
+    kecamatan = conversation.data["unit_name"]
+    conversation.replies.append(Reply("camat/invitation_intro", {
+        "unit_name": kecamatan, "channels": [item.channel for item in invitations],
+        "unlinked": await context.broadcasts.unlinked_count(unit_id, "all")}))
+    config = context.config
+    premium = first_premium(config.premium_schedule, context.today,
+                            config.deduction_offset_months)
+    for item in invitations:
+        conversation.replies.append(Reply(
+            "camat/invitation", {"kecamatan": kecamatan, "channel": item.channel,
+                                 "link": item.link, "premium": premium},
+            image=item.image))
+    return "invite"
 
 
 # --- content -----------------------------------------------------------------------------
@@ -169,9 +259,11 @@ async def show_preview(conversation: Conversation, context: Context) -> Reply:
     message = _message(conversation, context)
     rows: list[tuple[Button, ...]] = [(Button("broadcast_send", "bc:send"),)] if total else []
     rows += [(Button("broadcast_edit", "bc:edit"),), (Button("cancel", "bc:cancel"),)]
+    unlinked = await context.broadcasts.unlinked_count(_unit(conversation), data["audience"])
     return Reply(
         "broadcast/preview",
-        {**message.context, "recipients": total, "audience": data["audience"]},
+        {**message.context, "recipients": total, "audience": data["audience"],
+         "unlinked": unlinked},
         buttons=tuple(rows),
     )
 
@@ -257,13 +349,17 @@ class BroadcastFlow(Flow):
     name = "Broadcast"
     initial = S.AUDIENCE
     role = "camat"
-    commands: ClassVar[Mapping[str, Command]] = {"siaran": Command(S.AUDIENCE, "camat")}
+    commands: ClassVar[Mapping[str, Command]] = {
+        "siaran": Command(S.AUDIENCE, "camat"),
+        "progres": Command(S.KECAMATAN, "camat"),
+    }
 
     def __init__(self) -> None:
         help_ = "help/broadcast"
         super().__init__(
             {
                 S.AUDIENCE: Step(ask_audience, take_audience, help_),
+                S.KECAMATAN: Step(show_kecamatan, take_kecamatan, help_, resting=True),
                 S.CONTENT: Step(ask_content, take_content, help_),
                 S.PREVIEW: Step(show_preview, take_preview, help_,
                                 cancelled="broadcast/cancelled"),

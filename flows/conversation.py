@@ -25,6 +25,7 @@ from storage.interfaces import (
     AuditRepository,
     BroadcastRepository,
     EnrollmentRepository,
+    InvitationRepository,
     ProgressRepository,
     RoleRepository,
     RoleView,
@@ -78,6 +79,7 @@ class Context:
     verifications: VerificationRepository
     progress: ProgressRepository
     broadcasts: BroadcastRepository
+    invitations: InvitationRepository
     config: FlowConfig
     wording: Callable[[str, Mapping[str, Any]], str]
     render: Callable[[Reply, str], dict[str, Any]]

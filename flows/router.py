@@ -51,13 +51,17 @@ class Router:
 
     def __init__(self, flows: Sequence[Flow]) -> None:
         self._flows = list(flows)
-        self._commands: dict[str, Command] = {}
+        # A word may open one state per role (/progres: the OPD's for a coordinator, the
+        # kecamatan's for a camat); the first role the sender holds, in flow order, wins.
+        self._commands: dict[str, list[Command]] = {}
         self._group_commands: dict[str, GroupCommand] = {}
         for flow in self._flows:
             for word, command in flow.commands.items():
-                assert word not in self._commands, f"/{word} declared twice"
+                declared = self._commands.setdefault(word, [])
+                assert command.role not in {other.role for other in declared}, (
+                    f"/{word} declared twice for {command.role}")
                 assert flow.owns(command.state), (flow.name, command.state)
-                self._commands[word] = command
+                declared.append(command)
             for word, group_command in flow.group_commands.items():
                 assert word not in self._group_commands, f"/{word} declared twice"
                 self._group_commands[word] = group_command
@@ -184,13 +188,15 @@ class Router:
     ) -> None:
         """Open a role's conversation for its holder; anyone else is told, kindly, that the
         command is not for them, and stays where they were."""
-        command = self._commands[word]
         asn = context.asn
         if asn is None:  # still identifying: roles come after the proof
             await self._explain(Invalid("errors/unknown_command"), flow, conversation, context)
             return
-        unit = await first_unit(context, command.role)
-        if unit is None:
+        for command in self._commands[word]:
+            unit = await first_unit(context, command.role)
+            if unit is not None:
+                break
+        else:
             await self._explain(Invalid("roles/not_for_you"), flow, conversation, context)
             return
         if in_progress:

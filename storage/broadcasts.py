@@ -1,5 +1,5 @@
-"""A camat's broadcasts: who they reach, their queueing, how far delivery has come, and
-their cancelling.
+"""A camat's broadcasts: who they reach (and who they cannot reach yet), their queueing, how
+far delivery has come, and their cancelling.
 
 Delivery progress is counted from the broadcast's outbox rows, the single record of what was
 sent, so the figures a camat sees are right after any crash or restart of a sender. Every
@@ -124,12 +124,32 @@ def recipients(unit_id: int, audience: str) -> Select[tuple[str, str]]:
                _reachable(ChannelIdentity.channel, ChannelIdentity.chat_id))
     )
     if audience == "not_participating":
-        query = query.where(~(
-            select(Enrollment.id)
-            .where(Enrollment.asn_id == Asn.id, Enrollment.status.in_(DEDUCTED_STATUSES))
-            .exists()
-        ))
+        query = query.where(~_participating())
     return query
+
+
+def unlinked(unit_id: int, audience: str) -> Select[tuple[int]]:
+    """Ids of the ASN of the kecamatan (and audience) whom no broadcast can reach because they
+    never linked a chat to the bot: the people a camat's invitation is for."""
+    if audience not in AUDIENCES:
+        raise ValueError(f"unknown audience {audience!r}")
+    query = (
+        select(Asn.id)
+        .where(Asn.kecamatan_id == unit_id,
+               ~select(ChannelIdentity.id).where(ChannelIdentity.asn_id == Asn.id).exists())
+    )
+    if audience == "not_participating":
+        query = query.where(~_participating())
+    return query
+
+
+def _participating() -> ColumnElement[bool]:
+    """The ASN has an enrolment agreed and not ended (storage.reports counts the same)."""
+    return (
+        select(Enrollment.id)
+        .where(Enrollment.asn_id == Asn.id, Enrollment.status.in_(DEDUCTED_STATUSES))
+        .exists()
+    )
 
 
 _OUTBOX_COLUMNS = ("channel", "chat_id", "body_enc", "status", "kind", "broadcast_id",
@@ -154,6 +174,14 @@ class SqlBroadcastRepository:
             select(found.c.channel, func.count()).group_by(found.c.channel)
         )
         return {channel: count for channel, count in rows}
+
+    async def unlinked_count(self, unit_id: int, audience: str) -> int:
+        """How many ASN of the audience the bot cannot reach yet (no chat ever linked); 0
+        for the groups audience, which names chats, not people."""
+        if audience == "groups":
+            return 0
+        found = unlinked(unit_id, audience).subquery()
+        return await self._session.scalar(select(func.count()).select_from(found)) or 0
 
     async def queue(
         self, *, asn_id: int, unit_id: int, audience: str, template: str | None,

@@ -203,13 +203,26 @@ class RosterRepository(Protocol):
 
     async def set_reminders(self, asn_id: int, enabled: bool) -> None: ...
 
+    async def phone_of(self, asn_id: int) -> str | None: ...
+
 
 class EnrollmentRepository(Protocol):
-    async def nik_is_held(self, nik: str) -> bool: ...
+    async def holding_status(self, nik: str) -> str | None: ...
 
     async def save_draft(
         self,
         asn_id: int,
+        draft: WorkerDraft,
+        consent_version: str,
+        consent_wording: str,
+        channel: str,
+        now: datetime,
+    ) -> EnrollmentView: ...
+
+    async def update_draft(
+        self,
+        asn_id: int,
+        enrollment_id: int,
         draft: WorkerDraft,
         consent_version: str,
         consent_wording: str,
@@ -287,6 +300,22 @@ class VerificationRepository(Protocol):
     ) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """A way into the bot for someone who never chatted with it: the chat link of one
+    channel (t.me, wa.me) and a stored QR code picture of it (an attachment id)."""
+
+    channel: str
+    link: str
+    image: int
+
+
+class InvitationRepository(Protocol):
+    """The bot's invitations, one per channel whose public link is known."""
+
+    async def invitations(self, now: datetime) -> list[Invitation]: ...
+
+
 class ProgressRepository(Protocol):
     async def unit_progress(self, kind: str, unit_id: int, at: datetime
                             ) -> UnitProgress | None: ...
@@ -297,6 +326,8 @@ class BroadcastRepository(Protocol):
     bounded by the camat's kecamatan like the verifications are by the OPD."""
 
     async def recipients_by_channel(self, unit_id: int, audience: str) -> dict[str, int]: ...
+
+    async def unlinked_count(self, unit_id: int, audience: str) -> int: ...
 
     async def queue(
         self, *, asn_id: int, unit_id: int, audience: str, template: str | None,

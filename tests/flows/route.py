@@ -147,6 +147,7 @@ ROUTE: dict[str, tuple[str | None, Action]] = {
         "Menu:main", steps(grant("camat", "Patebon"), residents(2), send("/siaran"))
     ),
     "Broadcast:content": ("Broadcast:audience", press("Semua ASN")),
+    "Broadcast:kecamatan": ("Broadcast:audience", press("📊 Progres kecamatan")),
     "Broadcast:preview": ("Broadcast:content", press("📄 Ajakan umum")),
     "Broadcast:progress": (
         "Broadcast:preview", steps(press("✅ Kirim sekarang"), press("🔄 Perbarui"))

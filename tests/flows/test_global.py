@@ -16,7 +16,8 @@ from tests.flows.route import STATES
 
 # States that are a resting place, not a half-done task: /mulai and /batal just go home.
 RESTING = {"Identify:nip", "Menu:main", "Workers:list", "Coordinator:menu",
-           "Coordinator:progress", "Coordinator:pending", "Broadcast:progress"}
+           "Coordinator:progress", "Coordinator:pending", "Broadcast:kecamatan",
+           "Broadcast:progress"}
 IDENTIFY = {"Identify:nip", "Identify:phone"}
 
 # Free-text states and what they say to text that is not an answer.
