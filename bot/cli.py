@@ -17,6 +17,7 @@ from bot.cli_app import load_settings, with_app
 from bot.cli_exports import bpjs_cli, export_cli
 from bot.cli_output import not_configured, say
 from bot.cli_roles import role_cli
+from bot.cli_units import unit_cli
 from bot.logs import log_to_stderr, set_log_level
 from bot.settings import NotConfigured, Settings
 
@@ -27,6 +28,7 @@ roster_cli = typer.Typer(help="Data ASN (roster).", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 cli.add_typer(roster_cli, name="roster")
 cli.add_typer(role_cli, name="role")
+cli.add_typer(unit_cli, name="unit")
 cli.add_typer(export_cli, name="export")
 cli.add_typer(bpjs_cli, name="bpjs")
 
