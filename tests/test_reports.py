@@ -51,7 +51,6 @@ from messages.renderer import Renderer
 from storage.attachments import load_attachment, store_attachment
 from storage.interfaces import UnitProgress
 from storage.masking import mask_nik
-from storage.report_snapshots import closed_month_before, month_end
 from storage.models import (
     Asn,
     ChannelIdentity,
@@ -60,6 +59,7 @@ from storage.models import (
     Unit,
     Worker,
 )
+from storage.report_snapshots import closed_month_before, month_end
 from storage.reports import (
     _ranked,
     month_before,
