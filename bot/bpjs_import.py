@@ -9,6 +9,11 @@ the usual other spellings (No. KPJ, Nomor Peserta, Keterangan ...).
 - A registered row moves a verified enrolment to "registered" with its KPJ number and time;
   a rejected row moves it to "rejected" with the reason. The ASN is told in their chat
   (news/bpjs_registered, news/bpjs_rejected) and each change is audited.
+- Salary months already listed for the enrolment that paid for no cover become refunds
+  (flows/payroll.py): all of them when BPJS refuses the worker, those before the first month
+  deducted when BPJS registers one (lists made before the rule deducted from the agreement).
+  The ASN's message names the months and the total to be given back; the next payroll list
+  carries them to the treasurer; each refund is audited.
 - A row without a status (BPJS has not answered yet) is left as it is and counted.
 - Every other row is refused with its line and reason (a NIK only masked), and the good rows
   are still taken. The same file imported twice changes nothing the second time: an
@@ -23,6 +28,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -46,9 +52,12 @@ from bot.imports import (
 from bot.notify import Notifier
 from flows.events import Reply
 from flows.nik import NIK_LENGTH, InvalidNik, parse_nik
+from flows.payroll import REFUND_BEFORE_COVER, REFUND_REJECTED, first_deducted_month
+from messages.formatting import JAKARTA
 from storage import reports as store
 from storage.audit import SqlAuditRepository
 from storage.masking import mask_nik
+from storage.refunds import record_refunds
 from storage.reminders import Recipient, recipients
 
 ALIASES = {
@@ -106,6 +115,9 @@ class Totals:
     pending: int = 0
     told: int = 0
     not_told: int = 0
+    refunded: int = 0  # enrolments with months to give back
+    refund_months: int = 0
+    refund_total: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -321,9 +333,13 @@ class ResultApplier:
             details={"nik": target.nik_masked, "kpj_number": result.kpj_number},
             now=self._now,
         )
+        assert target.first_month is not None  # a verified enrolment has its agreement
+        first = first_deducted_month(target.first_month,
+                                     self._now.astimezone(JAKARTA).date())
+        refund = await self._refund(target, REFUND_BEFORE_COVER, before=first)
         await self._tell(target, Reply("news/bpjs_registered", {
             "worker": target.worker_name, "nik": target.nik_masked,
-            "kpj_number": result.kpj_number}))
+            "kpj_number": result.kpj_number, "deduction_from": first, "refund": refund}))
         self._totals.registered += 1
         return None
 
@@ -339,11 +355,34 @@ class ResultApplier:
             subject=f"enrollment:{target.enrollment_id}",
             details={"nik": target.nik_masked, "reason": result.reason}, now=self._now,
         )
+        refund = await self._refund(target, REFUND_REJECTED)
         await self._tell(target, Reply("news/bpjs_rejected", {
             "worker": target.worker_name, "nik": target.nik_masked,
-            "bpjs_reason": result.reason}))
+            "bpjs_reason": result.reason, "refund": refund}))
         self._totals.rejected += 1
         return None
+
+    async def _refund(self, target: store.ResultTarget, reason: str,
+                      before: date | None = None) -> dict[str, Any] | None:
+        """Record the listed months to give back, audit them; what the ASN's message says
+        of them (None: nothing was taken)."""
+        months = await record_refunds(self._session, target.enrollment_id, reason,
+                                      self._now, before=before)
+        if not months:
+            return None
+        total = sum(month.amount for month in months)
+        await self._audit.record(
+            "deduction_refund_recorded", actor_asn_id=None, channel="cli",
+            subject=f"enrollment:{target.enrollment_id}",
+            details={"reason": reason, "months": [f"{m.month:%Y-%m}" for m in months],
+                     "total": total, "asn_id": target.asn_id},
+            now=self._now,
+        )
+        self._totals.refunded += 1
+        self._totals.refund_months += len(months)
+        self._totals.refund_total += total
+        taken = [month.month for month in months]
+        return {"months": taken, "total": total, "consecutive": _consecutive(taken)}
 
     @staticmethod
     def _wrong_status(result: Result, target: store.ResultTarget) -> Problem:
@@ -359,6 +398,12 @@ class ResultApplier:
             return
         await self._notifier.queue(self._session, recipient.address, reply, "news", self._now)
         self._totals.told += 1
+
+
+def _consecutive(months: list[date]) -> bool:
+    """The months, oldest first, follow each other with no gap (one span to name)."""
+    index = [month.year * 12 + month.month for month in months]
+    return index == list(range(index[0], index[0] + len(index)))
 
 
 async def import_results(app: App, path: Path) -> tuple[int, Totals]:
@@ -392,7 +437,9 @@ async def import_results(app: App, path: Path) -> tuple[int, Totals]:
             "bpjs_import", actor_asn_id=None, channel="cli", subject=None,
             details={"count": totals.rows, "registered": totals.registered,
                      "rejected": totals.rejected, "unchanged": totals.unchanged,
-                     "pending": totals.pending, "refused": totals.refused},
+                     "pending": totals.pending, "refused": totals.refused,
+                     "refund_months": totals.refund_months,
+                     "refund_total": totals.refund_total},
             now=app.clock(),
         )
     totals.problems.sort(key=lambda problem: problem.line)
@@ -413,5 +460,7 @@ async def import_results_file(app: App, path: Path) -> int:
         say("bpjs_problems", problems=totals.problems)
     say("bpjs_summary", path=str(path), rows=totals.rows, registered=totals.registered,
         rejected=totals.rejected, unchanged=totals.unchanged, pending=totals.pending,
-        refused=totals.refused, told=totals.told, not_told=totals.not_told)
+        refused=totals.refused, told=totals.told, not_told=totals.not_told,
+        refunded=totals.refunded, refund_months=totals.refund_months,
+        refund_total=totals.refund_total)
     return code

@@ -138,7 +138,9 @@ def export_payroll_command(
             say("export_no_rate", month=first)
             raise typer.Exit(EXIT_NOTHING_WRITTEN) from None
         say("export_payroll_written", month=first, path=str(path), asn=done.asn,
-            workers=done.workers, premium=done.premium, total=done.total, format=done.format)
+            workers=done.workers, premium=done.premium, total=done.total, format=done.format,
+            refunds=done.refunds, refund_asn=done.refund_asn, refund_total=done.refund_total,
+            refund_path=str(done.refund_path) if done.refund_path else None)
 
     with_app(work)
 

@@ -2,9 +2,12 @@
 bar when the data is large.
 
 - XLSX: openpyxl's write-only workbook (rows stream to the file, so 300,000 rows need little
-  memory); a bold, frozen header row with a filter; column widths; numbers stored as numbers
-  (rupiah with a thousands format, percentages as fractions with a 0.0% format), NIP and NIK
-  as text so Excel never turns them into 1,98503E+17.
+  memory); optionally a few heading lines above the table (what it is, the period, the
+  region); a bold, frozen header row with a filter over the rows; optionally a bold total row
+  below them, outside the filter so that sorting leaves it last; column widths; numbers
+  stored as numbers (rupiah with a thousands format, percentages as fractions with a 0.0%
+  format), NIP and NIK as text so Excel never turns them into 1,98503E+17. Several tables
+  can share a workbook (open_workbook), one sheet each.
 - CSV: UTF-8 with a byte-order mark, because Excel reads a CSV without one as Windows-1252
   and breaks every non-ASCII name; separated by ";" because Excel takes its list separator
   from the Windows regional settings, and in Indonesian ones (id-ID) the decimal mark is ","
@@ -159,16 +162,39 @@ def xlsx_text(sheet: Any, text: str) -> str | Cell:
 class TableWriter(Protocol):
     def append(self, values: Sequence[Any]) -> None: ...
 
+    def total(self, values: Sequence[Any]) -> None:
+        """The table's last row, its sums: bold in an XLSX and outside its filter."""
+
 
 class _XlsxTable:
-    def __init__(self, sheet: Any, columns: Sequence[Column]) -> None:
+    def __init__(self, sheet: Any, columns: Sequence[Column], header_row: int = 1) -> None:
         self._sheet = sheet
         self._formatted = [(index, XLSX_FORMATS[column.kind])
                            for index, column in enumerate(columns)
                            if column.kind in ("rupiah", "percent", "date", "month")]
+        self._width = len(columns)
+        self.header_row = header_row
         self.rows = 0
 
     def append(self, values: Sequence[Any]) -> None:
+        self._sheet.append(self._cells(values))
+        self.rows += 1
+
+    def total(self, values: Sequence[Any]) -> None:
+        cells = [cell if isinstance(cell, Cell) else WriteOnlyCell(self._sheet, cell)
+                 for cell in self._cells(values)]
+        for cell in cells:
+            cell.font = Font(bold=True)
+        self._sheet.append(cells)
+
+    def filter_over_rows(self) -> None:
+        """Excel's filter buttons on the header, over the rows (not a total below them)."""
+        if self.rows:
+            last = self.header_row + self.rows
+            self._sheet.auto_filter.ref = (
+                f"A{self.header_row}:{get_column_letter(self._width)}{last}")
+
+    def _cells(self, values: Sequence[Any]) -> list[Any]:
         cells: list[Any] = [self._cell(value) if isinstance(value, Value)
                             else xlsx_text(self._sheet, value) if isinstance(value, str)
                             else value
@@ -178,8 +204,7 @@ class _XlsxTable:
                 cell = WriteOnlyCell(self._sheet, cells[index])
                 cell.number_format = number_format
                 cells[index] = cell
-        self._sheet.append(cells)
-        self.rows += 1
+        return cells
 
     def _cell(self, value: Value) -> Any:
         cell = WriteOnlyCell(self._sheet, value.value)
@@ -195,9 +220,15 @@ class _CsvTable:
         self.rows = 0
 
     def append(self, values: Sequence[Any]) -> None:
+        self._write(values)
+        self.rows += 1
+
+    def total(self, values: Sequence[Any]) -> None:
+        self._write(values)
+
+    def _write(self, values: Sequence[Any]) -> None:
         self._writer.writerow([_csv_cell(value, kind)
                                for value, kind in zip(values, self._kinds, strict=True)])
-        self.rows += 1
 
 
 def _csv_cell(value: Any, kind: str) -> str:
@@ -212,12 +243,27 @@ def _csv_cell(value: Any, kind: str) -> str:
     return csv_text(value) if isinstance(value, str) else str(value)
 
 
-def _start_sheet(workbook: Workbook, title: str, columns: Sequence[Column]
-                 ) -> Any:
+def _heading_cell(sheet: Any, text: str, bold: bool) -> Any:
+    cell = xlsx_text(sheet, text)
+    if not isinstance(cell, Cell):
+        cell = WriteOnlyCell(sheet, cell)
+    cell.font = Font(bold=bold)
+    return cell
+
+
+def _start_sheet(workbook: Workbook, title: str, columns: Sequence[Column],
+                 heading: Sequence[str] = ()) -> Any:
+    """A sheet with its column widths and a bold, frozen header row; above it the lines of
+    `heading` (the first bold) and a blank row, when there are any."""
     sheet = workbook.create_sheet(title)
     for index, column in enumerate(columns, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
+    header_row = len(heading) + 2 if heading else 1
+    sheet.freeze_panes = f"A{header_row + 1}"
+    for number, line in enumerate(heading):
+        sheet.append([_heading_cell(sheet, line, bold=number == 0)])
+    if heading:
+        sheet.append([])
     header = []
     for column in columns:
         cell = WriteOnlyCell(sheet, column.header)
@@ -228,26 +274,53 @@ def _start_sheet(workbook: Workbook, title: str, columns: Sequence[Column]
     return sheet
 
 
+class XlsxBook:
+    """A workbook whose sheets are tables streamed one after the other."""
+
+    def __init__(self) -> None:
+        self._workbook = Workbook(write_only=True)
+        self._tables: list[_XlsxTable] = []
+
+    def table(self, title: str, columns: Sequence[Column], heading: Sequence[str] = ()
+              ) -> TableWriter:
+        sheet = _start_sheet(self._workbook, title, columns, heading)
+        table = _XlsxTable(sheet, columns, header_row=len(heading) + 2 if heading else 1)
+        self._tables.append(table)
+        return table
+
+    def save(self, stream: IO[bytes]) -> None:
+        for table in self._tables:
+            table.filter_over_rows()
+        self._workbook.save(stream)
+
+
 @contextmanager
-def open_table(path: Path, columns: Sequence[Column], private: bool, sheet_title: str
-               ) -> Iterator[TableWriter]:
-    """One table streamed to `path` (.xlsx or .csv), written atomically at the end."""
-    fmt = output_format(path, ("xlsx", "csv"))
+def open_workbook(path: Path, private: bool) -> Iterator[XlsxBook]:
+    """A workbook of streamed tables written atomically to `path` at the end."""
+    output_format(path, ("xlsx",))
     with atomic_file(path, private) as stream:
-        if fmt == "csv":
-            text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-            yield _CsvTable(text, columns)
-            text.flush()
-            text.detach()
-            return
-        workbook = Workbook(write_only=True)
-        sheet = _start_sheet(workbook, sheet_title, columns)
-        table = _XlsxTable(sheet, columns)
-        yield table
-        if table.rows:
-            sheet.auto_filter.ref = (
-                f"A1:{get_column_letter(len(columns))}{table.rows + 1}")
-        workbook.save(stream)
+        book = XlsxBook()
+        yield book
+        book.save(stream)
+
+
+@contextmanager
+def open_table(path: Path, columns: Sequence[Column], private: bool, sheet_title: str,
+               heading: Sequence[str] = ()) -> Iterator[TableWriter]:
+    """One table streamed to `path` (.xlsx or .csv), written atomically at the end.
+
+    `heading` (a title, the period...) goes above the header of an XLSX only: a CSV's first
+    line stays its header, which is what a program reading it expects."""
+    fmt = output_format(path, ("xlsx", "csv"))
+    if fmt == "xlsx":
+        with open_workbook(path, private) as book:
+            yield book.table(sheet_title, columns, heading)
+        return
+    with atomic_file(path, private) as stream:
+        text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+        yield _CsvTable(text, columns)
+        text.flush()
+        text.detach()
 
 
 def write_workbook(path: Path, sheets: Sequence[Sheet], private: bool = False) -> None:

@@ -217,6 +217,47 @@ class DeductionAgreement(Base):
     agreed_at: Mapped[datetime]
 
 
+class PayrollEntry(Base):
+    """A salary month the payroll list asked the treasurer to deduct for one enrolment.
+
+    Written by `export payroll` (the first run of a month that lists the enrolment), so that
+    what was taken is known when BPJS later refuses the worker. One row per enrolment and
+    month, the grain of the treasurer's result file: the months actually paid can be
+    recorded against these rows later."""
+
+    __tablename__ = "payroll_entries"
+    __table_args__ = (UniqueConstraint("enrollment_id", "month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"))
+    asn_id: Mapped[int] = mapped_column(ForeignKey("asn.id"), index=True)  # who paid
+    month: Mapped[date] = mapped_column(Date)  # the salary month, its first day
+    amount: Mapped[int] = mapped_column(Integer)  # the premium in force that month
+    listed_at: Mapped[datetime]
+
+
+class DeductionRefund(Base):
+    """A listed month to give back to the ASN: BPJS refused the worker, or the month was
+    listed before BPJS registered them (no cover existed for it).
+
+    `payroll_month` is the list that tells the treasurer to return it (the first list
+    exported after the refund was recorded for a salary month still to come); `refunded_at`
+    stays empty until the treasurer's result file shows it returned."""
+
+    __tablename__ = "deduction_refunds"
+    __table_args__ = (UniqueConstraint("enrollment_id", "month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"))
+    asn_id: Mapped[int] = mapped_column(ForeignKey("asn.id"), index=True)
+    month: Mapped[date] = mapped_column(Date)  # the salary month it was taken from
+    amount: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(32))  # bpjs_rejected | before_registration
+    recorded_at: Mapped[datetime]
+    payroll_month: Mapped[date | None] = mapped_column(Date, index=True)
+    refunded_at: Mapped[datetime | None]
+
+
 class Role(Base):
     """A role beyond plain ASN: coordinator of an OPD, camat of a kecamatan, admin."""
 

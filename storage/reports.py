@@ -5,9 +5,9 @@
   enrolments in at most two seconds, so nothing loads rows per ASN into Python; the database
   counts, Python only ranks a few dozen units. The region's totals and the monthly message's
   context are built from that list.
-- The payroll-deduction list of a month, the BPJS registration batch (the full NIK, birth
-  date and phone, decrypted for BPJS), and the application of BPJS's results. The exports
-  stream their rows (yield_per), so a province's list never sits in memory whole.
+- The BPJS registration batch (the full NIK, birth date and phone, decrypted for BPJS), and
+  the application of BPJS's results. The batch streams its rows (yield_per), so a
+  province's batch never sits in memory whole. The payroll list is storage/payroll.py.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from messages.formatting import JAKARTA
 from storage.crypto import PersonalDataCipher
-from storage.interfaces import DEDUCTED_STATUSES, HOLDING_STATUSES, UnitProgress
+from storage.interfaces import HOLDING_STATUSES, UnitProgress
 from storage.models import Asn, DeductionAgreement, Enrollment, Unit, Worker
 
 UNIT_KINDS = ("opd", "kecamatan")
@@ -278,66 +278,6 @@ def monthly_report_context(
     }
 
 
-# --- the payroll-deduction list --------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class PayrollRow:
-    """One ASN's deduction in a month: how many workers, and the premium in force then."""
-
-    nip: str
-    name: str
-    unit_name: str
-    workers: int
-    amount: int
-
-
-def _deducted_in(month: date) -> ColumnElement[bool]:
-    """An enrolment whose premium is deducted from salary month `month`."""
-    return and_(
-        DeductionAgreement.first_month <= month,
-        or_(Enrollment.deduction_stop_month.is_(None), Enrollment.deduction_stop_month > month),
-        or_(
-            Enrollment.status.in_(DEDUCTED_STATUSES),
-            and_(Enrollment.status == "ended", Enrollment.deduction_stop_month.is_not(None)),
-        ),
-    )
-
-
-def _payroll_query(month: date) -> Select[tuple[str, str, str, int]]:
-    workers = func.count(Enrollment.id)
-    return (
-        select(Asn.nip, Asn.name, Unit.name, workers)
-        .select_from(Enrollment)
-        .join(DeductionAgreement, DeductionAgreement.enrollment_id == Enrollment.id)
-        .join(Asn, Asn.id == Enrollment.asn_id)
-        .join(Unit, Unit.id == Asn.unit_id)
-        .where(_deducted_in(month))
-        .group_by(Asn.id, Asn.nip, Asn.name, Unit.name)
-        .order_by(Unit.name, Asn.name, Asn.nip)
-    )
-
-
-async def payroll_count(session: AsyncSession, month: date) -> int:
-    """How many ASN the month's list holds (for the progress bar)."""
-    inner = _payroll_query(month).order_by(None).subquery()
-    return await session.scalar(select(func.count()).select_from(inner)) or 0
-
-
-async def payroll_rows(
-    session: AsyncSession, month: date, per_worker: int
-) -> AsyncIterator[PayrollRow]:
-    """Every ASN with at least one enrolment deducted in `month`, by OPD then name.
-
-    `per_worker` is the premium in force in that month (flows.premium.rate_on over the dated
-    schedule): a regulated change, such as a discount, applies to every agreement from its
-    first month.
-    """
-    result = await session.stream(
-        _payroll_query(month).execution_options(yield_per=STREAM_BATCH))
-    async for nip, name, unit_name, workers in result:
-        yield PayrollRow(nip, name, unit_name, workers, workers * per_worker)
-
-
 # --- the BPJS registration batch -------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -420,13 +360,16 @@ class ResultTarget:
     worker_name: str
     nik_masked: str
     nik_hash: str
+    first_month: date | None  # the agreement's first month (None: never agreed)
 
 
 def _target_query() -> Select[Any]:
     return (
         select(Enrollment.id, Enrollment.asn_id, Enrollment.status, Enrollment.kpj_number,
-               Enrollment.rejection_reason, Worker.name, Worker.nik_masked, Worker.nik_hash)
+               Enrollment.rejection_reason, Worker.name, Worker.nik_masked, Worker.nik_hash,
+               DeductionAgreement.first_month)
         .join(Worker, Worker.id == Enrollment.worker_id)
+        .outerjoin(DeductionAgreement, DeductionAgreement.enrollment_id == Enrollment.id)
     )
 
 

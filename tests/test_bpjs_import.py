@@ -1,6 +1,7 @@
 """`asn-peduli bpjs import`: BPJS's results move verified enrolments to registered or
-rejected, tell each ASN in their chat, refuse bad rows with their line (NIK masked), and a
-second import of the same file changes nothing."""
+rejected, tell each ASN in their chat (from which salary month they pay), refuse bad rows
+with their line (NIK masked), and a second import of the same file changes nothing. The
+months to give back are tests/test_payroll_refunds.py's."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 
 from bot.bpjs_import import ResultApplier, import_results_file
 from bot.cli import cli
-from storage.models import AuditLog, Enrollment, OutboxMessage
+from storage.models import AuditLog, DeductionRefund, Enrollment, OutboxMessage
 from tests.cli_support import point_cli_at
 from tests.conftest import make_settings, migrated_app
 from tests.test_reports import Fixture, seed_reports
@@ -89,6 +90,10 @@ async def test_results_register_and_reject_and_each_asn_is_told(app_any_db, tmp_
     [told] = await news(app_any_db, A2_CHAT)
     assert "PEKERJA E3 (NIK 3324••••••••0003) sudah terdaftar di BPJS Ketenagakerjaan" in told
     assert "Nomor KPJ: <b>25012345678</b>" in told
+    # registered on 6 October: deducted from November; nothing was listed, nothing goes back
+    assert "Iuran dipotong dari gaji Anda mulai gaji bulan November 2025." in told
+    assert "Dikembalikan" not in told and "dikembalikan" not in out
+    assert await count(app_any_db, DeductionRefund) == 0
     async with app_any_db.sessions() as session:
         logged = {(a.action, a.subject, a.channel): a.details for a in
                   await session.scalars(select(AuditLog))}

@@ -25,13 +25,16 @@ from bot.bpjs_import import import_results_file
 from bot.export_bpjs import export_bpjs_batch
 from bot.export_payroll import export_payroll
 from bot.export_report import export_report
-from storage.models import Asn, Enrollment, Unit, Worker
+from storage.models import Asn, DeductionRefund, Enrollment, Unit, Worker
 from tests.conftest import make_settings, migrated_app
 from tests.test_exports import AUGUST, csv_rows
 from tests.test_reports import KESEHATAN, SOSIAL, Fixture, seed_reports
 
 NOW = datetime(2025, 10, 5, 3, 0, tzinfo=UTC)
-SEPTEMBER = AUGUST.replace(month=9)  # a2's enrolment E3 is deducted from September
+SEPTEMBER = AUGUST.replace(month=9)  # a1 pays for E1 and E2 in September, b1 and b2 for one
+# How openpyxl reads a month or date cell back.
+AUGUST_CELL, SEPTEMBER_CELL = datetime(2025, 8, 1), datetime(2025, 9, 1)
+NOW_CELL = datetime(2025, 10, 5)
 RISKY = ("=", "+", "-", "@", "\t", "\r")
 REGION = "=Kabupaten Kendal"
 ASN_NAMES = {  # a2 and a10 have the verified enrolments E3 and E11 (the BPJS batch)
@@ -142,28 +145,42 @@ async def test_the_report_workbook_holds_names_as_text_and_numbers_as_numbers(
 
 async def test_the_payroll_list_neutralises_names_and_units_in_both_formats(
         hostile, tmp_path):
+    """The deductions, the refunds and the heading above them (the region's name)."""
     app, fixture = hostile
+    async with app.sessions.begin() as session:  # a2's refund, handed over in September
+        session.add(DeductionRefund(
+            enrollment_id=fixture.enrollments["E3"], asn_id=fixture.asn["a2"],
+            month=AUGUST, amount=16_800, reason="bpjs_rejected", recorded_at=NOW,
+            payroll_month=SEPTEMBER))
 
     await export_payroll(app, SEPTEMBER, tmp_path / "gaji.xlsx", "bar")
     await export_payroll(app, SEPTEMBER, tmp_path / "gaji.csv", "bar")
 
     rows = assert_no_formula(tmp_path / "gaji.xlsx")
-    assert (fixture.nip["a2"], '=HYPERLINK("http://x","y")', "=1+1 OPD", 1, 16_800) in rows
-    assert (fixture.nip["b1"], "+62 812", "\tDinas Sosial", 1, 16_800) in rows
+    assert (fixture.nip["a1"], "-2+3", "=1+1 OPD", 2, 33_600, SEPTEMBER_CELL) in rows
+    assert (fixture.nip["b1"], "+62 812", "\tDinas Sosial", 1, 16_800, SEPTEMBER_CELL) in rows
+    assert (fixture.nip["a2"], '=HYPERLINK("http://x","y")', "=1+1 OPD",
+            fixture.enrollments["E3"], AUGUST_CELL, 16_800, "Pekerja ditolak BPJS",
+            NOW_CELL) in rows
+    assert any(row[0] == f"{REGION}. Iuran Rp16.800 per pekerja per bulan." for row in rows)
     workbook = load_workbook(tmp_path / "gaji.xlsx")
     try:
-        amount = workbook.active["E2"]
+        [amount] = [row[4] for row in workbook.active.iter_rows()
+                    if row[0].value == fixture.nip["a1"]]
         assert (isinstance(amount.value, int), amount.data_type, amount.number_format) == (
             True, "n", "#,##0")
     finally:
         workbook.close()
     _, *lines = csv_rows(tmp_path / "gaji.csv")
     assert_quoted(lines)
-    assert [fixture.nip["a2"], '\'=HYPERLINK("http://x","y")', "'=1+1 OPD", "1",
-            "16800"] in lines
-    assert [fixture.nip["a1"], "'-2+3", "'=1+1 OPD", "2", "33600"] in lines
-    assert [fixture.nip["b1"], "'+62 812", "'\tDinas Sosial", "1", "16800"] in lines
-    assert [fixture.nip["a3"], "ASN A3", "'=1+1 OPD", "1", "16800"] in lines  # plain: as is
+    assert [fixture.nip["a1"], "'-2+3", "'=1+1 OPD", "2", "33600", "09-2025"] in lines
+    assert [fixture.nip["b1"], "'+62 812", "'\tDinas Sosial", "1", "16800", "09-2025"] in lines
+    assert [fixture.nip["b2"], "ASN B2", "'\tDinas Sosial", "1", "16800", "09-2025"] in lines
+    _, *refunds = csv_rows(tmp_path / "gaji-pengembalian.csv")
+    assert_quoted(refunds)
+    assert [fixture.nip["a2"], '\'=HYPERLINK("http://x","y")', "'=1+1 OPD",
+            str(fixture.enrollments["E3"]), "08-2025", "16800", "Pekerja ditolak BPJS",
+            "05-10-2025"] in refunds
 
 
 async def test_the_bpjs_batch_neutralises_and_still_imports_as_csv(hostile, tmp_path, capsys):

@@ -9,7 +9,7 @@ import io
 import json
 import stat
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,13 @@ from bot.export_bpjs import export_bpjs_batch
 from bot.export_payroll import export_payroll
 from bot.export_report import export_report
 from bot.settings import PremiumRow
-from storage.models import AuditLog, DeductionAgreement
+from storage.models import (
+    AuditLog,
+    DeductionAgreement,
+    DeductionRefund,
+    Enrollment,
+    PayrollEntry,
+)
 from storage.reports import unit_progress
 from tests.cli_support import point_cli_at
 from tests.conftest import make_settings, migrated_app
@@ -147,55 +153,133 @@ async def test_the_current_month_is_reported_as_of_now(app, tmp_path):
 
 # --- the payroll-deduction list -------------------------------------------------------------
 
-PAYROLL_AUGUST = [  # the regular premium: one worker each
-    ("198503152010011001", "ASN A1", KESEHATAN, 1, 16_800),
-    ("198503152010011010", "ASN A10", KESEHATAN, 1, 16_800),
-    ("198503152010011003", "ASN A3", KESEHATAN, 1, 16_800),
-    ("198503152010011006", "ASN A6", KESEHATAN, 1, 16_800),  # stops from September
-    ("198503152010011011", "ASN B1", SOSIAL, 1, 16_800),
-    ("198503152010011012", "ASN B2", SOSIAL, 1, 16_800),
-    ("198503152010011013", "ASN B3", SOSIAL, 1, 16_800),  # stops from September
-]
-PAYROLL_SEPTEMBER = [  # the discounted premium (Rp8.400); A1 pays for two workers
-    ("198503152010011001", "ASN A1", KESEHATAN, 2, 16_800),
-    ("198503152010011010", "ASN A10", KESEHATAN, 1, 8_400),
-    ("198503152010011002", "ASN A2", KESEHATAN, 1, 8_400),
-    ("198503152010011003", "ASN A3", KESEHATAN, 1, 8_400),
-    ("198503152010011009", "ASN A9", KESEHATAN, 1, 8_400),
-    ("198503152010011011", "ASN B1", SOSIAL, 1, 8_400),
-    ("198503152010011012", "ASN B2", SOSIAL, 1, 8_400),
-]
+def payroll_table(path: Path, title: str) -> tuple[list[str], tuple, list[tuple], tuple]:
+    """An XLSX list's sheet as its parts: the heading lines, the header, the rows, the TOTAL
+    row (the last)."""
+    rows = sheet_rows(path, title)
+    start = next(index for index, row in enumerate(rows) if row[0] == "NIP")
+    heading = [row[0] for row in rows[:start] if row[0] is not None]
+    return heading, rows[start], rows[start + 1:-1], rows[-1]
 
 
-async def test_payroll_follows_the_schedule_and_the_stop_months(shop, tmp_path):
+def sep(month_number: int) -> datetime:
+    """A month cell as openpyxl reads it back."""
+    return datetime(2025, month_number, 1)
+
+
+# Only workers BPJS registered before the month began; the regular premium in August.
+PAYROLL_AUGUST = [
+    ("198503152010011001", "ASN A1", KESEHATAN, 1, 16_800, sep(8)),  # E1 (E2 from Sep)
+    ("198503152010011006", "ASN A6", KESEHATAN, 1, 16_800, sep(8)),  # stops from September
+    ("198503152010011011", "ASN B1", SOSIAL, 1, 16_800, sep(8)),
+    ("198503152010011012", "ASN B2", SOSIAL, 1, 16_800, sep(8)),  # registered 25 July
+    ("198503152010011013", "ASN B3", SOSIAL, 1, 16_800, sep(8)),  # stops from September
+]
+PAYROLL_SEPTEMBER = [  # the discounted premium (Rp8.400); A1 pays for E1 and E2
+    ("198503152010011001", "ASN A1", KESEHATAN, 2, 16_800, sep(9)),
+    ("198503152010011011", "ASN B1", SOSIAL, 1, 8_400, sep(9)),
+    ("198503152010011012", "ASN B2", SOSIAL, 1, 8_400, sep(9)),
+]
+# Submitted or verified, waiting since July (A3's E4, A10's E11) or August (A2's E3), or
+# submitted at the end of August (A8, A9): never on a list until BPJS registers the worker.
+WAITING = {"198503152010011002", "198503152010011003", "198503152010011008",
+           "198503152010011009", "198503152010011010"}
+
+
+async def test_payroll_deducts_registered_workers_only_from_the_month_after(shop, tmp_path):
     await seed_reports(shop)
 
     august = await export_payroll(shop, month("2025-08"), tmp_path / "aug.xlsx", "bar")
     september = await export_payroll(shop, month("2025-09"), tmp_path / "sep.xlsx", "bar")
     october = await export_payroll(shop, month("2025-10"), tmp_path / "oct.csv", "bar")
 
-    header, *rows = sheet_rows(tmp_path / "aug.xlsx", "Potongan 2025-08")
-    assert header == ("NIP", "Nama", "Unit kerja", "Jumlah pekerja", "Potongan (Rp)")
+    heading, header, rows, total = payroll_table(tmp_path / "aug.xlsx", "Potongan 2025-08")
+    assert heading[:2] == [
+        "Daftar potongan gaji untuk iuran BPJS Ketenagakerjaan (JKK + JKM): gaji bulan "
+        "Agustus 2025", "Kabupaten Kendal. Iuran Rp16.800 per pekerja per bulan."]
+    assert "sudah terdaftar di BPJS Ketenagakerjaan (sudah bernomor KPJ) sebelum bulan " \
+        "ini dimulai" in heading[2]
+    assert heading[3] == ("Dibuat 5 Oktober 2025 10.00 WIB. Tidak ada pengembalian potongan "
+                          "pada daftar ini.")
+    assert header == ("NIP", "Nama", "Unit kerja", "Jumlah pekerja", "Potongan (Rp)",
+                      "Bulan gaji")
     assert rows == PAYROLL_AUGUST
-    assert (august.asn, august.workers, august.total, august.premium) == (7, 7, 117_600,
+    assert total == ("TOTAL", None, None, 5, 84_000, sep(8))
+    assert (august.asn, august.workers, august.total, august.premium) == (5, 5, 84_000,
                                                                           16_800)
-    assert sheet_rows(tmp_path / "sep.xlsx", "Potongan 2025-09")[1:] == PAYROLL_SEPTEMBER
+    _, _, rows, total = payroll_table(tmp_path / "sep.xlsx", "Potongan 2025-09")
+    assert rows == PAYROLL_SEPTEMBER and total == ("TOTAL", None, None, 4, 33_600, sep(9))
     assert (september.asn, september.workers, september.total, september.premium) == (
-        7, 8, 67_200, 8_400)
-    header, *rows = csv_rows(tmp_path / "oct.csv")
-    assert header == ["NIP", "Nama", "Unit kerja", "Jumlah pekerja", "Potongan (Rp)"]
-    assert ["198503152010011008", "ASN A8", KESEHATAN, "1", "16800"] in rows  # from October
-    assert ["198503152010011001", "ASN A1", KESEHATAN, "2", "33600"] in rows
-    assert (october.asn, october.workers, october.total) == (8, 9, 151_200)
+        3, 4, 33_600, 8_400)
+    header, *rows, total = csv_rows(tmp_path / "oct.csv")
+    assert header == ["NIP", "Nama", "Unit kerja", "Jumlah pekerja", "Potongan (Rp)",
+                      "Bulan gaji"]
+    assert rows == [["198503152010011001", "ASN A1", KESEHATAN, "2", "33600", "10-2025"],
+                    ["198503152010011011", "ASN B1", SOSIAL, "1", "16800", "10-2025"],
+                    ["198503152010011012", "ASN B2", SOSIAL, "1", "16800", "10-2025"]]
+    assert total == ["TOTAL", "", "", "4", "67200", "10-2025"]
+    assert (october.asn, october.workers, october.total, october.refund_path) == (
+        3, 4, 67_200, None)
+    assert not (tmp_path / "oct-pengembalian.csv").exists()  # no refunds: no second file
+    listed = {row[0] for row in [*PAYROLL_AUGUST, *PAYROLL_SEPTEMBER, *rows]}
+    assert not WAITING & listed
     workbook = load_workbook(tmp_path / "aug.xlsx")
-    sheet = workbook.active
-    assert sheet["E2"].number_format == "#,##0" and isinstance(sheet["E2"].value, int)
-    assert isinstance(sheet["A2"].value, str)  # the NIP stays text, all 18 digits
+    sheet = workbook["Potongan 2025-08"]
+    assert sheet.freeze_panes == "A7"  # below the header, under four lines and a gap
+    assert sheet.auto_filter.ref == "A6:F11"  # the rows, not the total under them
+    assert sheet["A1"].font.b and sheet["A6"].font.b and sheet["E12"].font.b
+    assert sheet["E7"].number_format == "#,##0" and isinstance(sheet["E7"].value, int)
+    assert sheet["F7"].number_format == "MM-YYYY"
+    assert isinstance(sheet["A7"].value, str)  # the NIP stays text, all 18 digits
+    assert workbook.sheetnames == ["Potongan 2025-08", "Pengembalian 2025-08"]
     workbook.close()
     logged = await audits(shop, "export_payroll")
-    assert [(a.subject, a.details["count"], a.details["total"]) for a in logged] == [
-        ("month:2025-08", 7, 117_600), ("month:2025-09", 7, 67_200),
-        ("month:2025-10", 8, 151_200)]
+    assert [(a.subject, a.details["count"], a.details["total"], a.details["refunds"])
+            for a in logged] == [("month:2025-08", 5, 84_000, 0),
+                                 ("month:2025-09", 3, 33_600, 0),
+                                 ("month:2025-10", 3, 67_200, 0)]
+
+
+async def entries(app, month_text: str) -> list[tuple[int, int, datetime]]:
+    """What the lists recorded for a month: (enrolment, amount, listed at)."""
+    async with app.sessions() as session:
+        rows = await session.execute(
+            select(PayrollEntry.enrollment_id, PayrollEntry.amount, PayrollEntry.listed_at)
+            .where(PayrollEntry.month == month(month_text)).order_by(PayrollEntry.enrollment_id))
+        return [tuple(row) for row in rows]
+
+
+async def test_a_month_run_twice_lists_the_same_and_adds_only_what_is_new(shop, tmp_path):
+    fixture = await seed_reports(shop)
+    first = await export_payroll(shop, month("2025-11"), tmp_path / "nov.csv", "bar")
+    listed = await entries(shop, "2025-11")
+    assert listed == [(fixture.enrollments[key], 16_800, NOW) for key in ("E1", "E2", "E12",
+                                                                          "E13")]
+
+    again = await export_payroll(shop, month("2025-11"), tmp_path / "nov-2.csv", "bar")
+
+    assert csv_rows(tmp_path / "nov.csv") == csv_rows(tmp_path / "nov-2.csv")
+    assert (again.asn, again.total) == (first.asn, first.total) == (3, 67_200)
+    assert await entries(shop, "2025-11") == listed  # nothing recorded twice
+
+    # BPJS registers A2's worker on 6 October: a run after that adds A2, keeps the others
+    later = NOW.replace(day=6)
+    async with shop.sessions.begin() as session:
+        await session.execute(update(Enrollment)
+                              .where(Enrollment.id == fixture.enrollments["E3"])
+                              .values(status="registered", kpj_number="25012345678",
+                                      registered_at=later))
+    shop.clock = lambda: later
+    third = await export_payroll(shop, month("2025-11"), tmp_path / "nov-3.csv", "bar")
+
+    assert (third.asn, third.workers, third.total) == (4, 5, 84_000)
+    assert ["198503152010011002", "ASN A2", KESEHATAN, "1", "16800", "11-2025"] in csv_rows(
+        tmp_path / "nov-3.csv")
+    assert await entries(shop, "2025-11") == sorted(
+        [*listed, (fixture.enrollments["E3"], 16_800, later)])
+    # registered in October: not on October's list, run now
+    await export_payroll(shop, month("2025-10"), tmp_path / "oct.csv", "bar")
+    assert "198503152010011002" not in {row[0] for row in csv_rows(tmp_path / "oct.csv")}
 
 
 async def test_an_export_replaces_the_file_whole_or_not_at_all(shop, tmp_path, monkeypatch):
@@ -216,6 +300,7 @@ async def test_an_export_replaces_the_file_whole_or_not_at_all(shop, tmp_path, m
     assert path.read_text() == "old"
     assert [p.name for p in folder.iterdir()] == ["aug.csv"]  # no temporary left behind
     assert await audits(shop, "export_payroll") == []
+    assert await entries(shop, "2025-08") == []  # nothing recorded as listed either
 
 
 # --- the BPJS registration batch ------------------------------------------------------------
@@ -301,7 +386,14 @@ def run(*args: str) -> tuple[int, str]:
 
 @pytest.fixture
 async def seeded_shop(shop):
-    return await seed_reports(shop)
+    """The report fixture, and two months of A10's to give back on September's list."""
+    fixture = await seed_reports(shop)
+    async with shop.sessions.begin() as session:
+        session.add_all([DeductionRefund(
+            enrollment_id=fixture.enrollments["E11"], asn_id=fixture.asn["a10"], month=taken,
+            amount=16_800, reason="bpjs_rejected", recorded_at=NOW - timedelta(days=40),
+            payroll_month=month("2025-09")) for taken in (month("2025-07"), month("2025-08"))])
+    return fixture
 
 
 def test_the_commands_write_what_they_say(seeded_shop, cli_env):
@@ -313,9 +405,33 @@ def test_the_commands_write_what_they_say(seeded_shop, cli_env):
 
     code, out = run("export", "payroll", "--month", "2025-09", "--out", "gaji.csv")
     assert code == 0, out
-    assert "7 ASN, 8 pekerja, iuran Rp8.400 per pekerja, total Rp67.200." in out
-    assert "titik koma" in out
-    assert len(csv_rows(cli_env / "gaji.csv")) == 8
+    assert "3 ASN, 4 pekerja, iuran Rp8.400 per pekerja, total Rp33.600." in out
+    assert "Hanya pekerja yang sudah terdaftar di BPJS (bernomor KPJ) sebelum " \
+        "September 2025 yang dipotong." in out
+    assert ("Pengembalian kepada 1 ASN: 2 bulan potongan, total Rp33.600, ditulis ke "
+            f"{Path('gaji-pengembalian.csv')}.") in out
+    assert "titik koma" in out and "bertanda TOTAL pada kolom NIP" in out
+    assert len(csv_rows(cli_env / "gaji.csv")) == 5  # header, 3 ASN, TOTAL
+    header, *refunds, total = csv_rows(cli_env / "gaji-pengembalian.csv")
+    assert header == ["NIP", "Nama", "Unit kerja", "Referensi pendaftaran",
+                      "Bulan gaji dipotong", "Dikembalikan (Rp)", "Alasan", "Dicatat"]
+    assert refunds == [
+        [seeded_shop.nip["a10"], "ASN A10", KESEHATAN, str(seeded_shop.enrollments["E11"]),
+         taken, "16800", "Pekerja ditolak BPJS", "26-08-2025"] for taken in ("07-2025",
+                                                                            "08-2025")]
+    assert total == ["TOTAL", "", "", "", "", "33600", "", ""]
+
+    code, out = run("export", "payroll", "--month", "2025-09", "--out", "gaji.xlsx")
+    assert code == 0, out
+    assert 'total Rp33.600, pada lembar "Pengembalian".' in out
+    heading, _, rows, total = payroll_table(cli_env / "gaji.xlsx", "Pengembalian 2025-09")
+    assert heading[0] == ("Pengembalian potongan gaji kepada ASN, bersama gaji bulan "
+                          "September 2025")
+    assert [row[4:7] for row in rows] == [
+        (sep(7), 16_800, "Pekerja ditolak BPJS"), (sep(8), 16_800, "Pekerja ditolak BPJS")]
+    assert total[5] == 33_600
+    heading, *_ = payroll_table(cli_env / "gaji.xlsx", "Potongan 2025-09")
+    assert heading[3].endswith('Ada pengembalian potongan: lihat lembar "Pengembalian 2025-09".')
 
     code, out = run("export", "bpjs-batch", "--out", "bpjs.csv")
     assert code == 0, out
