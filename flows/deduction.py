@@ -130,13 +130,17 @@ async def take_agreement(conversation: Conversation, context: Context) -> Goto:
 async def _tell_coordinators(conversation: Conversation, context: Context,
                              terms: dict[str, Any]) -> None:
     """DESIGN §5.3: the OPD's coordinators learn that an enrolment waits for them (the
-    worker's name and masked NIK only), each in their own chat."""
+    worker's name and masked NIK only), each in their own chat; a coordinator who submitted
+    it is not one of them (another coordinator verifies it)."""
     asn = context.asn
     assert asn is not None
     if asn.unit_id is None:
         return
     news = {"worker": terms["worker"], "nik": terms["nik"]}
+    own = await context.roles.address_of_asn(asn.id)
     for address in await context.roles.coordinator_addresses(asn.unit_id):
+        if address == own:
+            continue
         conversation.replies.append(Reply("coordinator/new_submission", news,
                                           chat_id=address.chat_id,
                                           channel=Channel(address.channel)))

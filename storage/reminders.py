@@ -402,7 +402,8 @@ async def coordinator_due(
 ) -> list[CoordinatorDue]:
     """Linked coordinators not yet reminded for the working day `period` whose own OPD had
     submitted enrolments waiting at its due time that still wait; `pending` counts all that
-    wait now. Only the coordinator's unit counts: never another OPD's."""
+    wait now. Only the coordinator's unit counts: never another OPD's, nor the ones the
+    coordinator submitted (another coordinator verifies those)."""
     coordinator = aliased(Asn)
     member = aliased(Asn)
     linked = exists().where(ChannelIdentity.asn_id == Role.asn_id)
@@ -413,7 +414,7 @@ async def coordinator_due(
                Unit.name, pending)
         .join(coordinator, coordinator.id == Role.asn_id)
         .join(Unit, Unit.id == Role.unit_id)
-        .join(member, member.unit_id == Role.unit_id)
+        .join(member, and_(member.unit_id == Role.unit_id, member.id != Role.asn_id))
         .join(Enrollment, and_(Enrollment.asn_id == member.id,
                                Enrollment.status == "submitted"))
         .where(

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.console import make
+from bot.invitations import QrInvitations
 from flows.conversation import Context, Conversation, Invalid
 from flows.coordinator import S
 from flows.events import ChatType, Kind
@@ -184,6 +185,7 @@ async def test_the_ktp_data_is_never_shown_in_a_group_chat(coordinator, ahmad, c
             verifications=SqlVerificationRepository(session, app.cipher),
             progress=SqlProgressRepository(session),
             broadcasts=SqlBroadcastRepository(session, app.cipher),
+            invitations=QrInvitations(session, {}),
             config=app.settings.flow_config(),
             wording=lambda template, values: app.renderer.text(template, dict(values)),
             render=lambda reply, channel: app.renderer.render(reply, channel).as_body(),
@@ -382,3 +384,12 @@ async def test_the_old_numbered_decision_buttons_decide_nothing(coordinator, ahm
     async with coordinator.app.sessions() as session:
         assert await session.scalar(select(AuditLog.id).where(
             AuditLog.action.in_(["enrollment.verified", "enrollment.rejected"]))) is None
+
+
+async def test_a_coordinators_own_submission_is_news_to_the_other_coordinators_only(
+        coordinator, ahmad):
+    await grant_role(coordinator, "coordinator", BUDI.unit, nip=AHMAD_NIP)
+    await coordinator.send("/mulai")
+    await enrol(coordinator, NIK_SITI)
+    assert "menunggu verifikasi Anda" not in texts(coordinator.history)
+    assert "Pendaftaran baru menunggu verifikasi Anda: SITI AMINAH" in ahmad.last.text
