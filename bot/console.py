@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flows.button_words import AmbiguousWords, named_choice
+from flows.conversation import number_of
 from flows.events import Channel, Incoming, Kind, SharedContact
 from messages.renderer import Renderer
 
@@ -69,15 +71,19 @@ class ConsoleTransport:
         return str(len(self.shown))
 
     def button_for(self, user_id: str, typed: str) -> dict[str, Any] | None:
-        """The button a typed number or label names, among those last shown to this user."""
+        """The button a typed number or label names, among those last shown to this user.
+
+        Words follow the flows' rule (flows/button_words.py); words that fit two buttons are
+        passed on as text, for the flow to explain."""
         choices = self._choices.get(user_id, [])
         value = typed.strip()
-        if value.isdigit() and 1 <= int(value) <= len(choices):
-            return choices[int(value) - 1]
-        for button in choices:
-            if button["label"].lower() == value.lower():
-                return button
-        return None
+        number = number_of(value)  # not str.isdigit: "²" passes it and int() refuses it
+        if number is not None and 1 <= number <= len(choices):
+            return choices[number - 1]
+        try:
+            return named_choice(value, [(str(button["label"]), button) for button in choices])
+        except AmbiguousWords:
+            return None
 
     def incoming(self, user_id: str, line: str) -> Incoming:
         """A typed line as an update: a button's number or label, a command, or text.

@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, ClassVar
 
 from transitions import Machine
 
+from flows.button_words import MAX_TYPED, AmbiguousWords, named_choice
 from flows.events import Button, Incoming, Kind, Reply
 from flows.premium import PremiumRate
 from storage.interfaces import (
@@ -168,7 +169,13 @@ class Flow:
         return await self.steps[self._state(conversation)].prompt(conversation, context)
 
     async def accept(self, conversation: Conversation, context: Context) -> str | Goto:
-        return await self.steps[self._state(conversation)].accept(conversation, context)
+        """The step's answer to the update; typed words naming one of the step's buttons
+        are taken as that button (see `press_named`)."""
+        step = self.steps[self._state(conversation)]
+        if context.incoming.kind is Kind.TEXT:
+            await press_named(step, conversation, context)
+        return await step.accept(conversation, context)
+
 
     def fire(self, conversation: Conversation, trigger: str) -> None:
         """Move along the table; the machine evaluates conditions such as "editing".
@@ -200,6 +207,31 @@ class Flow:
         if conversation.state is None:
             raise RuntimeError("a flow step needs a state")
         return conversation.state
+
+
+async def press_named(step: Step, conversation: Conversation, context: Context) -> None:
+    """Typed words that name one of the buttons the step shows count as pressing it, on
+    every channel and in every step, by one rule (flows/button_words.py): the update becomes
+    that button's press. Words that fit two buttons are explained, not guessed.
+
+    Only text with a letter is compared: every label has one, and the typed numbers, NIK
+    and NIP that make up most typed answers then cost no second prompt."""
+    incoming = context.incoming
+    if len(incoming.text) > MAX_TYPED or not any(ch.isalpha() for ch in incoming.text):
+        return
+    prompt = await step.prompt(conversation, context)
+    if not prompt.buttons:
+        return
+    body = context.render(prompt, incoming.channel.value)
+    choices = [(str(button["label"]), str(button["payload"]))
+               for row in body.get("buttons") or [] for button in row
+               if not button.get("contact")]  # a contact card cannot be typed
+    try:
+        payload = named_choice(incoming.text, choices)
+    except AmbiguousWords as ambiguous:
+        raise Invalid("errors/ambiguous_button", ambiguous_labels=list(ambiguous.labels)) from None
+    if payload is not None:
+        context.incoming = replace(incoming, kind=Kind.BUTTON, payload=payload)
 
 
 async def first_unit(context: Context, role: str) -> dict[str, Any] | None:

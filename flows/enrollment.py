@@ -11,6 +11,7 @@ import re
 from datetime import date
 from typing import Any
 
+from flows.button_words import words_of
 from flows.conversation import (
     Context,
     Conversation,
@@ -19,13 +20,15 @@ from flows.conversation import (
     Invalid,
     Step,
     choice_of,
+    printable,
     text_of,
 )
 from flows.dates import InvalidDate, age_on, parse_date
 from flows.events import Button, Kind, Reply
+from flows.kecamatan import kecamatan_words, match_kecamatan
 from flows.nik import InvalidNik, mask_nik, parse_nik
 from flows.phone import InvalidPhone, mask_phone, to_e164
-from storage.interfaces import NikAlreadyHeld, WorkerDraft
+from storage.interfaces import KecamatanView, NikAlreadyHeld, WorkerDraft
 
 CONSENT_VERSION = "persetujuan-data-v1"
 
@@ -38,6 +41,7 @@ class S:
     OCCUPATION = "Enrollment:occupation"
     PHONE = "Enrollment:phone"
     KECAMATAN = "Enrollment:kecamatan"
+    KECAMATAN_CONFIRM = "Enrollment:kecamatan_confirm"
     KECAMATAN_OTHER = "Enrollment:kecamatan_other"
     DESA = "Enrollment:desa"
     CONSENT = "Enrollment:consent"
@@ -70,6 +74,11 @@ TRANSITIONS: list[dict[str, Any]] = [
     *_field(S.PHONE, S.KECAMATAN),
     {"trigger": "next", "source": S.KECAMATAN, "dest": S.DESA},
     {"trigger": "outside", "source": S.KECAMATAN, "dest": S.KECAMATAN_OTHER},
+    {"trigger": "suggest", "source": S.KECAMATAN, "dest": S.KECAMATAN_CONFIRM},
+    {"trigger": "next", "source": S.KECAMATAN_CONFIRM, "dest": S.DESA},
+    {"trigger": "outside", "source": S.KECAMATAN_CONFIRM, "dest": S.KECAMATAN_OTHER},
+    {"trigger": "suggest", "source": S.KECAMATAN_CONFIRM, "dest": S.KECAMATAN_CONFIRM},
+    {"trigger": "back", "source": S.KECAMATAN_CONFIRM, "dest": S.KECAMATAN},
     {"trigger": "next", "source": S.KECAMATAN_OTHER, "dest": S.DESA},
     *_field(S.DESA, S.CONSENT),
     {"trigger": "next", "source": S.CONSENT, "dest": S.SUMMARY},
@@ -98,6 +107,11 @@ RELATIONSHIPS = ("keluarga", "art", "tetangga", "lainnya")
 OCCUPATIONS = (
     "petani", "nelayan", "pedagang", "art", "ojek", "buruh", "peternak", "pengrajin", "lainnya",
 )
+# Typed at the kecamatan list for "Di luar ..."; at "Maksud Anda ...?" for yes and no.
+MAX_PLACE = 100
+OUTSIDE_WORDS = frozenset({"lainnya", "luar", "di luar"})
+YES = frozenset({"ya", "iya", "y", "benar", "betul"})
+NOT_IT = frozenset({"bukan", "tidak", "tdk", "salah"})
 EDITABLE = ("relationship", "nik", "name", "birth_date", "occupation", "phone", "address")
 _NAME = re.compile(r"^[^\W\d_]+(?:[ .,'\-]+[^\W\d_]+)*\.?$")
 _PLACE = re.compile(r"^[\w][\w .,'/()\-]*$")
@@ -150,8 +164,9 @@ async def take_nik(conversation: Conversation, context: Context) -> str:
     """Structure only; a NIK already protected by anyone is refused without naming them."""
     try:
         nik = parse_nik(text_of(context, max_length=64))
-    except InvalidNik:
-        raise Invalid("enrollment/bad_nik") from None
+    except InvalidNik as error:
+        raise Invalid("enrollment/bad_nik", nik_problem=error.problem.value,
+                      nik_length=error.length) from None
     if await context.enrollments.nik_is_held(nik.value):
         raise Invalid("enrollment/nik_held", nik=nik.masked)
     conversation.data["nik"] = nik.value
@@ -197,7 +212,7 @@ async def take_birth_date(conversation: Conversation, context: Context) -> str:
         born = date.fromisoformat(suggested)
     else:
         try:
-            born = parse_date(text_of(context, max_length=40))
+            born = parse_date(text_of(context, max_length=40), context.today)
         except InvalidDate:
             raise Invalid("enrollment/bad_birth_date") from None
     if born > context.today:
@@ -266,25 +281,79 @@ async def ask_kecamatan(conversation: Conversation, context: Context) -> Reply:
 
 
 async def take_kecamatan(conversation: Conversation, context: Context) -> str:
+    """A listed kecamatan pressed or named; a near miss is offered, never taken."""
     kecamatan = await context.roster.kecamatan()
     if not kecamatan:
         return _take_place(conversation, context, kecamatan_id=None)
+    if context.incoming.kind is Kind.TEXT:
+        return _typed_kecamatan(conversation, context, kecamatan)
     by_id = {str(item.id): item for item in kecamatan}
-    typed = {item.name.lower(): str(item.id) for item in kecamatan}
-    typed.update({"lainnya": "other", "luar": "other", "di luar": "other"})
-    try:
-        choice = choice_of(context, "kec", (*by_id, "other"), typed)
-    except Invalid as invalid:
-        if invalid.template != "errors/choose_button":
-            raise
-        # A typed name not on the list: say so, and where to go for a place outside.
-        raise Invalid("enrollment/unknown_kecamatan", region=context.config.region_name
-                      ) from None
+    choice = choice_of(context, "kec", (*by_id, "other"), {})
     if choice == "other":
         return "outside"
-    conversation.data["kecamatan_id"] = by_id[choice].id
-    conversation.data["kecamatan"] = by_id[choice].name
+    return _take_listed(conversation, by_id[choice])
+
+
+def _typed_kecamatan(conversation: Conversation, context: Context,
+                     kecamatan: list[KecamatanView]) -> str:
+    """ "Kec. Patebon" is Patebon; "Ptebon" asks "Maksud Anda Patebon?"; a name far from
+    every listed one is explained, with the way to a place outside the region."""
+    typed = printable(context.incoming.text)
+    if len(typed) > MAX_PLACE:
+        raise Invalid("enrollment/unknown_kecamatan", region=context.config.region_name)
+    if kecamatan_words(typed) in OUTSIDE_WORDS:
+        return "outside"
+    found = match_kecamatan(typed, kecamatan)
+    if found.named is not None:
+        return _take_listed(conversation, found.named)
+    if found.close:
+        conversation.data["kecamatan_offered"] = [item.id for item in found.close]
+        return "suggest"
+    raise Invalid("enrollment/unknown_kecamatan", region=context.config.region_name)
+
+
+def _take_listed(conversation: Conversation, item: KecamatanView) -> str:
+    """Take a kecamatan of the region's list; the near misses offered are done with."""
+    conversation.data.pop("kecamatan_offered", None)
+    conversation.data["kecamatan_id"] = item.id
+    conversation.data["kecamatan"] = item.name
     return "next"
+
+
+async def _offered(conversation: Conversation, context: Context) -> list[KecamatanView]:
+    """The kecamatan offered for a near miss, as the region's list holds them now."""
+    wanted = conversation.data.get("kecamatan_offered") or []
+    listed = {item.id: item for item in await context.roster.kecamatan()}
+    return [listed[number] for number in wanted if number in listed]
+
+
+async def ask_kecamatan_confirm(conversation: Conversation, context: Context) -> Reply:
+    """ "Maksud Anda Patebon?" with a yes, or a choice among the few close names."""
+    offered = await _offered(conversation, context)
+    if len(offered) == 1:
+        rows = [(Button("kecamatan_yes", f"kec:{offered[0].id}", {"name": offered[0].name}),)]
+    else:
+        rows = [(Button("kecamatan", f"kec:{item.id}", {"name": item.name}),)
+                for item in offered]
+    rows.append((Button("kecamatan_none", "kec:list"),))
+    return Reply("enrollment/kecamatan_suggest",
+                 {"near_kecamatan": [item.name for item in offered]}, buttons=tuple(rows))
+
+
+async def take_kecamatan_confirm(conversation: Conversation, context: Context) -> str:
+    """Yes takes the one offered; "Bukan" goes back to the list; another typed name or a
+    button of the list is read as at the list itself."""
+    incoming = context.incoming
+    offered = await _offered(conversation, context)
+    answer = words_of(incoming.text) if incoming.kind is Kind.TEXT else ""
+    if answer in NOT_IT or (incoming.kind is Kind.BUTTON and incoming.payload == "kec:list"):
+        conversation.data.pop("kecamatan_offered", None)
+        return "back"
+    if answer in YES:
+        if len(offered) != 1:  # several offered: which one?
+            raise Invalid("errors/choose_button")
+        return _take_listed(conversation, offered[0])
+    return await take_kecamatan(conversation, context)
 
 
 async def ask_kecamatan_other(conversation: Conversation, context: Context) -> Reply:
@@ -448,6 +517,8 @@ class EnrollmentFlow(Flow):
             S.OCCUPATION: Step(ask_occupation, take_occupation, "help/occupation"),
             S.PHONE: Step(ask_phone, take_phone, "help/worker_phone"),
             S.KECAMATAN: Step(ask_kecamatan, take_kecamatan, "help/address"),
+            S.KECAMATAN_CONFIRM: Step(ask_kecamatan_confirm, take_kecamatan_confirm,
+                                      "help/address"),
             S.KECAMATAN_OTHER: Step(ask_kecamatan_other, take_kecamatan_other, "help/address"),
             S.DESA: Step(ask_desa, take_desa, "help/address"),
             S.CONSENT: Step(ask_consent, take_consent, "help/consent"),

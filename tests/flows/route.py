@@ -119,6 +119,7 @@ ROUTE: dict[str, tuple[str | None, Action]] = {
     "Enrollment:phone": ("Enrollment:occupation", press("Pedagang kecil")),
     "Enrollment:kecamatan": ("Enrollment:phone", send("0857-1111-2222")),
     "Enrollment:kecamatan_other": ("Enrollment:kecamatan", press("Di luar")),
+    "Enrollment:kecamatan_confirm": ("Enrollment:kecamatan", send("Ptebon")),
     "Enrollment:desa": ("Enrollment:kecamatan", press("Patebon")),
     "Enrollment:consent": ("Enrollment:desa", send("Kumpulrejo")),
     "Enrollment:summary": ("Enrollment:consent", press("✅ Pekerja setuju")),

@@ -49,7 +49,7 @@ def expected(state: str, what: str) -> str:
         return "Tombol itu sudah tidak berlaku"
     if state == "Identify:phone":
         return USE_CONTACT
-    if state == "Enrollment:kecamatan":
+    if state in {"Enrollment:kecamatan", "Enrollment:kecamatan_confirm"}:
         return "tidak ada di daftar Kabupaten Kendal"
     if state not in BAD_TEXT:
         return CHOOSE

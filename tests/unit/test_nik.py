@@ -6,7 +6,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from flows.nik import InvalidNik, parse_nik
+from flows.nik import InvalidNik, NikProblem, parse_nik
 from storage.masking import mask_nik
 
 
@@ -79,6 +79,35 @@ def test_anything_else_is_refused(text):
 def test_structural_errors(text):
     with pytest.raises(InvalidNik):
         parse_nik(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "problem", "length"),
+    [("332401570880001", NikProblem.LENGTH, 15),
+     ("33240157088000012", NikProblem.LENGTH, 17),
+     ("3324 0157 0880 001", NikProblem.LENGTH, 15),  # the separators are not counted
+     ("3324-0157-0880-00012", NikProblem.LENGTH, 17),
+     ("33240157O8800001", NikProblem.NOT_DIGITS, 16),  # a letter O for a zero
+     ("３３２４０１５７０８８０００１", NikProblem.NOT_DIGITS, 15),
+     ("1024015708800001", NikProblem.REGION, 16), ("3300015708800001", NikProblem.REGION, 16),
+     ("3324013208800001", NikProblem.BIRTH_DATE, 16),
+     ("3324011513800001", NikProblem.BIRTH_DATE, 16),
+     ("3324015708800000", NikProblem.SERIAL, 16)],
+)
+def test_a_refusal_says_what_is_wrong_and_how_many_digits_were_typed(text, problem, length):
+    with pytest.raises(InvalidNik) as refused:
+        parse_nik(text)
+    assert (refused.value.problem, refused.value.length) == (problem, length)
+
+
+@given(st.text(alphabet="0123456789 .-", max_size=30))
+def test_the_length_told_is_the_digits_typed(text):
+    digits = sum(ch.isdigit() for ch in text)
+    try:
+        parse_nik(text)
+    except InvalidNik as refused:
+        if refused.problem is NikProblem.LENGTH:
+            assert refused.length == digits != 16
 
 
 @given(niks())
