@@ -21,7 +21,7 @@ from bot.app import App
 from bot.cli_output import say
 from bot.kecamatan import read_kecamatan
 from flows.deduction import agreement_record, agreement_terms
-from flows.enrollment import CONSENT_VERSION, OCCUPATIONS, RELATIONSHIPS
+from flows.enrollment import CONSENT_VERSION, OCCUPATIONS, RELATIONSHIPS, consent_context
 from flows.nik import parse_nik
 from flows.nip import parse_nip
 from flows.phone import to_e164
@@ -318,11 +318,11 @@ async def write_demo_data(app: App, asn_count: int = 1000, seed: int = 2025) -> 
         progressed: list[tuple[int, str, str | None]] = []
         added_workers = 0
         for worker in workers:
-            if await enrollments.nik_is_held(worker.nik):
+            if await enrollments.holding_status(worker.nik) is not None:
                 continue
             at = now - timedelta(days=worker.days_ago)
             consent = app.renderer.text("enrollment/consent_wording",
-                                        {"worker": worker.name, "version": CONSENT_VERSION})
+                                        consent_context(worker.name, worker.phone is not None))
             saved = await enrollments.save_draft(
                 asn_ids[worker.asn_nip],
                 WorkerDraft(

@@ -96,9 +96,15 @@ class Invalid(Exception):
         self.context = context
 
 
+class CancelRequested(Exception):
+    """A step's own "Batal" (its button or the word): the router treats it as /batal, so it
+    asks first when answers would be lost."""
+
+
 @dataclass(frozen=True, slots=True)
 class Goto:
-    """Leave this flow for a state of another flow (or None: home, which keeps no data)."""
+    """Leave this flow for a state of another flow (or None: home, which keeps nothing but a
+    form /mulai set aside)."""
 
     state: str | None
 
@@ -147,6 +153,8 @@ class Flow:
     name: str
     initial: str
     role: ClassVar[str | None] = None
+    # A form whose answers /mulai keeps aside (flows/paused.py) instead of dropping them.
+    pausable: ClassVar[bool] = False
     commands: ClassVar[Mapping[str, Command]] = {}
     group_commands: ClassVar[Mapping[str, GroupCommand]] = {}
 
@@ -176,7 +184,6 @@ class Flow:
             await press_named(step, conversation, context)
         return await step.accept(conversation, context)
 
-
     def fire(self, conversation: Conversation, trigger: str) -> None:
         """Move along the table; the machine evaluates conditions such as "editing".
 
@@ -196,8 +203,19 @@ class Flow:
     def help_template(self, state: str) -> str:
         return self.steps[state].help
 
-    def cancel_template(self, state: str) -> str:
-        return self.steps[state].cancelled
+    def cancelled(self, conversation: Conversation) -> Reply:
+        """What /batal says here (the step's `cancelled` template)."""
+        return Reply(self.steps[self._state(conversation)].cancelled)
+
+    def unsaved_answers(self, conversation: Conversation) -> int:
+        """How many answers leaving now would throw away: the router asks before /batal
+        throws away more than one, and /mulai sets a `pausable` flow's answers aside."""
+        return 0
+
+    async def back(self, conversation: Conversation, context: Context) -> str | Goto | None:
+        """Where /kembali leads: a trigger of the table, another flow's state, or None at a
+        first step (the router then says so)."""
+        return "back" if self.can(conversation, "back") else None
 
     def resting(self, state: str) -> bool:
         return self.steps[state].resting

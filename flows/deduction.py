@@ -3,6 +3,8 @@ all the ASN's workers, the first month deducted, and an explicit "Saya setuju".
 
     Deduction:confirm --agree--> (submitted) main menu
                       --later--> (kept as draft) main menu
+                      --/kembali--> the summary just saved (its form kept beside the draft),
+                                    or "Pekerja saya" where the draft was opened from
 
 The agreement is stored with the very words shown, the amounts, the time and the channel;
 the OPD's coordinators are told that an enrolment waits for their verification.
@@ -89,7 +91,7 @@ async def ask_agreement(conversation: Conversation, context: Context) -> Reply:
                      buttons=((Button("later", "ded:later"),),))
     return Reply(
         "deduction/confirm",
-        terms,
+        {**terms, "changeable": isinstance(conversation.data.get("form"), dict)},
         buttons=((Button("agree", "ded:agree"),), (Button("later", "ded:later"),)),
     )
 
@@ -153,3 +155,16 @@ class DeductionFlow(Flow):
     def __init__(self) -> None:
         super().__init__({S.CONFIRM: Step(ask_agreement, take_agreement, "help/deduction",
                                  cancelled="deduction/later")}, [])
+
+    async def back(self, conversation: Conversation, context: Context) -> Goto:
+        """Back to the summary of the draft just saved, to change it (saving again updates
+        the same draft); or to "Pekerja saya" when the draft was opened from there."""
+        data = conversation.data
+        form = data.get("form")
+        if not isinstance(form, dict):
+            return Goto("Workers:list")
+        draft_id = data["enrollment_id"]
+        data.clear()
+        data.update(form)
+        data["draft_id"] = draft_id
+        return Goto("Enrollment:summary")

@@ -3,16 +3,22 @@
 The table below is the whole conversation; `docs/flows.md` holds its diagram, generated from
 this table and checked by a test. While `editing` is set (the user chose "Ubah" on the
 summary), a finished field returns to the summary instead of walking on.
+
+The nine steps a user counts ("langkah N dari 9") are the nine questions of DESIGN §5.2;
+the address's states are one step, and so are the birth date and its check against the NIK.
+The check asks once when the two disagree and never refuses either (DESIGN §3).
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 from flows.button_words import words_of
 from flows.conversation import (
+    CancelRequested,
     Context,
     Conversation,
     Flow,
@@ -28,9 +34,17 @@ from flows.events import Button, Kind, Reply
 from flows.kecamatan import kecamatan_words, match_kecamatan
 from flows.nik import InvalidNik, mask_nik, parse_nik
 from flows.phone import InvalidPhone, mask_phone, to_e164
-from storage.interfaces import KecamatanView, NikAlreadyHeld, WorkerDraft
+from storage.interfaces import (
+    COVERED_STATUSES,
+    EnrollmentNotFound,
+    KecamatanView,
+    NikAlreadyHeld,
+    WorkerDraft,
+)
 
-CONSENT_VERSION = "persetujuan-data-v1"
+# v2: the wording no longer reads its version aloud and names the phone only when one is
+# given; the version is recorded beside the words.
+CONSENT_VERSION = "persetujuan-data-v2"
 
 
 class S:
@@ -38,6 +52,7 @@ class S:
     NIK = "Enrollment:nik"
     NAME = "Enrollment:name"
     BIRTH_DATE = "Enrollment:birth_date"
+    BIRTH_DATE_CHECK = "Enrollment:birth_date_check"
     OCCUPATION = "Enrollment:occupation"
     PHONE = "Enrollment:phone"
     KECAMATAN = "Enrollment:kecamatan"
@@ -57,6 +72,24 @@ def _field(source: str, dest: str) -> list[dict[str, Any]]:
     ]
 
 
+# The step each state belongs to, as the user counts them.
+STEPS = 9
+STEP_OF = {
+    S.RELATIONSHIP: 1, S.NIK: 2, S.NAME: 3, S.BIRTH_DATE: 4, S.BIRTH_DATE_CHECK: 4,
+    S.OCCUPATION: 5, S.PHONE: 6, S.KECAMATAN: 7, S.KECAMATAN_CONFIRM: 7,
+    S.KECAMATAN_OTHER: 7, S.DESA: 7, S.CONSENT: 8, S.SUMMARY: 9, S.EDIT: 9,
+}
+# One key per answered question (the phone's is there, None, when it was skipped; the
+# address counts once, from its kecamatan).
+ANSWER_KEYS = ("relationship", "nik", "name", "birth_date", "occupation", "phone", "kecamatan",
+               "consent_version")
+
+
+def answers_in(data: dict[str, Any]) -> int:
+    """How many of the nine questions the form holds an answer to."""
+    return sum(key in data for key in ANSWER_KEYS)
+
+
 def _back(source: str, dest: str) -> list[dict[str, Any]]:
     """/kembali from a field: to the summary while editing, else to the field before."""
     return [
@@ -69,8 +102,13 @@ TRANSITIONS: list[dict[str, Any]] = [
     *_field(S.RELATIONSHIP, S.NIK),
     *_field(S.NIK, S.NAME),
     *_field(S.NAME, S.BIRTH_DATE),
+    {"trigger": "check", "source": [S.NIK, S.BIRTH_DATE], "dest": S.BIRTH_DATE_CHECK},
     *_field(S.BIRTH_DATE, S.OCCUPATION),
+    *_field(S.BIRTH_DATE_CHECK, S.OCCUPATION),
     *_field(S.OCCUPATION, S.PHONE),
+    # A phone added from the summary after a consent read without one: read it again.
+    {"trigger": "next", "source": S.PHONE, "dest": S.CONSENT,
+     "conditions": "phone_needs_consent"},
     *_field(S.PHONE, S.KECAMATAN),
     {"trigger": "next", "source": S.KECAMATAN, "dest": S.DESA},
     {"trigger": "outside", "source": S.KECAMATAN, "dest": S.KECAMATAN_OTHER},
@@ -94,6 +132,7 @@ TRANSITIONS: list[dict[str, Any]] = [
     *_back(S.NIK, S.RELATIONSHIP),
     *_back(S.NAME, S.NIK),
     *_back(S.BIRTH_DATE, S.NAME),
+    {"trigger": "back", "source": S.BIRTH_DATE_CHECK, "dest": S.BIRTH_DATE},
     *_back(S.OCCUPATION, S.BIRTH_DATE),
     *_back(S.PHONE, S.OCCUPATION),
     *_back(S.KECAMATAN, S.PHONE),
@@ -136,11 +175,25 @@ def editing(event: Any) -> bool:
     return bool(event.model.data.get("editing"))
 
 
+def phone_needs_consent(event: Any) -> bool:
+    """Condition: a phone was added from the summary, and the consent the worker heard did
+    not name one."""
+    data = event.model.data
+    return editing(event) and bool(data.get("phone")) and not data.get("consent_phone")
+
+
+def _step(conversation: Conversation, state: str, **context: Any) -> dict[str, Any]:
+    """A question's context with its place in the form: "langkah N dari 9", or "Ubah data
+    pekerja" while a field is opened from the summary."""
+    return {"step": STEP_OF[state], "steps": STEPS,
+            "editing": bool(conversation.data.get("editing")), **context}
+
+
 # --- relationship -------------------------------------------------------------------------
 
 async def ask_relationship(conversation: Conversation, context: Context) -> Reply:
     """Who is the worker to you?"""
-    return Reply("enrollment/ask_relationship",
+    return Reply("enrollment/ask_relationship", _step(conversation, S.RELATIONSHIP),
                  buttons=_buttons("rel", "relationship", RELATIONSHIPS, 2))
 
 
@@ -157,21 +210,35 @@ async def take_relationship(conversation: Conversation, context: Context) -> str
 
 async def ask_nik(conversation: Conversation, context: Context) -> Reply:
     """Ask for the 16-digit NIK from the worker's KTP or KK."""
-    return Reply("enrollment/ask_nik")
+    return Reply("enrollment/ask_nik", _step(conversation, S.NIK))
 
 
 async def take_nik(conversation: Conversation, context: Context) -> str:
-    """Structure only; a NIK already protected by anyone is refused without naming them."""
+    """Structure only; a NIK another enrolment holds is refused without naming its ASN, saying
+    whether the worker is being registered or already protected. A NIK whose date is past
+    the age limits is taken with a warning (the KTP's date may differ); a NIK changed from
+    the summary whose date differs from the birth date given asks about the date once."""
     try:
         nik = parse_nik(text_of(context, max_length=64))
     except InvalidNik as error:
         raise Invalid("enrollment/bad_nik", nik_problem=error.problem.value,
                       nik_length=error.length) from None
-    if await context.enrollments.nik_is_held(nik.value):
-        raise Invalid("enrollment/nik_held", nik=nik.masked)
-    conversation.data["nik"] = nik.value
+    status = await context.enrollments.holding_status(nik.value)
+    if status is not None:
+        raise Invalid("enrollment/nik_held", nik=nik.masked,
+                      protected=status in COVERED_STATUSES)
+    data = conversation.data
+    data["nik"] = nik.value
     suggested = nik.birth_date(context.today)
-    conversation.data["nik_birth_date"] = suggested.isoformat() if suggested else None
+    data["nik_birth_date"] = suggested.isoformat() if suggested else None
+    if suggested is not None and _age_refusal(suggested, context) is not None:
+        conversation.replies.append(Reply("enrollment/nik_age_warning", {
+            "born": suggested, "age": age_on(suggested, context.today),
+            "min_age": context.config.min_age, "max_age": context.config.max_age}))
+    given = data.get("birth_date")
+    if data.get("editing") and given and _differs_from_nik(date.fromisoformat(given), data):
+        data["birth_date_doubt"] = given
+        return "check"
     return "next"
 
 
@@ -179,7 +246,7 @@ async def take_nik(conversation: Conversation, context: Context) -> str:
 
 async def ask_name(conversation: Conversation, context: Context) -> Reply:
     """Ask for the full name exactly as on the KTP."""
-    return Reply("enrollment/ask_name")
+    return Reply("enrollment/ask_name", _step(conversation, S.NAME))
 
 
 async def take_name(conversation: Conversation, context: Context) -> str:
@@ -192,37 +259,115 @@ async def take_name(conversation: Conversation, context: Context) -> str:
 
 # --- birth date -----------------------------------------------------------------------------
 
+# Typed at "Sudah benar?" for the date given.
+DATE_IS_RIGHT = frozenset({"ya", "iya", "benar", "betul", "sudah benar", "ya benar"})
+
+
+def _nik_date(data: dict[str, Any]) -> date | None:
+    suggested = data.get("nik_birth_date")
+    return date.fromisoformat(suggested) if suggested else None
+
+
+def _differs_from_nik(born: date, data: dict[str, Any]) -> bool:
+    """Whether a birth date disagrees with the NIK's DDMMYY (day + 40 for women, already
+    read). The NIK names no century, so 1924 and 2024 agree; a NIK whose digits name no
+    real date has nothing to disagree with."""
+    if _nik_date(data) is None:
+        return False
+    nik = parse_nik(data["nik"])
+    return (born.day, born.month, born.year % 100) != (nik.day, nik.month, nik.year2)
+
+
+def _age_refusal(born: date, context: Context) -> Invalid | None:
+    """Why a worker born then cannot be registered today (too old, too young), or None."""
+    age = age_on(born, context.today)
+    if age > context.config.max_age:
+        return Invalid("enrollment/too_old", max_age=context.config.max_age, age=age)
+    if age < context.config.min_age:
+        return Invalid("enrollment/too_young", min_age=context.config.min_age, age=age)
+    return None
+
+
+def _typed_birth_date(context: Context) -> date:
+    """A typed birth date that can be registered: read, not after today, within the ages."""
+    try:
+        born = parse_date(text_of(context, max_length=40), context.today)
+    except InvalidDate:
+        raise Invalid("enrollment/bad_birth_date") from None
+    return _registrable(born, context)
+
+
+def _registrable(born: date, context: Context) -> date:
+    if born > context.today:
+        raise Invalid("enrollment/birth_date_future")
+    refusal = _age_refusal(born, context)
+    if refusal is not None:
+        raise refusal
+    return born
+
+
 async def ask_birth_date(conversation: Conversation, context: Context) -> Reply:
-    """Offer the date the NIK suggests; the user may type another."""
-    suggested = conversation.data.get("nik_birth_date")
-    if suggested is None:
-        return Reply("enrollment/ask_birth_date", {"suggested": None})
-    day = date.fromisoformat(suggested)
-    return Reply(
-        "enrollment/ask_birth_date",
-        {"suggested": day},
-        buttons=((Button("birth_date_from_nik", "dob:nik", {"date": day}),),),
-    )
+    """Offer the date the NIK suggests when it can be registered; the user may type
+    another. A NIK date past the age limits is named, not offered."""
+    suggested = _nik_date(conversation.data)
+    offered = suggested is not None and _age_refusal(suggested, context) is None
+    reply = Reply("enrollment/ask_birth_date",
+                  _step(conversation, S.BIRTH_DATE, suggested=suggested, offered=offered))
+    if suggested is None or not offered:
+        return reply
+    return replace(
+        reply, buttons=((Button("birth_date_from_nik", "dob:nik", {"date": suggested}),),))
 
 
 async def take_birth_date(conversation: Conversation, context: Context) -> str:
+    """The NIK's date pressed, or a typed one; a typed date that disagrees with the NIK is
+    asked about once (Enrollment:birth_date_check)."""
     incoming = context.incoming
-    suggested = conversation.data.get("nik_birth_date")
+    data = conversation.data
+    suggested = _nik_date(data)
     if incoming.kind is Kind.BUTTON and incoming.payload == "dob:nik" and suggested:
-        born = date.fromisoformat(suggested)
+        data["birth_date"] = _registrable(suggested, context).isoformat()
+        return "next"
+    born = _typed_birth_date(context)
+    if _differs_from_nik(born, data):
+        data["birth_date_doubt"] = born.isoformat()
+        return "check"
+    data.pop("birth_date_doubt", None)
+    data["birth_date"] = born.isoformat()
+    return "next"
+
+
+async def ask_birth_date_check(conversation: Conversation, context: Context) -> Reply:
+    """ "Tanggal lahir 5 Agustus 1980 berbeda dari NIK (17 Agustus 1980). Sudah benar?" """
+    data = conversation.data
+    given = date.fromisoformat(data["birth_date_doubt"])
+    suggested = _nik_date(data)
+    offered = suggested is not None and _age_refusal(suggested, context) is None
+    rows: list[tuple[Button, ...]] = [(Button("birth_date_keep", "dob:keep"),)]
+    if offered:
+        rows.append((Button("birth_date_use_nik", "dob:nik"),))
+    return Reply("enrollment/birth_date_check",
+                 _step(conversation, S.BIRTH_DATE_CHECK, given=given, suggested=suggested,
+                       offered=offered),
+                 buttons=tuple(rows))
+
+
+async def take_birth_date_check(conversation: Conversation, context: Context) -> str:
+    """Keep the date given, take the NIK's, or type the right one (taken without asking
+    again: the NIK's date has just been shown)."""
+    data = conversation.data
+    incoming = context.incoming
+    suggested = _nik_date(data)
+    if incoming.kind is Kind.BUTTON and incoming.payload == "dob:keep":
+        born = date.fromisoformat(data["birth_date_doubt"])
+    elif incoming.kind is Kind.BUTTON and incoming.payload == "dob:nik" and suggested:
+        born = _registrable(suggested, context)
+    elif incoming.kind is Kind.TEXT and " ".join(incoming.text.split()).lower() in DATE_IS_RIGHT:
+        born = date.fromisoformat(data["birth_date_doubt"])
     else:
-        try:
-            born = parse_date(text_of(context, max_length=40), context.today)
-        except InvalidDate:
-            raise Invalid("enrollment/bad_birth_date") from None
-    if born > context.today:
-        raise Invalid("enrollment/birth_date_future")
-    age = age_on(born, context.today)
-    if age > context.config.max_age:
-        raise Invalid("enrollment/too_old", max_age=context.config.max_age, age=age)
-    if age < context.config.min_age:
-        raise Invalid("enrollment/too_young", min_age=context.config.min_age, age=age)
-    conversation.data["birth_date"] = born.isoformat()
+        born = _typed_birth_date(context)
+    data.pop("birth_date_doubt", None)
+    data["birth_date"] = born.isoformat()
     return "next"
 
 
@@ -230,7 +375,7 @@ async def take_birth_date(conversation: Conversation, context: Context) -> str:
 
 async def ask_occupation(conversation: Conversation, context: Context) -> Reply:
     """What work does the worker do?"""
-    return Reply("enrollment/ask_occupation",
+    return Reply("enrollment/ask_occupation", _step(conversation, S.OCCUPATION),
                  buttons=_buttons("job", "occupation", OCCUPATIONS, 2))
 
 
@@ -247,10 +392,13 @@ async def take_occupation(conversation: Conversation, context: Context) -> str:
 
 async def ask_phone(conversation: Conversation, context: Context) -> Reply:
     """The worker's phone number is optional: many have none."""
-    return Reply("enrollment/ask_phone", buttons=((Button("skip", "phone:skip"),),))
+    return Reply("enrollment/ask_phone", _step(conversation, S.PHONE),
+                 buttons=((Button("skip", "phone:skip"),),))
 
 
 async def take_phone(conversation: Conversation, context: Context) -> str:
+    """The worker's own number, or none; the ASN's own number is not the worker's (BPJS and
+    the worker's consent would reach the ASN instead)."""
     incoming = context.incoming
     if incoming.kind is Kind.BUTTON and incoming.payload == "phone:skip":
         conversation.data["phone"] = None
@@ -260,9 +408,13 @@ async def take_phone(conversation: Conversation, context: Context) -> str:
         conversation.data["phone"] = None
         return "next"
     try:
-        conversation.data["phone"] = to_e164(text)
+        phone = to_e164(text)
     except InvalidPhone:
         raise Invalid("enrollment/bad_phone") from None
+    asn = context.asn
+    if asn is not None and phone == await context.roster.phone_of(asn.id):
+        raise Invalid("enrollment/own_phone")
+    conversation.data["phone"] = phone
     return "next"
 
 
@@ -272,12 +424,13 @@ async def ask_kecamatan(conversation: Conversation, context: Context) -> Reply:
     """A list of the region's kecamatan where one is configured; free text elsewhere."""
     kecamatan = await context.roster.kecamatan()
     if not kecamatan:
-        return Reply("enrollment/ask_kecamatan_text")
+        return Reply("enrollment/ask_kecamatan_text", _step(conversation, S.KECAMATAN))
     region = {"region": context.config.region_name}
     buttons = [Button("kecamatan", f"kec:{item.id}", {"name": item.name}) for item in kecamatan]
     rows = [tuple(buttons[i:i + 3]) for i in range(0, len(buttons), 3)]
     rows.append((Button("kecamatan_outside", "kec:other", region),))
-    return Reply("enrollment/ask_kecamatan", region, buttons=tuple(rows))
+    return Reply("enrollment/ask_kecamatan", _step(conversation, S.KECAMATAN, **region),
+                 buttons=tuple(rows))
 
 
 async def take_kecamatan(conversation: Conversation, context: Context) -> str:
@@ -337,7 +490,8 @@ async def ask_kecamatan_confirm(conversation: Conversation, context: Context) ->
                 for item in offered]
     rows.append((Button("kecamatan_none", "kec:list"),))
     return Reply("enrollment/kecamatan_suggest",
-                 {"near_kecamatan": [item.name for item in offered]}, buttons=tuple(rows))
+                 _step(conversation, S.KECAMATAN_CONFIRM,
+                       near_kecamatan=[item.name for item in offered]), buttons=tuple(rows))
 
 
 async def take_kecamatan_confirm(conversation: Conversation, context: Context) -> str:
@@ -358,7 +512,8 @@ async def take_kecamatan_confirm(conversation: Conversation, context: Context) -
 
 async def ask_kecamatan_other(conversation: Conversation, context: Context) -> Reply:
     """Outside the region: type the kecamatan and the regency or city."""
-    return Reply("enrollment/ask_kecamatan_other", {"region": context.config.region_name})
+    return Reply("enrollment/ask_kecamatan_other",
+                 _step(conversation, S.KECAMATAN_OTHER, region=context.config.region_name))
 
 
 async def take_kecamatan_other(conversation: Conversation, context: Context) -> str:
@@ -382,8 +537,9 @@ def _take_place(conversation: Conversation, context: Context, kecamatan_id: int 
 async def ask_desa(conversation: Conversation, context: Context) -> Reply:
     """The desa or kelurahan where the worker lives."""
     data = conversation.data
-    return Reply("enrollment/ask_desa", {"kecamatan": data.get("kecamatan", ""),
-                                         "kecamatan_listed": _listed(data)})
+    return Reply("enrollment/ask_desa", _step(conversation, S.DESA,
+                                              kecamatan=data.get("kecamatan", ""),
+                                              kecamatan_listed=_listed(data)))
 
 
 async def take_desa(conversation: Conversation, context: Context) -> str:
@@ -396,28 +552,55 @@ async def take_desa(conversation: Conversation, context: Context) -> str:
 
 # --- consent --------------------------------------------------------------------------------
 
-def _consent_context(conversation: Conversation) -> dict[str, Any]:
-    return {"worker": conversation.data.get("name", ""), "version": CONSENT_VERSION}
+def consent_context(worker: str, phone: bool) -> dict[str, Any]:
+    """What the consent's words name: the worker, and the phone only when one is shared."""
+    return {"worker": worker, "phone": phone}
 
 
 async def ask_consent(conversation: Conversation, context: Context) -> Reply:
-    """Read the consent wording to the worker; the ASN records their answer."""
+    """Read the consent wording to the worker; the ASN records their answer. Asked again
+    when a phone was added after a consent that named none."""
+    data = conversation.data
+    phone = bool(data.get("phone"))
+    again = phone and "consent_version" in data and not data.get("consent_phone")
     return Reply(
         "enrollment/ask_consent",
-        _consent_context(conversation),
+        _step(conversation, S.CONSENT, again=again,
+              **consent_context(data.get("name", ""), phone)),
         buttons=((Button("consent_yes", "consent:yes"),), (Button("consent_no", "consent:no"),)),
     )
 
 
 async def take_consent(conversation: Conversation, context: Context) -> str | Goto:
+    """A refusal saves nothing, and ends a saved draft the worker no longer agrees to."""
     answer = choice_of(context, "consent", ("yes", "no"),
                        {"ya": "yes", "setuju": "yes", "tidak": "no", "tidak setuju": "no"})
+    data = conversation.data
     if answer == "no":
+        if "draft_id" in data:
+            await _end_refused_draft(conversation, context)
         conversation.replies.append(Reply("enrollment/consent_refused"))
         return Goto(None)
-    conversation.data["consent_version"] = CONSENT_VERSION
-    conversation.data["consent_at"] = context.now.isoformat()
+    data["consent_version"] = CONSENT_VERSION
+    data["consent_at"] = context.now.isoformat()
+    data["consent_phone"] = bool(data.get("phone"))
     return "next"
+
+
+async def _end_refused_draft(conversation: Conversation, context: Context) -> None:
+    """The worker refused when asked again (a phone added): the saved draft ends, since its
+    consent no longer holds; nothing of it is sent anywhere."""
+    asn = context.asn
+    assert asn is not None
+    draft_id = int(conversation.data["draft_id"])
+    reason = context.wording("enrollment/consent_withdrawn_reason", {})
+    try:
+        await context.enrollments.stop(asn.id, draft_id, reason, context.today, context.now)
+    except EnrollmentNotFound:  # ended elsewhere meanwhile: nothing left to end
+        return
+    await context.audit.record(
+        "enrollment.stopped", actor_asn_id=asn.id, channel=context.incoming.channel.value,
+        now=context.now, subject=f"enrollment:{draft_id}", details={"reason": reason})
 
 
 # --- summary and edits ----------------------------------------------------------------------
@@ -429,6 +612,7 @@ async def show_summary(conversation: Conversation, context: Context) -> Reply:
     return Reply(
         "enrollment/summary",
         {
+            **_step(conversation, S.SUMMARY),
             "relationship": data["relationship"],
             "nik": mask_nik(data["nik"]),
             "name": data["name"],
@@ -452,12 +636,17 @@ async def take_summary(conversation: Conversation, context: Context) -> str | Go
     if choice == "edit":
         return "edit"
     if choice == "cancel":
-        conversation.replies.append(Reply("common/cancelled"))
-        return Goto(None)
+        raise CancelRequested  # as /batal: asked first, since eight answers would go
     return await _save(conversation, context)
 
 
+# Kept out of the form set aside for going back from the agreement.
+_NOT_FORM = ("editing", "draft_id", "birth_date_doubt")
+
+
 async def _save(conversation: Conversation, context: Context) -> Goto:
+    """Save the draft (or, back from the agreement, the draft saved before) and open the
+    agreement; the form's answers stay beside it for /kembali to the summary."""
     data = conversation.data
     asn = context.asn
     assert asn is not None
@@ -472,27 +661,42 @@ async def _save(conversation: Conversation, context: Context) -> Goto:
         kecamatan_id=data.get("kecamatan_id"),
         relationship=data["relationship"],
     )
-    wording = context.wording("enrollment/consent_wording", _consent_context(conversation))
+    # The words the worker heard: with the phone only if the consent named one.
+    wording = context.wording("enrollment/consent_wording", consent_context(
+        data["name"], bool(data.get("consent_phone"))))
     channel = context.incoming.channel.value
+    draft_id = data.get("draft_id")
+    enrollments = context.enrollments
     try:
-        saved = await context.enrollments.save_draft(
-            asn.id, draft, CONSENT_VERSION, wording, channel, context.now
-        )
+        if draft_id is None:
+            saved = await enrollments.save_draft(
+                asn.id, draft, CONSENT_VERSION, wording, channel, context.now)
+        else:
+            saved = await enrollments.update_draft(
+                asn.id, int(draft_id), draft, CONSENT_VERSION, wording, channel, context.now)
     except NikAlreadyHeld:  # taken by someone else since the NIK step: change it or cancel
-        raise Invalid("enrollment/nik_held_at_save", nik=mask_nik(draft.nik)) from None
+        status = await enrollments.holding_status(draft.nik)
+        raise Invalid("enrollment/nik_held_at_save", nik=mask_nik(draft.nik),
+                      protected=status in COVERED_STATUSES) from None
+    except EnrollmentNotFound:  # the draft was ended elsewhere meanwhile
+        conversation.replies.append(Reply("deduction/not_available"))
+        return Goto(None)
     await context.audit.record(
-        "enrollment.saved", actor_asn_id=asn.id, channel=channel, now=context.now,
+        "enrollment.saved" if draft_id is None else "enrollment.changed",
+        actor_asn_id=asn.id, channel=channel, now=context.now,
         subject=f"enrollment:{saved.id}", details={"nik": saved.nik_masked},
     )
-    conversation.data.clear()
-    conversation.data["enrollment_id"] = saved.id
+    form = {key: value for key, value in data.items() if key not in _NOT_FORM}
+    data.clear()
+    data.update({"enrollment_id": saved.id, "form": form})
     return Goto("Deduction:confirm")
 
 
 async def ask_edit(conversation: Conversation, context: Context) -> Reply:
     """Which part should change?"""
     buttons = _buttons("edit", "edit", EDITABLE, 2)
-    return Reply("enrollment/ask_edit", buttons=(*buttons, (Button("back", "edit:back"),)))
+    return Reply("enrollment/ask_edit", _step(conversation, S.EDIT),
+                 buttons=(*buttons, (Button("back", "edit:back"),)))
 
 
 async def take_edit(conversation: Conversation, context: Context) -> str:
@@ -504,9 +708,13 @@ async def take_edit(conversation: Conversation, context: Context) -> str:
     return f"edit_{choice}"
 
 
+CONDITIONS = {"editing": editing, "phone_needs_consent": phone_needs_consent}
+
+
 class EnrollmentFlow(Flow):
     name = "Enrollment"
     initial = S.RELATIONSHIP
+    pausable = True
 
     def __init__(self) -> None:
         steps = {
@@ -514,6 +722,8 @@ class EnrollmentFlow(Flow):
             S.NIK: Step(ask_nik, take_nik, "help/nik"),
             S.NAME: Step(ask_name, take_name, "help/name"),
             S.BIRTH_DATE: Step(ask_birth_date, take_birth_date, "help/birth_date"),
+            S.BIRTH_DATE_CHECK: Step(ask_birth_date_check, take_birth_date_check,
+                                     "help/birth_date"),
             S.OCCUPATION: Step(ask_occupation, take_occupation, "help/occupation"),
             S.PHONE: Step(ask_phone, take_phone, "help/worker_phone"),
             S.KECAMATAN: Step(ask_kecamatan, take_kecamatan, "help/address"),
@@ -526,7 +736,19 @@ class EnrollmentFlow(Flow):
             S.EDIT: Step(ask_edit, take_edit, "help/summary"),
         }
         transitions = [
-            {**row, "conditions": editing} if row.get("conditions") == "editing" else row
+            {**row, "conditions": CONDITIONS[row["conditions"]]} if "conditions" in row else row
             for row in TRANSITIONS
         ]
         super().__init__(steps, transitions)
+
+    def unsaved_answers(self, conversation: Conversation) -> int:
+        """The answers typed so far; none when the form is a saved draft opened again (going
+        back from the agreement), which stays saved whatever happens here."""
+        data = conversation.data
+        return 0 if "draft_id" in data else answers_in(data)
+
+    def cancelled(self, conversation: Conversation) -> Reply:
+        """Cancelling a saved draft opened again drops the changes only, and says so."""
+        if "draft_id" in conversation.data:
+            return Reply("enrollment/changes_dropped")
+        return super().cancelled(conversation)

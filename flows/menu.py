@@ -1,5 +1,6 @@
-"""The main menu of an identified ASN: enrol a worker, see one's workers, get help, switch
-reminders off or on; and for role holders, their coordinator's or camat's work.
+"""The main menu of an identified ASN: enrol a worker (or go on with the one /mulai set
+aside), see one's workers, get help, switch reminders off or on; and for role holders, their
+coordinator's or camat's work.
 
 A role button carries the unit it opens ("menu:coord:12"); the unit is checked against the
 roles table when pressed, so a forged button for another unit opens nothing.
@@ -8,15 +9,21 @@ roles table when pressed, so a forged button for another unit opens nothing.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, number_of
+from flows.enrollment import STEP_OF, STEPS, answers_in
 from flows.events import Button, Kind, Reply
+from flows.paused import PAUSED, enrol, paused_form, start_afresh
 from flows.premium import first_premium
 from storage.interfaces import RoleView
 
 
 class S:
     MAIN = "Menu:main"
+    # The same menu while /mulai holds a form aside: a state of its own, so the reminders'
+    # query (storage/reminders.py) still finds an enrolment left half-way.
+    PAUSED = "Menu:paused"
 
 
 # Role buttons open these states, for holders of these roles.
@@ -26,16 +33,20 @@ TYPED = {
     "daftar": "enrol", "daftarkan": "enrol", "daftarkan pekerja": "enrol",
     "pekerja": "workers", "pekerja saya": "workers",
     "bantuan": "help",
-    "pengingat": "reminders",
+    "pengingat": "reminders", "matikan pengingat": "reminders",
+    "nyalakan pengingat": "reminders", "aktifkan pengingat": "reminders",
+    "lanjutkan": "enrol", "lanjutkan pendaftaran": "enrol",
     "koordinator": "coord", "verifikasi": "coord",
     "siaran": "camat", "siaran camat": "camat",
 }
 
 
-def _buttons(roles: list[RoleView], reminders_enabled: bool) -> list[Button]:
-    """The menu's choices in order; a typed number names the choice at that place."""
-    buttons = [Button("menu_enrol", "menu:enrol"), Button("menu_workers", "menu:workers"),
-               Button("menu_help", "menu:help")]
+def _buttons(roles: list[RoleView], reminders_enabled: bool, paused: dict[str, Any] | None
+             ) -> list[Button]:
+    """The menu's choices in order; a typed number names the choice at that place. While a
+    form is set aside, the first choice goes on with it (one enrolment form at a time)."""
+    enrol = Button("menu_resume" if paused is not None else "menu_enrol", "menu:enrol")
+    buttons = [enrol, Button("menu_workers", "menu:workers"), Button("menu_help", "menu:help")]
     coordinated = [role for role in roles if role.role == "coordinator" and role.unit_id]
     for role in coordinated:
         buttons.append(Button("menu_coordinator", f"menu:coord:{role.unit_id}",
@@ -45,7 +56,8 @@ def _buttons(roles: list[RoleView], reminders_enabled: bool) -> list[Button]:
         # One kecamatan needs no name on the button; several do.
         buttons.append(Button("menu_camat", f"menu:camat:{role.unit_id}",
                               {"unit": role.unit_name if len(camat) > 1 else ""}))
-    buttons.append(Button("menu_reminders_on" if reminders_enabled else "menu_reminders_off",
+    # The button says what pressing it does, not what holds now.
+    buttons.append(Button("menu_reminders_off" if reminders_enabled else "menu_reminders_on",
                           "menu:reminders"))
     return buttons
 
@@ -64,15 +76,19 @@ async def show_menu(conversation: Conversation, context: Context) -> Reply:
     config = context.config
     premium = first_premium(config.premium_schedule, context.today,
                             config.deduction_offset_months)
-    buttons = _buttons(await _roles(context), asn.reminders_enabled)
+    paused = paused_form(conversation.data, asn.id)
+    buttons = _buttons(await _roles(context), asn.reminders_enabled, paused)
+    worker = paused["data"].get("name") if paused is not None else None
+    step = STEP_OF.get(paused["state"], 1) if paused is not None else None
     return Reply(
         "menu/main",
-        {"name": asn.name, "workers": count, "premium": premium},
+        {"name": asn.name, "workers": count, "premium": premium, "paused": paused is not None,
+         "paused_worker": worker, "paused_step": step, "steps": STEPS},
         buttons=tuple((button,) for button in buttons),
     )
 
 
-async def _choice(context: Context) -> str:
+async def _choice(conversation: Conversation, context: Context) -> str:
     """The pressed button's payload, or the payload of the choice a typed word names."""
     incoming = context.incoming
     if incoming.kind is Kind.BUTTON:
@@ -84,7 +100,8 @@ async def _choice(context: Context) -> str:
     asn = context.asn
     assert asn is not None
     typed = " ".join(incoming.text.split()).lower()
-    buttons = _buttons(await _roles(context), asn.reminders_enabled)
+    buttons = _buttons(await _roles(context), asn.reminders_enabled,
+                       paused_form(conversation.data, asn.id))
     number = number_of(typed)
     if number is not None and 1 <= number <= len(buttons):
         return buttons[number - 1].payload
@@ -96,17 +113,17 @@ async def _choice(context: Context) -> str:
 
 
 async def take_choice(conversation: Conversation, context: Context) -> Goto:
-    head, _, rest = (await _choice(context)).partition(":")
+    head, _, rest = (await _choice(conversation, context)).partition(":")
     choice, _, unit = rest.partition(":")
     if head != "menu":
         raise Invalid("errors/stale_button")
     if choice == "enrol" and not unit:
-        return Goto("Enrollment:relationship")
+        return enrol(conversation, context)
     if choice == "workers" and not unit:
         return Goto("Workers:list")
     if choice == "help" and not unit:
         conversation.replies.append(Reply("help/general"))
-        return Goto(S.MAIN)
+        return Goto(None)
     if choice == "reminders" and not unit:
         return await _toggle_reminders(conversation, context)
     unit_id = number_of(unit)
@@ -127,7 +144,7 @@ async def _toggle_reminders(conversation: Conversation, context: Context) -> Got
     )
     context.asn = replace(asn, reminders_enabled=enabled)
     conversation.replies.append(Reply("menu/reminders_on" if enabled else "menu/reminders_off"))
-    return Goto(S.MAIN)
+    return Goto(None)
 
 
 async def _open_role(conversation: Conversation, context: Context, choice: str, unit_id: int
@@ -138,7 +155,7 @@ async def _open_role(conversation: Conversation, context: Context, choice: str, 
     role, state = ROLE_ENTRIES[choice]
     for held in await _roles(context):
         if held.role == role and held.unit_id == unit_id:
-            conversation.data.clear()
+            start_afresh(conversation.data)
             conversation.data.update({"unit_id": unit_id, "unit_name": held.unit_name})
             return Goto(state)
     raise Invalid("roles/not_for_you")
@@ -149,5 +166,10 @@ class MenuFlow(Flow):
     initial = S.MAIN
 
     def __init__(self) -> None:
-        super().__init__({S.MAIN: Step(show_menu, take_choice, help="help/general",
-                                       resting=True)}, [])
+        menu = Step(show_menu, take_choice, help="help/general", resting=True)
+        super().__init__({S.MAIN: menu, S.PAUSED: menu}, [])
+
+    def unsaved_answers(self, conversation: Conversation) -> int:
+        """The answers of a form set aside: /batal here throws them away (asked first)."""
+        form = conversation.data.get(PAUSED)
+        return answers_in(form["data"]) if isinstance(form, dict) else 0

@@ -7,14 +7,20 @@ a role's conversation, so a revoked role stops working at once. In a group chat 
 group commands (/tautkan) are answered, for the role holder who typed them; anything else
 there gets a pointer to the private chat. Anything unexpected gets a kind explanation and
 leaves the state as it was; a conversation left half-way resumes where it stopped.
+
+Leaving a task never loses answers unasked: /batal asks first when more than one answer
+would go (a second /batal, "Ya, batalkan" or "ya" confirms; anything else carries on), and
+/mulai goes to the main menu, setting a pausable form aside for the menu to resume.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
 from flows.conversation import (
+    CancelRequested,
     Command,
     Context,
     Conversation,
@@ -25,9 +31,10 @@ from flows.conversation import (
     first_unit,
     number_of,
 )
-from flows.events import ChatType, Kind, Reply
+from flows.events import Button, ChatType, Kind, Reply
 from flows.identify import S as Identify
 from flows.menu import S as Menu
+from flows.paused import PAUSED, discard, pause, start_afresh
 from storage.interfaces import RoleView
 
 START = frozenset({"mulai", "start", "menu"})
@@ -36,6 +43,12 @@ CANCEL = frozenset({"batal", "cancel"})
 BACK = frozenset({"kembali", "back"})
 PAGE_PREFIX = "page:"
 MAX_PAGE = 100
+# /batal's question: set by the update that asked, gone with the next update whatever it is.
+CANCEL_ASKED = "cancel_asked"
+CANCEL_YES, CANCEL_NO = "cancel:yes", "cancel:no"
+CANCEL_WORDS = frozenset({"ya", "iya", "ya batalkan", "batalkan", "batal", "hapus"})
+CARRY_ON_WORDS = frozenset({"tidak", "jangan", "lanjut", "lanjutkan", "lanjutkan mengisi"})
+_NOT_WORDS = re.compile(r"[^\w\s]")
 
 
 def _page_turn(kind: Kind, payload: str) -> int | None:
@@ -44,6 +57,19 @@ def _page_turn(kind: Kind, payload: str) -> int | None:
         return None
     page = number_of(payload[len(PAGE_PREFIX):])
     return page if page is not None and page <= MAX_PAGE else None
+
+
+def _answer_to_cancel(kind: Kind, text: str, payload: str) -> bool | None:
+    """The answer to /batal's question: True to cancel, False to carry on, None when the
+    update is something else (an answer to the step itself)."""
+    if kind is Kind.BUTTON:
+        return {CANCEL_YES: True, CANCEL_NO: False}.get(payload)
+    if kind is not Kind.TEXT:
+        return None
+    words = " ".join(_NOT_WORDS.sub(" ", text).split()).lower()
+    if words in CANCEL_WORDS:
+        return True
+    return False if words in CARRY_ON_WORDS else None
 
 
 class Router:
@@ -96,9 +122,17 @@ class Router:
             conversation.replies.append(Reply("roles/not_for_you"))
             await self.enter(conversation, context, None)
             return
+        asked = bool(conversation.data.pop(CANCEL_ASKED, False))
         command = incoming.command
         if command is not None:
-            await self._command(command, flow, conversation, context)
+            await self._command(command, flow, conversation, context, asked)
+            return
+        answer = _answer_to_cancel(incoming.kind, incoming.text, incoming.payload)
+        if asked and answer is not None:
+            if answer:
+                await self._cancel(flow, conversation, context, confirmed=True)
+            else:
+                conversation.replies.append(await flow.prompt(conversation, context))
             return
         page = _page_turn(incoming.kind, incoming.payload)
         if page is not None:
@@ -112,6 +146,9 @@ class Router:
         except Invalid as invalid:
             await self._explain(invalid, flow, conversation, context)
             return
+        except CancelRequested:
+            await self._cancel(flow, conversation, context, confirmed=False)
+            return
         if isinstance(outcome, Goto):
             await self.enter(conversation, context, outcome.state)
             return
@@ -121,10 +158,15 @@ class Router:
     async def enter(self, conversation: Conversation, context: Context, state: str | None
                     ) -> None:
         """Go to `state` (None: home, the main menu or identification if not yet proven;
-        home holds no data, so what a role's conversation kept there is dropped)."""
+        home holds nothing but a paused form, so what a role's conversation kept there is
+        dropped, and before identification nothing at all)."""
         if state is None:
-            conversation.data.clear()
-            state = Menu.MAIN if context.asn is not None else Identify.NIP
+            if context.asn is None:
+                conversation.data.clear()
+                state = Identify.NIP
+            else:
+                start_afresh(conversation.data)
+                state = Menu.PAUSED if PAUSED in conversation.data else Menu.MAIN
         flow = self.flow_for(state)
         assert flow is not None, state
         conversation.state = state
@@ -143,7 +185,8 @@ class Router:
 
 
     async def _command(
-        self, command: str, flow: Flow, conversation: Conversation, context: Context
+        self, command: str, flow: Flow, conversation: Conversation, context: Context,
+        asked: bool,
     ) -> None:
         state = conversation.state
         assert state is not None
@@ -151,26 +194,14 @@ class Router:
         # /batal simply go home.
         in_progress = not flow.resting(state)
         if command in START:
-            if in_progress:
-                conversation.replies.append(Reply("common/resume_hint"))
-                conversation.replies.append(await flow.prompt(conversation, context))
-            else:
-                await self.enter(conversation, context, None)
+            await self._start(in_progress, flow, conversation, context)
         elif command in HELP:
             conversation.replies.append(Reply(flow.help_template(state)))
             conversation.replies.append(await flow.prompt(conversation, context))
         elif command in CANCEL:
-            if in_progress:
-                conversation.replies.append(Reply(flow.cancel_template(state)))
-            else:
-                conversation.replies.append(Reply("common/nothing_to_cancel"))
-            await self.enter(conversation, context, None)
+            await self._cancel(flow, conversation, context, confirmed=asked)
         elif command in BACK:
-            if flow.can(conversation, "back"):
-                flow.fire(conversation, "back")
-            else:
-                conversation.replies.append(Reply("common/no_back"))
-            conversation.replies.append(await flow.prompt(conversation, context))
+            await self._back(flow, conversation, context)
         elif command in self._commands:
             await self._role_command(command, in_progress, flow, conversation, context)
         elif command in self._group_commands and context.asn is not None:
@@ -181,6 +212,55 @@ class Router:
                                 context)
         else:
             await self._explain(Invalid("errors/unknown_command"), flow, conversation, context)
+
+    async def _start(self, in_progress: bool, flow: Flow, conversation: Conversation,
+                     context: Context) -> None:
+        """/mulai: the main menu, as Bantuan says. A pausable form is set aside for the menu
+        to resume; another task ends as /batal ends it, asking first if answers would go."""
+        asn = context.asn
+        if in_progress and flow.pausable and asn is not None:
+            if flow.unsaved_answers(conversation):
+                pause(conversation, asn.id)
+                conversation.replies.append(Reply("common/paused"))
+            await self.enter(conversation, context, None)
+        elif in_progress:
+            await self._cancel(flow, conversation, context, confirmed=False)
+        else:
+            await self.enter(conversation, context, None)
+
+    async def _cancel(self, flow: Flow, conversation: Conversation, context: Context,
+                      confirmed: bool) -> None:
+        """/batal (or a step's "Batal"): home, after asking when more than one answer would
+        be lost; at home it drops a paused form."""
+        lost = flow.unsaved_answers(conversation)
+        if lost > 1 and not confirmed:
+            conversation.data[CANCEL_ASKED] = True
+            conversation.replies.append(Reply(
+                "common/confirm_cancel", {"answers": lost},
+                buttons=((Button("cancel_yes", CANCEL_YES),), (Button("cancel_no", CANCEL_NO),)),
+            ))
+            return
+        state = conversation.state
+        assert state is not None
+        if state == Menu.PAUSED and discard(conversation.data):
+            conversation.replies.append(Reply("common/cancelled"))
+        elif flow.resting(state):
+            conversation.replies.append(Reply("common/nothing_to_cancel"))
+        else:
+            conversation.replies.append(flow.cancelled(conversation))
+        await self.enter(conversation, context, None)
+
+    async def _back(self, flow: Flow, conversation: Conversation, context: Context) -> None:
+        """/kembali: the step before, as the flow says; at a first step a kind word."""
+        outcome = await flow.back(conversation, context)
+        if isinstance(outcome, Goto):
+            await self.enter(conversation, context, outcome.state)
+            return
+        if outcome is None:
+            conversation.replies.append(Reply("common/no_back"))
+        else:
+            flow.fire(conversation, outcome)
+        conversation.replies.append(await flow.prompt(conversation, context))
 
     async def _role_command(
         self, word: str, in_progress: bool, flow: Flow, conversation: Conversation,
@@ -203,7 +283,7 @@ class Router:
             await self._explain(Invalid("roles/finish_first", command=word), flow,
                                 conversation, context)
             return
-        conversation.data.clear()
+        start_afresh(conversation.data)
         conversation.data.update(unit)
         await self.enter(conversation, context, command.state)
 

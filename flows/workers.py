@@ -25,6 +25,7 @@ from flows.conversation import (
     reason_of,
 )
 from flows.events import Button, Reply
+from flows.paused import enrol, paused_form, start_afresh
 from flows.premium import first_of_month_after
 from storage.interfaces import HOLDING_STATUSES, EnrollmentNotFound, EnrollmentView
 
@@ -58,7 +59,8 @@ async def show_list(conversation: Conversation, context: Context) -> Reply:
     """Every enrolment with its status; buttons to stop one or to finish a draft."""
     asn = context.asn
     assert asn is not None
-    conversation.data.clear()  # the list holds nothing: a stop begun and left is forgotten
+    # The list holds nothing (a stop begun and left is forgotten) but a form set aside.
+    start_afresh(conversation.data)
     enrollments = await context.enrollments.for_asn(asn.id)
     rows: list[tuple[Button, ...]] = []
     for item in enrollments:
@@ -67,7 +69,8 @@ async def show_list(conversation: Conversation, context: Context) -> Reply:
             rows.append((Button("finish_draft", f"wk:agree:{item.id}", name),))
         if item.status in HOLDING_STATUSES:
             rows.append((Button("stop_worker", f"wk:stop:{item.id}", name),))
-    rows.append((Button("menu_enrol", "wk:new"), Button("to_menu", "wk:menu")))
+    enrol_label = "menu_resume" if paused_form(conversation.data, asn.id) else "menu_enrol"
+    rows.append((Button(enrol_label, "wk:new"), Button("to_menu", "wk:menu")))
     return Reply(
         "workers/list",
         {"enrollments": enrollments, "stop_month": _stop_month(context)},
@@ -81,7 +84,7 @@ async def take_list_choice(conversation: Conversation, context: Context) -> str 
     if incoming.payload.startswith("wk:"):
         _, action, *rest = incoming.payload.split(":")
         if action == "new":
-            return Goto("Enrollment:relationship")
+            return enrol(conversation, context)
         if action == "menu":
             return Goto(None)
         target = number_of(rest[0]) if rest else None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -47,9 +47,12 @@ class SqlEnrollmentRepository:
         self._session = session
         self._cipher = cipher
 
-    async def nik_is_held(self, nik: str) -> bool:
-        found = await self._session.scalar(
-            select(Enrollment.id)
+    async def holding_status(self, nik: str) -> str | None:
+        """The status of the enrolment holding this NIK (one at most), or None when it is
+        free: the ASN who tries again is told whether the worker is being registered or
+        already protected, never by whom."""
+        return await self._session.scalar(
+            select(Enrollment.status)
             .join(Worker, Worker.id == Enrollment.worker_id)
             .where(
                 Worker.nik_hash == self._cipher.nik_hash(nik),
@@ -57,7 +60,6 @@ class SqlEnrollmentRepository:
             )
             .limit(1)
         )
-        return found is not None
 
     async def save_draft(
         self,
@@ -69,6 +71,61 @@ class SqlEnrollmentRepository:
         now: datetime,
     ) -> EnrollmentView:
         """Upsert the worker by NIK, open a draft enrolment and record the consent."""
+        worker = await self._upsert_worker(draft, now)
+        enrollment = Enrollment(
+            asn_id=asn_id,
+            relationship=draft.relationship,
+            status="draft",
+            channel=channel,
+            created_at=now,
+        )
+        await self._hold(enrollment, worker)
+        self._session.add(
+            Consent(
+                enrollment_id=enrollment.id,
+                worker_id=worker.id,
+                wording_version=consent_version,
+                wording=consent_wording,
+                channel=channel,
+                given_at=now,
+            )
+        )
+        return self._view(enrollment, worker)
+
+    async def update_draft(
+        self,
+        asn_id: int,
+        enrollment_id: int,
+        draft: WorkerDraft,
+        consent_version: str,
+        consent_wording: str,
+        channel: str,
+        now: datetime,
+    ) -> EnrollmentView:
+        """The ASN went back from the agreement to the summary and saved it again: the draft
+        keeps its id and takes the new answers (another NIK is another worker, held the same
+        way), and its consent the words and version of now. A worker the draft no longer
+        names and no enrolment ever held loses its row, so no personal data stays behind
+        without a purpose."""
+        enrollment = await self._owned(asn_id, enrollment_id, ("draft",))
+        before = enrollment.worker_id
+        worker = await self._upsert_worker(draft, now)
+        enrollment.relationship = draft.relationship
+        enrollment.channel = channel
+        await self._hold(enrollment, worker)
+        await self._session.execute(
+            update(Consent).where(Consent.enrollment_id == enrollment.id).values(
+                worker_id=worker.id, wording_version=consent_version, wording=consent_wording,
+                channel=channel, given_at=now))
+        if before != worker.id:
+            held = select(Enrollment.id).where(Enrollment.worker_id == before).exists()
+            await self._session.execute(
+                delete(Worker).where(Worker.id == before, ~held))
+        return self._view(enrollment, worker)
+
+    async def _upsert_worker(self, draft: WorkerDraft, now: datetime) -> Worker:
+        """The worker with the draft's NIK (found by its keyed hash, or new), with the
+        draft's data written over it."""
         encrypt = self._cipher.encrypt
         nik_hash = self._cipher.nik_hash(draft.nik)
         worker = await self._session.scalar(select(Worker).where(Worker.nik_hash == nik_hash))
@@ -84,13 +141,11 @@ class SqlEnrollmentRepository:
         worker.kecamatan_id = draft.kecamatan_id
         worker.kecamatan_name = draft.kecamatan_name
         worker.updated_at = now
-        enrollment = Enrollment(
-            asn_id=asn_id,
-            relationship=draft.relationship,
-            status="draft",
-            channel=channel,
-            created_at=now,
-        )
+        return worker
+
+    async def _hold(self, enrollment: Enrollment, worker: Worker) -> None:
+        """Point the enrolment at the worker; the partial unique index refuses a worker that
+        another enrolment holds (NikAlreadyHeld), undoing only this step."""
         try:
             async with self._session.begin_nested():
                 await self._session.flush()
@@ -99,17 +154,6 @@ class SqlEnrollmentRepository:
                 await self._session.flush()
         except IntegrityError as exc:
             raise NikAlreadyHeld from exc
-        self._session.add(
-            Consent(
-                enrollment_id=enrollment.id,
-                worker_id=worker.id,
-                wording_version=consent_version,
-                wording=consent_wording,
-                channel=channel,
-                given_at=now,
-            )
-        )
-        return self._view(enrollment, worker)
 
     async def holding_count(self, asn_id: int) -> int:
         return await self._session.scalar(_HOLDING, {"asn_id": asn_id}) or 0

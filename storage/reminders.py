@@ -8,7 +8,8 @@ written (INSERT ... ON CONFLICT DO NOTHING) in the same transaction as its outbo
 The rules (DESIGN.md §5.7), all times Asia/Jakarta:
 
 - unfinished enrolment: an ASN's latest enrolment activity (a draft's creation, or the last
-  message of a conversation left in an "Enrollment:" or "Deduction:" step) is the anchor; a
+  message of a conversation left in an "Enrollment:" or "Deduction:" step, or at the menu
+  with a form /mulai set aside) is the anchor; a
   reminder is owed after each of `unfinished_days` (1 and 3) days of it. Log rows:
   kind "unfinished_<N>d", subject "asn:<id>", period = the anchor's UTC time stamp. New
   activity moves the anchor, so the clock starts again from the ASN's last step.
@@ -72,10 +73,11 @@ from storage.models import (
 NO_WORKER = "no_worker"
 COORDINATOR = "coordinator"
 REPORT = "report"
-# Conversation states of an enrolment begun and not finished: typing the worker's data, or
-# the draft saved and the deduction not yet agreed.
-ENTRY_PATTERN = "Enrollment:%"
-MID_ENROLMENT_PATTERNS = (ENTRY_PATTERN, "Deduction:%")
+# Conversation states of an enrolment begun and not finished: typing the worker's data (or
+# the menu while /mulai holds that form aside), or the draft saved and the deduction not yet
+# agreed.
+ENTRY_PATTERNS = ("Enrollment:%", "Menu:paused")
+MID_ENROLMENT_PATTERNS = (*ENTRY_PATTERNS, "Deduction:%")
 
 RECIPIENT_CHUNK = 1_000  # ASN per query, well under the engines' bound parameters
 _SUNDAY = 6
@@ -333,7 +335,7 @@ async def unfinished_due(
         .order_by(Enrollment.created_at, Enrollment.id)
     ):
         drafts.setdefault(asn_id, []).append(worker_name)
-    typing = _mid_enrolment_activity([ENTRY_PATTERN]).subquery()
+    typing = _mid_enrolment_activity(ENTRY_PATTERNS).subquery()
     in_progress = set(await session.scalars(
         select(typing.c.asn_id).where(typing.c.asn_id.in_(asn_ids)).distinct()
     ))

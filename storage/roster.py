@@ -93,3 +93,7 @@ class SqlRosterRepository:
         await self._session.execute(
             update(Asn).where(Asn.id == asn_id).values(reminders_enabled=enabled)
         )
+
+    async def phone_of(self, asn_id: int) -> str | None:
+        """The ASN's own phone on the roster (E.164): a worker's phone may not be it."""
+        return await self._session.scalar(select(Asn.phone).where(Asn.id == asn_id))

@@ -21,6 +21,7 @@ async def enrol(budi):
     await budi.send(NIK)
     await budi.send("Siti Aminah")
     await budi.send("18-08-1980")
+    await budi.press("✅ Ya")  # not the NIK's 17 August: asked once, kept
     await budi.press("Petani")
     await budi.send("0857-1111-2222")
     await budi.press("Patebon")

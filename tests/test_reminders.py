@@ -203,8 +203,8 @@ async def test_a_draft_is_reminded_after_one_day_and_after_three_days(app, world
     first = sent[0].text
     assert "Halo, Budi Santoso. Pendaftaran pekerja Anda belum selesai." in first
     assert "<b>SITI AMINAH</b> sudah tersimpan" in first and "Rp16.800 per pekerja" in first
-    assert "Ketik /mulai untuk melanjutkan" in first and '"Pekerja saya"' in first
-    assert "Tidak ingin menerima pengingat?" in first and "\"Pengingat: aktif\"" in first
+    assert 'Ketik /mulai, lalu buka menu "Pekerja saya"' in first
+    assert "Tidak ingin menerima pengingat?" in first and "\"Matikan pengingat\"" in first
 
 
 async def test_a_conversation_left_while_typing_the_worker_is_reminded(app, world, scheduler):
@@ -639,6 +639,8 @@ async def test_chats_left_half_way_are_reminded_the_next_day_in_the_chat(sqlite_
 
         # Budi follows the reminder and agrees: no 3-day reminder for him; Sri still gets hers.
         await budi.send("/mulai")
+        await budi.press("👥 Pekerja saya")
+        await budi.press("✅ Setujui potongan")
         await budi.press("✅ Saya setuju")
         clock.now = wib(21, 10)
         assert await Scheduler(app).run_once() == 1

@@ -48,5 +48,5 @@ async def test_enrol_a_worker_from_menu_to_agreed_deduction(budi_any_db):
     assert enrollment.status == "submitted"
     assert worker.name == "SITI AMINAH" and "3324015708800001" not in worker.nik_enc
     assert agreement.monthly_total == 16_800 and "Saya, Budi Santoso" in agreement.wording
-    assert consent.wording_version == "persetujuan-data-v1"
+    assert consent.wording_version == "persetujuan-data-v2"
     assert await budi.state() == ("Menu:main", {})

@@ -116,6 +116,8 @@ ROUTE: dict[str, tuple[str | None, Action]] = {
     "Enrollment:name": ("Enrollment:nik", send(NIK_SITI)),
     "Enrollment:birth_date": ("Enrollment:name", send("Siti Aminah")),
     "Enrollment:occupation": ("Enrollment:birth_date", press("✅ Ya")),
+    # A typed date that differs from the NIK's (17 August 1980) is asked about once.
+    "Enrollment:birth_date_check": ("Enrollment:birth_date", send("05-08-1980")),
     "Enrollment:phone": ("Enrollment:occupation", press("Pedagang kecil")),
     "Enrollment:kecamatan": ("Enrollment:phone", send("0857-1111-2222")),
     "Enrollment:kecamatan_other": ("Enrollment:kecamatan", press("Di luar")),
@@ -124,6 +126,8 @@ ROUTE: dict[str, tuple[str | None, Action]] = {
     "Enrollment:consent": ("Enrollment:desa", send("Kumpulrejo")),
     "Enrollment:summary": ("Enrollment:consent", press("✅ Pekerja setuju")),
     "Enrollment:edit": ("Enrollment:summary", press("✏️ Ubah")),
+    # /mulai mid-form: the menu, with the form set aside for "Lanjutkan pendaftaran".
+    "Menu:paused": ("Enrollment:desa", send("/mulai")),
     "Deduction:confirm": ("Enrollment:summary", press("💾 Simpan")),
     "Workers:list": (
         "Deduction:confirm", steps(press("✅ Saya setuju"), press("👥 Pekerja saya"))
@@ -178,7 +182,7 @@ async def enrol(client: ChatClient, nik: str = NIK_SITI, name: str = "Siti Amina
     await client.press("Asisten rumah tangga")
     await client.send(nik)
     await client.send(name)
-    await client.send("17-08-1980")
+    await client.press("✅ Ya")  # the birth date the NIK gives
     await client.press("Pedagang kecil")
     await client.press("Lewati")
     await client.press("Patebon")

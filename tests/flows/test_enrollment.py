@@ -11,7 +11,9 @@ from storage.models import Consent, Enrollment, Unit, Worker
 from tests.chat import ChatClient, texts
 from tests.flows.route import NIK_ANDI, NIK_SITI, enrol, reach, stop_first
 
-HELD = "sudah terlindungi"
+HELD = "pendaftarannya sedang diproses"  # submitted or a draft: not protected yet
+# A woman born 21 August 1980 (day 61 = 21 + 40): typed dates of that day agree with her NIK.
+NIK_21_AUGUST = "3324016108800003"
 
 
 async def rows(client: ChatClient, model) -> list:
@@ -108,8 +110,18 @@ async def test_the_birth_date_is_offered_from_the_nik_and_may_differ(at):
     chat = await at("Enrollment:birth_date")
     assert "17 Agustus 1980" in chat.last.text
     assert chat.last.labels == ["✅ Ya, 17 Agustus 1980"]
-    await chat.send("01-01-1981")  # the KTP says otherwise: the typed date wins
+    await chat.send("01-01-1981")  # the KTP says otherwise: asked once, then the typed date wins
+    await chat.press("✅ Ya")
     assert (await chat.state())[1]["birth_date"] == "1981-01-01"
+
+
+async def at_birth_date_of(at, nik: str) -> ChatClient:
+    """The birth date step of a worker with this NIK."""
+    chat = await at("Enrollment:nik")
+    await chat.send(nik)
+    await chat.send("Siti Aminah")
+    assert (await chat.state())[0] == "Enrollment:birth_date", chat.last.text
+    return chat
 
 
 async def test_a_nik_whose_date_does_not_exist_asks_for_the_date_without_an_offer(at):
@@ -161,7 +173,7 @@ async def test_names_as_on_a_ktp_are_taken_in_capitals(at, typed, stored):
      "21 agustus 1980", "21 Agt 1980", "21 agu. 1980", " 21 - 08 - 1980 "],
 )
 async def test_birth_date_typed_the_indonesian_way(at, typed):
-    chat = await at("Enrollment:birth_date")
+    chat = await at_birth_date_of(at, NIK_21_AUGUST)
     shown = await chat.send(typed)
     assert "pekerjaan" in shown[-1].text
     state, data = await chat.state()
@@ -192,8 +204,8 @@ async def test_a_birth_date_after_today_is_refused(at):
 async def test_the_age_limits_at_registration(at, typed, taken):
     chat = await at("Enrollment:birth_date")
     shown = await chat.send(typed)
-    if taken:
-        assert (await chat.state())[0] == "Enrollment:occupation"
+    if taken:  # taken, then asked about once: the NIK says 17 August 1980
+        assert (await chat.state())[0] == "Enrollment:birth_date_check"
     else:
         assert (await chat.state())[0] == "Enrollment:birth_date"
         assert len(shown) == 1
@@ -206,16 +218,15 @@ async def test_the_maximum_age_is_a_setting(make_app):
     await reach(chat, "Enrollment:birth_date")
     await refused(chat, "20-08-1964", "paling tinggi 60 tahun")  # 61
     await chat.send("22-08-1964")  # 60
-    assert (await chat.state())[0] == "Enrollment:occupation"
+    assert (await chat.state())[0] == "Enrollment:birth_date_check"
 
 
-async def test_pressing_the_offered_date_is_checked_too(at):
+async def test_pressing_the_nik_date_is_checked_too(at):
     chat = await at("Enrollment:nik")
-    await chat.send("3324011205500003")  # 12 May 1950: 75 years old
+    await chat.send("3324011205500003")  # 12 May 1950: 75 years old, so not offered
     await chat.send("Siti Aminah")
-    shown = await chat.press("✅ Ya")
+    shown = await chat.press_payload("dob:nik", "✅ Ya, 12 Mei 1950")  # an old button
     assert len(shown) == 1 and "75 tahun" in shown[0].text
-    assert shown[0].labels == ["✅ Ya, 12 Mei 1950"]
     assert (await chat.state())[0] == "Enrollment:birth_date"
 
 
@@ -350,10 +361,11 @@ async def test_desa_names_are_taken(at, desa):
 
 # --- consent --------------------------------------------------------------------------------
 
-async def test_the_consent_wording_names_the_worker_and_its_version(at):
+async def test_the_consent_wording_names_the_worker_not_its_version(at):
+    """The ASN reads the words aloud to the worker: a version code is nothing to read."""
     chat = await at("Enrollment:consent")
     assert "Saya, SITI AMINAH, setuju data diri saya" in chat.last.text
-    assert "persetujuan-data-v1" in chat.last.text
+    assert "persetujuan-data" not in chat.last.text and "Versi" not in chat.last.text
     assert chat.last.labels == ["✅ Pekerja setuju", "❌ Pekerja tidak setuju"]
 
 
@@ -371,10 +383,12 @@ async def test_given_consent_is_stored_with_wording_version_time_and_channel(at,
     chat = await at("Enrollment:summary")
     await chat.press("💾 Simpan")
     consent = (await rows(chat, Consent))[0]
-    assert consent.wording_version == "persetujuan-data-v1"
+    assert consent.wording_version == "persetujuan-data-v2"  # recorded, not read aloud
     assert consent.wording == chat.app.renderer.text(
-        "enrollment/consent_wording", {"worker": "SITI AMINAH", "version": "persetujuan-data-v1"}
+        "enrollment/consent_wording", {"worker": "SITI AMINAH", "phone": True}
     )
+    read = [m.text for m in chat.history if "Persetujuan pekerja" in m.text][-1]
+    assert consent.wording in read, "the words stored are the words read"
     assert (consent.given_at, consent.channel) == (clock.now, "console")
 
 
@@ -395,9 +409,10 @@ async def test_the_summary_shows_every_field_with_personal_data_masked(at):
 # Each field: the button under "Ubah", how to answer, the summary line, and where it is kept.
 EDITS = {
     "relationship": ("Hubungan", [("press", "Tetangga")], "Hubungan: Tetangga"),
-    "nik": ("NIK", [("send", NIK_ANDI)], "NIK: 3324••••••••0002"),
+    # Both disagree with the birth date or the NIK kept: asked once, and kept ("✅ Ya").
+    "nik": ("NIK", [("send", NIK_ANDI), ("press", "✅ Ya")], "NIK: 3324••••••••0002"),
     "name": ("Nama", [("send", "Siti Rahayu")], "Nama: SITI RAHAYU"),
-    "birth_date": ("Tanggal lahir", [("send", "1 Januari 1981")],
+    "birth_date": ("Tanggal lahir", [("send", "1 Januari 1981"), ("press", "✅ Ya")],
                    "Tanggal lahir: 1 Januari 1981"),
     "occupation": ("Pekerjaan", [("press", "Nelayan")], "Pekerjaan: Nelayan"),
     "phone": ("No. HP", [("press", "Lewati")], "No. HP: tidak ada"),
@@ -473,9 +488,13 @@ async def test_ubah_alamat_to_outside_the_region(at):
 
 
 @pytest.mark.parametrize("how", ["button", "batal"])
-async def test_cancel_from_the_summary_saves_nothing(at, how):
+async def test_cancel_from_the_summary_asks_then_saves_nothing(at, how):
     chat = await at("Enrollment:summary")
+    stored = await chat.state()
     shown = await (chat.press("Batal") if how == "button" else chat.send(how))
+    assert len(shown) == 1 and "8 jawaban" in shown[0].text  # a mis-tap beside "Ubah"
+    assert (await chat.state())[0] == stored[0]
+    shown = await chat.press("🗑️ Ya, batalkan")
     assert "Dibatalkan" in shown[0].text and "Menu utama" in shown[-1].text
     assert await chat.state() == ("Menu:main", {})
     assert await count(chat, Worker) == 0 and await count(chat, Enrollment) == 0
@@ -487,7 +506,8 @@ async def test_simpan_typed_saves_a_draft_and_opens_the_agreement(at):
     assert "Persetujuan potongan gaji" in shown[-1].text
     state, data = await chat.state()
     enrollment = (await rows(chat, Enrollment))[0]
-    assert (state, data) == ("Deduction:confirm", {"enrollment_id": enrollment.id})
+    assert (state, data["enrollment_id"]) == ("Deduction:confirm", enrollment.id)
+    assert data["form"]["nik"] == NIK_SITI  # kept for /kembali to the summary
     assert enrollment.status == "draft"
 
 
@@ -523,9 +543,8 @@ async def test_a_nik_taken_while_the_form_was_open_is_refused_at_saving(budi, sr
     await sri.press("➕ Daftarkan pekerja")
     await sri.press("Tetangga")
     await sri.send(NIK_SITI)
-    for answer in ("Siti Aminah", "17-08-1980"):
-        await sri.send(answer)
-    for label in ("Petani/pekebun", "Lewati", "Kendal"):
+    await sri.send("Siti Aminah")
+    for label in ("✅ Ya", "Petani/pekebun", "Lewati", "Kendal"):
         await sri.press(label)
     await sri.send("Jetis")
     await sri.press("✅ Pekerja setuju")
@@ -544,6 +563,7 @@ async def test_a_nik_taken_while_the_form_was_open_is_refused_at_saving(budi, sr
     await sri.press("✏️ Ubah")  # the way out works
     await sri.press("NIK")
     await sri.send(NIK_ANDI)
+    await sri.press("✅ Ya")  # the birth date stays 17 August 1980, whatever Andi's NIK says
     await sri.press("💾 Simpan")
     assert (await sri.state())[0] == "Deduction:confirm"
 

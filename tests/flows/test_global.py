@@ -15,7 +15,7 @@ from tests.chat import ChatClient
 from tests.flows.route import STATES
 
 # States that are a resting place, not a half-done task: /mulai and /batal just go home.
-RESTING = {"Identify:nip", "Menu:main", "Workers:list", "Coordinator:menu",
+RESTING = {"Identify:nip", "Menu:main", "Menu:paused", "Workers:list", "Coordinator:menu",
            "Coordinator:progress", "Coordinator:pending", "Broadcast:kecamatan",
            "Broadcast:progress"}
 IDENTIFY = {"Identify:nip", "Identify:phone"}
@@ -26,6 +26,7 @@ BAD_TEXT = {
     "Enrollment:nik": "NIK belum sesuai",
     "Enrollment:name": "Nama hanya boleh",
     "Enrollment:birth_date": "Tanggal belum terbaca",
+    "Enrollment:birth_date_check": "Tanggal belum terbaca",
     "Enrollment:phone": "Nomor HP belum sesuai",
     "Enrollment:kecamatan_other": "Nama tempat belum sesuai",
     "Enrollment:desa": "Nama tempat belum sesuai",
@@ -116,21 +117,33 @@ async def test_bantuan_explains_the_step_and_keeps_it(at, state):
     assert await chat.state() == stored
 
 
+# What /mulai says on its way home from a task that cannot be set aside (as /batal there).
+LEFT = {"Identify:phone": "Dibatalkan", "Deduction:confirm": "tersimpan sebagai draf"}
+
+
 @pytest.mark.parametrize("state", STATES)
-async def test_mulai_resumes_a_task_or_goes_home(at, state):
+async def test_mulai_goes_home_and_sets_a_form_aside(at, state):
+    """As Bantuan says: /mulai returns to the main menu everywhere; a half-done enrolment
+    is kept aside for the menu to resume (tests/flows/test_menu_and_resume.py)."""
     chat = await at(state)
-    prompt = chat.last
     stored = await chat.state()
     shown = await chat.send("/mulai")
-    if state in RESTING:
-        home = "Identify:nip" if state in IDENTIFY else "Menu:main"
-        assert await chat.state() == (home, {})
-        assert len(shown) == 1
-        assert ("NIP" if home == "Identify:nip" else "Menu utama") in shown[0].text
+    home = "Identify:nip" if state in IDENTIFY else "Menu:main"
+    now, data = await chat.state()
+    assert ("NIP" if home == "Identify:nip" else "Menu utama") in shown[-1].text
+    if state.startswith("Enrollment:") and state != "Enrollment:relationship":
+        assert "disimpan sementara" in shown[0].text
+        assert now == "Menu:paused"
+        assert data == {"paused": {"asn_id": data["paused"]["asn_id"], "state": state,
+                                   "data": stored[1]}}
+    elif state == "Menu:paused":  # at home already, the form still aside
+        assert (now, data) == (state, stored[1]) and len(shown) == 1
     else:
-        assert "di tengah pengisian" in shown[0].text
-        assert shown[-1].text == prompt.text and shown[-1].buttons == prompt.buttons
-        assert await chat.state() == stored
+        assert (now, data) == (home, {})
+        if state in RESTING or state == "Enrollment:relationship":
+            assert len(shown) == 1
+        elif state in LEFT:
+            assert LEFT[state] in shown[0].text
 
 
 async def count(client: ChatClient, model) -> int:
@@ -142,11 +155,21 @@ async def count(client: ChatClient, model) -> int:
 async def test_batal_clears_the_task_and_goes_home(at, state):
     chat = await at(state)
     enrollments = await count(chat, Enrollment)
+    stored = await chat.state()
     shown = await chat.send("/batal")
+    if "Batalkan isian ini?" in shown[0].text:  # more than one answer would go: asked first
+        assert state == "Menu:paused" or (state.startswith("Enrollment:") and state not in {
+            "Enrollment:relationship", "Enrollment:nik"})
+        state_now, data = await chat.state()
+        asked = {**stored[1], "cancel_asked": True}
+        assert len(shown) == 1 and (state_now, data) == (state, asked)
+        shown = await chat.press("🗑️ Ya, batalkan")
     home = "Identify:nip" if state in IDENTIFY else "Menu:main"
     assert await chat.state() == (home, {})
     text = "\n".join(m.text for m in shown)
-    if state in RESTING:
+    if state == "Menu:paused":
+        assert "Dibatalkan" in text  # the form set aside is gone
+    elif state in RESTING:
         assert "Tidak ada isian" in text
     elif state == "Deduction:confirm":
         assert "tersimpan sebagai draf" in text  # the saved draft is kept, and said so
@@ -190,11 +213,11 @@ async def test_command_spellings(at, command, kind):
     shown = await chat.send(command)
     first = shown[0].text
     if kind == "mulai":
-        assert "di tengah pengisian" in first and await chat.state() == stored
+        assert "disimpan sementara" in first and (await chat.state())[0] == "Menu:paused"
     elif kind == "bantuan":
         assert first == help_text(chat, "Enrollment:name") and await chat.state() == stored
-    elif kind == "batal":
-        assert "Dibatalkan" in first and await chat.state() == ("Menu:main", {})
+    elif kind == "batal":  # two answers would go: asked first
+        assert "Batalkan isian ini?" in first and (await chat.state())[0] == stored[0]
     else:
         assert "Perintah itu tidak saya kenal" in first and await chat.state() == stored
 
@@ -204,6 +227,7 @@ async def test_a_field_opened_from_ubah_still_returns_to_the_summary_after_help(
     await chat.press("Pekerjaan")
     await chat.send("/bantuan")
     await chat.send("/mulai")
+    await chat.press("↩️ Lanjutkan pendaftaran")
     await chat.press("Nelayan")
     assert "Pekerjaan: Nelayan" in chat.last.text
     assert (await chat.state())[0] == "Enrollment:summary"

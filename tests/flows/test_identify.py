@@ -95,7 +95,7 @@ async def test_own_contact_matching_the_roster_links_and_shows_name_unit_and_men
     )
     assert "Menu utama" in shown[-1].text
     assert shown[-1].labels == ["➕ Daftarkan pekerja", "👥 Pekerja saya", "❓ Bantuan",
-                                "Pengingat: aktif"]
+                                "🔕 Matikan pengingat"]
     assert await chat.state() == ("Menu:main", {})
     async with chat.app.sessions() as session:
         link = (await session.scalars(select(ChannelIdentity))).one()

@@ -1,5 +1,5 @@
 """The main menu, and conversations that continue where they stopped: in a new chat window,
-after the bot restarts, days later."""
+after the bot restarts, days later, after /mulai set a form aside."""
 
 from __future__ import annotations
 
@@ -36,11 +36,62 @@ async def test_another_chat_window_continues_the_same_conversation(at):
     chat = await at("Enrollment:desa")
     stored = await chat.state()
     window = ChatClient(chat.app, user_id="1001")
-    shown = await window.send("/mulai")
-    assert "di tengah pengisian" in shown[0].text and "desa atau kelurahan" in shown[-1].text
-    assert await window.state() == stored
-    await window.send("Kumpulrejo")
-    assert (await window.state())[0] == "Enrollment:consent"
+    shown = await window.send("Kumpulrejo")
+    assert "Persetujuan pekerja" in shown[-1].text
+    state, data = await window.state()
+    assert state == "Enrollment:consent" and stored[1].items() <= data.items()
+
+
+async def test_mulai_mid_form_goes_to_the_menu_and_the_form_resumes_there(at):
+    """Issue 16 point 4: /mulai refused mid-form though Bantuan says it returns to the menu."""
+    chat = await at("Enrollment:desa")
+    stored = await chat.state()
+    shown = await chat.send("/mulai")
+    assert "disimpan sementara" in shown[0].text and "Menu utama" in shown[-1].text
+    assert "belum selesai (SITI AMINAH, langkah 7 dari 9)" in shown[-1].text
+    assert shown[-1].labels[0] == "↩️ Lanjutkan pendaftaran"
+    assert (await chat.state())[0] == "Menu:paused"
+
+    shown = await chat.press("👥 Pekerja saya")  # elsewhere and back: the form is still aside
+    assert "↩️ Lanjutkan pendaftaran" in shown[-1].labels
+    await chat.press("🏠 Menu utama")
+    shown = await chat.press("↩️ Lanjutkan pendaftaran")
+    assert "desa atau kelurahan" in shown[-1].text and "langkah 7 dari 9" in shown[-1].text
+    assert await chat.state() == stored
+    await chat.send("Kumpulrejo")
+    assert (await chat.state())[0] == "Enrollment:consent"
+
+
+async def test_a_form_set_aside_resumes_days_later_by_its_number(at, make_app, clock):
+    chat = await at("Enrollment:summary")
+    stored = await chat.state()
+    await chat.send("/mulai")
+    chat = await restart(chat, make_app)
+    clock.advance(days=2)
+    shown = await chat.send("1")
+    assert "Ringkasan pendaftaran" in shown[-1].text and await chat.state() == stored
+
+
+async def test_batal_at_the_menu_drops_a_form_set_aside_after_asking(at):
+    chat = await at("Enrollment:summary")
+    await chat.send("/mulai")
+    shown = await chat.send("/batal")
+    assert "8 jawaban" in shown[0].text
+    shown = await chat.press("🗑️ Ya, batalkan")
+    assert "Dibatalkan" in shown[0].text
+    assert shown[-1].labels[0] == "➕ Daftarkan pekerja"
+    assert await chat.state() == ("Menu:main", {})
+    await chat.press("➕ Daftarkan pekerja")
+    assert await chat.state() == ("Enrollment:relationship", {})
+
+
+async def test_a_form_set_aside_is_not_shown_to_another_asn_on_the_same_account(at):
+    chat = await at("Enrollment:summary")
+    await chat.send("/mulai")
+    async with chat.app.sessions.begin() as session:  # the account is unlinked meanwhile
+        await session.execute(delete(ChannelIdentity))
+    await chat.send("halo")
+    assert await chat.state() == ("Identify:nip", {})
 
 
 async def restart(client: ChatClient, make_app) -> ChatClient:
@@ -79,7 +130,7 @@ async def test_identification_half_done_survives_a_restart(at, make_app):
 async def test_the_agreement_step_survives_a_restart(at, make_app):
     chat = await at("Deduction:confirm")
     chat = await restart(chat, make_app)
-    shown = await chat.send("/mulai")
+    shown = await chat.send("/bantuan")
     assert "Total potongan gaji per bulan: Rp16.800" in shown[-1].text
     await chat.press("✅ Saya setuju")
     assert await chat.state() == ("Menu:main", {})
@@ -104,16 +155,23 @@ async def reminders_enabled(client: ChatClient) -> bool:
 
 @pytest.mark.parametrize("how", ["button", "pengingat", "4"])
 async def test_reminders_switch_off_and_on_from_the_menu(budi, how):
-    assert budi.last.labels[-1] == "Pengingat: aktif"
-    press = (lambda: budi.press("Pengingat")) if how == "button" else (lambda: budi.send(how))
+    # The button says what pressing it does (it read "Pengingat: aktif", like a status).
+    assert budi.last.labels[-1] == "🔕 Matikan pengingat"
+
+    async def press() -> list:
+        if how == "button":
+            return await budi.press(budi.last.labels[-1])
+        return await budi.send(how)
+
     shown = await press()
     assert "Pengingat dinonaktifkan" in shown[0].text and "tetap saya kirim" in shown[0].text
-    assert shown[-1].labels[-1] == "Pengingat: nonaktif"
+    assert '"Nyalakan pengingat"' in shown[0].text
+    assert shown[-1].labels[-1] == "🔔 Nyalakan pengingat"
     assert await budi.state() == ("Menu:main", {})
     assert not await reminders_enabled(budi)
     shown = await press()
     assert "Pengingat diaktifkan" in shown[0].text
-    assert shown[-1].labels[-1] == "Pengingat: aktif"
+    assert shown[-1].labels[-1] == "🔕 Matikan pengingat"
     assert await reminders_enabled(budi)
     async with budi.app.sessions() as session:
         actions = (await session.scalars(select(AuditLog.action).order_by(AuditLog.id))).all()
@@ -121,7 +179,7 @@ async def test_reminders_switch_off_and_on_from_the_menu(budi, how):
 
 
 async def test_the_reminder_switch_survives_a_new_login(budi):
-    await budi.press("Pengingat")
+    await budi.press("🔕 Matikan pengingat")
     window = ChatClient(budi.app, user_id="1001")
     shown = await window.send("/mulai")
-    assert shown[-1].labels[-1] == "Pengingat: nonaktif"
+    assert shown[-1].labels[-1] == "🔔 Nyalakan pengingat"

@@ -57,9 +57,9 @@ async def test_one_active_holder_per_nik(app_any_db, asn_ids):
         await save(app_any_db, sri)
     async with app_any_db.sessions.begin() as session:
         repo = SqlEnrollmentRepository(session, app_any_db.cipher)
-        assert await repo.nik_is_held(NIK)
+        assert await repo.holding_status(NIK) == "draft"
         await repo.stop(budi, first.id, "alasan", date(2026, 12, 1), NOW)
-        assert not await repo.nik_is_held(NIK)
+        assert await repo.holding_status(NIK) is None
     again = await save(app_any_db, sri)
     async with app_any_db.sessions() as session:
         statuses = sorted((await session.scalars(select(Enrollment.status))).all())
