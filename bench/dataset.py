@@ -73,7 +73,7 @@ from bot.demo_data import (
 from bot.kecamatan import read_kecamatan
 from bot.settings import DEFAULT_SCHEDULE, Settings
 from flows.deduction import AGREEMENT_VERSION, agreement_terms
-from flows.enrollment import CONSENT_VERSION, OCCUPATIONS, RELATIONSHIPS
+from flows.enrollment import CONSENT_VERSION, OCCUPATIONS, RELATIONSHIPS, consent_context
 from flows.premium import PremiumRate, first_deduction
 from messages.formatting import JAKARTA
 from messages.renderer import Renderer
@@ -447,9 +447,8 @@ class _Wordings:
         self.consent = lru_cache(maxsize=None)(self._consent)
         self._agreement_frame = lru_cache(maxsize=None)(self._frame)
 
-    def _consent(self, worker: str) -> str:
-        return self._renderer.text("enrollment/consent_wording",
-                                   {"worker": worker, "version": CONSENT_VERSION})
+    def _consent(self, worker: str, phone: bool) -> str:
+        return self._renderer.text("enrollment/consent_wording", consent_context(worker, phone))
 
     def _frame(self, day: date) -> tuple[str, PremiumRate, date]:
         first_month, rate = first_deduction(self._schedule, day, offset_months=1)
@@ -500,7 +499,8 @@ async def _write_enrolments(engine: AsyncEngine, people: list[DemoPerson], count
         })
         consents.append({
             "id": number, "enrollment_id": number, "worker_id": number,
-            "wording_version": CONSENT_VERSION, "wording": wordings.consent(item.name),
+            "wording_version": CONSENT_VERSION,
+            "wording": wordings.consent(item.name, item.phone is not None),
             "channel": item.channel, "given_at": created,
         })
         if item.submitted_at is not None:

@@ -65,7 +65,7 @@ def script(person: DemoPerson, index: int) -> list[Step]:
     return [
         text("/mulai"), text(person.nip), Step("contact", person.phone.lstrip("+")),
         button("menu:enrol"), button("rel:art"), text(_nik(index)), text("Siti Aminah"),
-        text("17-08-1985"), button("job:pedagang"), button("phone:skip"), text("Patebon"),
+        button("dob:nik"), button("job:pedagang"), button("phone:skip"), text("Patebon"),
         text("Kumpulrejo"), button("consent:yes"), button("sum:save"), button("ded:agree"),
     ]
 
