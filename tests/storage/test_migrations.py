@@ -2,9 +2,8 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
-
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
 
 from storage.database import _alembic_config, current_revision
 from storage.models import Base
