@@ -49,6 +49,8 @@ async def test_mulai_mid_form_goes_to_the_menu_and_the_form_resumes_there(at):
     shown = await chat.send("/mulai")
     assert "disimpan sementara" in shown[0].text and "Menu utama" in shown[-1].text
     assert "belum selesai (SITI AMINAH, langkah 7 dari 9)" in shown[-1].text
+    # On a line of its own, not run on after the sentence before it.
+    assert "\nAda pendaftaran yang belum selesai" in shown[-1].text
     assert shown[-1].labels[0] == "↩️ Lanjutkan pendaftaran"
     assert (await chat.state())[0] == "Menu:paused"
 
