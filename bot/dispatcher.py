@@ -137,6 +137,7 @@ class Dispatcher:
                 config=self._config,
                 wording=self._wording,
                 render=self._render,
+                label=self._renderer.label,
             )
             await self._router.handle(conversation, context)
             await update.save(key, conversation.state, conversation.data, now)

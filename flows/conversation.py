@@ -84,6 +84,7 @@ class Context:
     config: FlowConfig
     wording: Callable[[str, Mapping[str, Any]], str]
     render: Callable[[Reply, str], dict[str, Any]]
+    label: Callable[[str, Mapping[str, Any]], str]  # a button's words, as every channel shows them
     asn: AsnView | None = None
 
 
@@ -238,12 +239,12 @@ async def press_named(step: Step, conversation: Conversation, context: Context) 
     if len(incoming.text) > MAX_TYPED or not any(ch.isalpha() for ch in incoming.text):
         return
     prompt = await step.prompt(conversation, context)
-    if not prompt.buttons:
+    # Only the labels: rendering the whole prompt's text again cost a template per answer.
+    choices = [(context.label(button.label, button.context), button.payload)
+               for row in prompt.buttons for button in row
+               if not button.request_contact]  # a contact card cannot be typed
+    if not choices:
         return
-    body = context.render(prompt, incoming.channel.value)
-    choices = [(str(button["label"]), str(button["payload"]))
-               for row in body.get("buttons") or [] for button in row
-               if not button.get("contact")]  # a contact card cannot be typed
     try:
         payload = named_choice(incoming.text, choices)
     except AmbiguousWords as ambiguous:

@@ -189,6 +189,7 @@ async def test_the_ktp_data_is_never_shown_in_a_group_chat(coordinator, ahmad, c
             config=app.settings.flow_config(),
             wording=lambda template, values: app.renderer.text(template, dict(values)),
             render=lambda reply, channel: app.renderer.render(reply, channel).as_body(),
+            label=app.renderer.label,
             asn=budi,
         )
         with pytest.raises(Invalid) as refused:
