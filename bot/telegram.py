@@ -753,13 +753,6 @@ def webhook_secret_ok(settings: Settings, header: str | None) -> bool:
     return header is not None and hmac.compare_digest(header.encode(), secret.encode())
 
 
-def keep_token_out_of_logs() -> None:
-    """httpx logs every request URL at INFO (a Bot API URL holds the token) and PTB every
-    call's body at DEBUG: the libraries' floors of bot/logs.py hold even when a transport
-    runs without the command line that sets them."""
-    hold_libraries_at_their_floors()
-
-
 async def run_telegram(app: App, webhook: bool) -> None:
     """`asn-peduli run`: long polling until SIGINT/SIGTERM, or set the webhook and return.
 
@@ -767,7 +760,8 @@ async def run_telegram(app: App, webhook: bool) -> None:
     calling `process_webhook_update`) is the web server's job (`asn-peduli serve`), not this
     command's, so after setting the webhook this command only says so and ends.
     """
-    keep_token_out_of_logs()
+    # httpx logs request URLs (a Bot API URL holds the token), PTB call bodies at DEBUG.
+    hold_libraries_at_their_floors()
     bot = TelegramBot(app)
     if webhook:
         try:

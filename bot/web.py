@@ -59,10 +59,10 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from bot.app import App, on_stop_signals
 from bot.dispatcher import numeric_id
+from bot.logs import hold_libraries_at_their_floors
 from bot.settings import NotConfigured
 from bot.telegram import (
     TelegramBot,
-    keep_token_out_of_logs,
     process_webhook_update,
     telegram_configured,
     webhook_secret_ok,
@@ -667,6 +667,6 @@ async def serve(web: WebServer, host: str, port: int, *,
 
 async def run_server(app: App) -> None:
     """`asn-peduli serve`: the configured channels on WEB_HOST:WEB_PORT until SIGINT/SIGTERM."""
-    keep_token_out_of_logs()
+    hold_libraries_at_their_floors()  # the token is in Bot API URLs httpx logs
     web = web_server_from_settings(app)
     await serve(web, app.settings.web_host, app.settings.web_port)

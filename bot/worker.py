@@ -23,10 +23,10 @@ from collections.abc import Awaitable, Callable
 from bot.app import App, on_stop_signals
 from bot.cli_output import not_configured
 from bot.dispatcher import numeric_id
+from bot.logs import hold_libraries_at_their_floors
 from bot.settings import NotConfigured
 from bot.telegram import (
     TelegramBot,
-    keep_token_out_of_logs,
     telegram_configured,
 )
 from bot.whatsapp import WhatsAppTransport, whatsapp_configured
@@ -52,7 +52,7 @@ async def _open_channels(app: App, closers: list[Callable[[], Awaitable[None]]])
 
 async def run_worker(app: App) -> None:
     """Send until SIGTERM/SIGINT. Exits with code 2 when no channel is configured."""
-    keep_token_out_of_logs()
+    hold_libraries_at_their_floors()  # the token is in Bot API URLs httpx logs
     closers: list[Callable[[], Awaitable[None]]] = []
     try:
         try:
