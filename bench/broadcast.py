@@ -31,15 +31,15 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from admin.demo_data import DEMO_ASN
 from bench.dataset import Dataset, dataset
 from bench.results import Recorder, add_common_arguments, engines
 from bot.app import App, create_app
 from bot.console import ConsoleTransport, make
-from bot.demo_data import DEMO_ASN
 from flows.events import Channel, Kind
 from storage.models import Asn, Broadcast, ChannelIdentity, OutboxMessage, Unit
 from storage.roles import SqlRoleRepository
-from tests.chat import ChatClient
+from tests.support.chat import ChatClient
 
 NAME = "broadcast"
 QUEUE_TARGET_SECONDS = 3.0

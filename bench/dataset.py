@@ -5,7 +5,7 @@ Every benchmark needs a roster of up to 1,000,000 ASN (issue 5) and, for the mon
 repositories would take hours, so this writes the same rows with Core bulk INSERTs (a few
 thousand rows per executemany, one transaction per chunk) after `storage.database.upgrade`.
 
-ASN number i is exactly `bot.demo_data.demo_people(n)[i]` (same NIP, phone, name, OPD,
+ASN number i is exactly `admin.demo_data.demo_people(n)[i]` (same NIP, phone, name, OPD,
 kecamatan, position) and has row id i + 1, so a benchmark can identify as any of them:
 `demo_people(k)` gives the first k without generating the rest. ASN 0 (the demo ASN the README
 names) has no enrolment. Workers' NIK, birth date and phone are encrypted with the dataset's
@@ -59,7 +59,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 import storage.database
-from bot.demo_data import (
+from admin.demo_data import (
     DESA,
     FEMALE_NAMES,
     FEMALE_SURNAMES,
@@ -70,7 +70,7 @@ from bot.demo_data import (
     DemoPerson,
     demo_people,
 )
-from bot.kecamatan import read_kecamatan
+from admin.kecamatan import read_kecamatan
 from bot.settings import DEFAULT_SCHEDULE, Settings
 from flows.deduction import AGREEMENT_VERSION, agreement_terms
 from flows.enrollment import CONSENT_VERSION, OCCUPATIONS, RELATIONSHIPS, consent_context

@@ -33,11 +33,11 @@ from typing import Any
 from sqlalchemy import func, select
 from telegram import Bot, Update
 
+from admin.demo_data import DemoPerson, demo_people
 from bench import aiogram_baseline
 from bench.dataset import dataset
 from bench.results import Recorder, add_common_arguments, engines
 from bot.app import App, create_app
-from bot.demo_data import DemoPerson, demo_people
 from bot.telegram import TelegramTransport
 from storage.models import DeductionAgreement, Enrollment
 

@@ -2,7 +2,7 @@
 
 Issue 5: at most 200 MB. The real `asn-peduli run` (long polling, the embedded SQLite
 default) runs as a child process on the benchmark dataset (1,000,000 ASN, 300,000
-enrolments), against the fake Bot API of tests/fake_telegram.py on loopback. Demo ASN 1..U
+enrolments), against the fake Bot API of tests/support/fake_telegram.py on loopback. Demo ASN 1..U
 identify (/start, NIP, their own contact) and open the menu again; the demo ASN, made
 coordinator of Dinas Kesehatan, opens its OPD's progress a few times (and the main menu
 again after each). Each step waits for its own answer, since the scheduler may speak in
@@ -24,14 +24,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from admin.demo_data import DEMO_ASN, DemoPerson, demo_people
 from bench.dataset import Dataset, dataset
 from bench.results import Recorder, add_common_arguments
-from bot.demo_data import DEMO_ASN, DemoPerson, demo_people
 from storage.database import create_engine, session_factory
 from storage.roles import SqlRoleRepository
-from tests.e2e.support import cli_env, kill, start_cli
-from tests.fake_telegram import FakeTelegram
-from tests.scripted_user import ScriptedUser, asks_for_contact, offers, says
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.processes import cli_env, kill, start_cli
+from tests.support.scripted_user import ScriptedUser, asks_for_contact, offers, says
 
 NAME = "memory"
 TARGET_MB = 200.0

@@ -1,9 +1,9 @@
 """Roster import benchmark: a personnel office's CSV of 100,000 ASN through the real import.
 
 Issue 5: a roster import of 100,000 rows in at most 10 s. The file is the demo roster
-(ASN 1..N of `bot.demo_data.demo_people`, phones in the local 08… form, with kecamatan and
+(ASN 1..N of `admin.demo_data.demo_people`, phones in the local 08… form, with kecamatan and
 jabatan, as Excel writes it in Indonesia: semicolons), imported by
-`bot.roster_import.import_roster_file`, what `asn-peduli roster import FILE.csv` runs, into a
+`admin.roster_file.import_roster_file`, what `asn-peduli roster import FILE.csv` runs, into a
 database that holds Kendal's units and the demo ASN only. Then the same file again: the
 monthly re-import, where nothing changes.
 
@@ -23,12 +23,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from admin.demo_data import demo_people
+from admin.imports import EXIT_OK
+from admin.roster_file import import_roster_file
 from bench.dataset import dataset
 from bench.results import Recorder, add_common_arguments, engines
 from bot.app import create_app
-from bot.demo_data import demo_people
-from bot.imports import EXIT_OK
-from bot.roster_import import import_roster_file
 from storage.models import Asn
 
 NAME = "roster_import"

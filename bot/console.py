@@ -89,7 +89,7 @@ class ConsoleTransport:
         """A typed line as an update: a button's number or label, a command, or text.
 
         The share-contact button is not handled here: the terminal asks for the number first
-        (see bot/terminal.py) and then sends `contact(...)`.
+        (see admin/terminal.py) and then sends `contact(...)`.
         """
         button = self.button_for(user_id, line)
         if button is not None and not button.get("contact"):

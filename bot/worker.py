@@ -21,7 +21,6 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from bot.app import App, on_stop_signals
-from bot.cli_output import not_configured
 from bot.dispatcher import numeric_id
 from bot.logs import hold_libraries_at_their_floors
 from bot.settings import NotConfigured
@@ -51,16 +50,14 @@ async def _open_channels(app: App, closers: list[Callable[[], Awaitable[None]]])
 
 
 async def run_worker(app: App) -> None:
-    """Send until SIGTERM/SIGINT. Exits with code 2 when no channel is configured."""
+    """Send until SIGTERM/SIGINT. Raises NotConfigured when no channel is configured (the
+    CLI names what is missing and exits with code 2)."""
     hold_libraries_at_their_floors()  # the token is in Bot API URLs httpx logs
     closers: list[Callable[[], Awaitable[None]]] = []
     try:
-        try:
-            channels = await _open_channels(app, closers)
-        except NotConfigured as problem:
-            raise not_configured(problem, "worker") from None
+        channels = await _open_channels(app, closers)
         if not channels:
-            raise not_configured(NotConfigured([], "no_channel"), "worker")
+            raise NotConfigured([], "no_channel")
         stop = asyncio.Event()
         with on_stop_signals(stop.set):
             log.info("worker: sending on %s", ", ".join(channels))

@@ -23,7 +23,7 @@ from bot.app import App, create_app
 from bot.settings import Settings
 from storage.crypto import generate_key
 from storage.models import Asn, Unit
-from tests.chat import ChatClient
+from tests.support.chat import ChatClient
 
 POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -37,12 +37,12 @@ IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 # them again at other instants, `./dev test-clock` runs the whole suite at every instant.
 CLOCK_SENSITIVE = (
     "tests/e2e/", "tests/flows/", "tests/storage/test_outbox_claims.py",
-    "tests/unit/test_nik.py", "tests/unit/test_whatsapp_webhook.py",
-    "tests/test_bench.py", "tests/test_bpjs_import.py", "tests/test_cli_roles.py",
-    "tests/test_demo_data.py", "tests/test_dispatcher.py", "tests/test_export_injection.py",
-    "tests/test_exports.py", "tests/test_pacing.py", "tests/test_privacy_scan.py",
-    "tests/test_reminders.py", "tests/test_reports.py", "tests/test_roster_import.py",
-    "tests/test_sender.py",
+    "tests/storage/test_reports.py", "tests/bot/test_whatsapp_webhook.py",
+    "tests/test_bench.py", "tests/admin/test_bpjs_import.py", "tests/admin/test_cli_roles.py",
+    "tests/admin/test_demo_data.py", "tests/admin/test_export_injection.py",
+    "tests/admin/test_exports.py", "tests/admin/test_privacy_scan.py",
+    "tests/admin/test_roster_import.py", "tests/bot/test_dispatcher.py",
+    "tests/bot/test_pacing.py", "tests/bot/test_reminders.py", "tests/bot/test_sender.py",
 )
 
 

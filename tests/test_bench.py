@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from admin.demo_data import demo_people
 from bench.dataset import STATUS_WEIGHTS, build
 from bot.app import create_app
-from bot.demo_data import demo_people
 from flows.nik import parse_nik
 from storage.models import Asn, DeductionAgreement, Enrollment, Unit, Worker
 from storage.reports import unit_progress_all

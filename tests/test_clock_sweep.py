@@ -4,7 +4,7 @@ Issue 10: main went red on a Monday morning because a benchmark took the schedul
 reminder for its answer; on the Saturday before it had passed. Here the tests marked `clock`
 (tests/conftest.py names them) run again in a child pytest whose clock, and its children's,
 libfaketime moves to a working Monday just after 09:00 and to the last minute of a month.
-`./dev test-clock` runs every instant of tests/clock_sweep.py over the whole suite.
+`./dev test-clock` runs every instant of tests/support/clock_sweep.py over the whole suite.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import sys
 
 import pytest
 
-from tests.clock_sweep import INSTANTS, SWEEPING, faketime_command
 from tests.conftest import IN_CI
+from tests.support.clock_sweep import INSTANTS, SWEEPING, faketime_command
 
 IN_EVERY_RUN = ("monday-0905", "month-end-2359")
 

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from flows.nik import InvalidNik, parse_nik
-from tests.chat import texts
+from tests.support.chat import texts
 
 NIK = "3324015708800001"
 PHONE_DIGITS = "85711112222"

@@ -11,7 +11,7 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-OURS = {"bot", "flows", "storage", "messages", "tests", "bench"}
+OURS = {"bot", "admin", "flows", "storage", "messages", "tests", "bench"}
 
 
 def _requirement_names(requirements: list[str]) -> set[str]:
@@ -52,7 +52,7 @@ def test_ci_runs_exactly_the_readme_test_command():
 
 def test_runtime_code_imports_only_declared_dependencies():
     runtime, _ = _declared()
-    for module in _third_party_imports(["bot", "flows", "storage", "messages"]):
+    for module in _third_party_imports(["bot", "admin", "flows", "storage", "messages"]):
         assert _distributions(module) & runtime, f"{module} is imported but not a dependency"
 
 

@@ -5,8 +5,8 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import Consent, DeductionAgreement, Enrollment, Worker
-from tests.chat import ChatClient, texts
 from tests.conftest import BUDI, seed_roster
+from tests.support.chat import ChatClient, texts
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.e2e.support import kill
-from tests.fake_graph import FakeGraph
-from tests.fake_telegram import FakeTelegram
-from tests.loopback import loopback_only
+from tests.support.fake_graph import FakeGraph
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.loopback import loopback_only
+from tests.support.processes import kill
 
 
 @pytest.fixture(autouse=True)

@@ -33,10 +33,10 @@ from storage.interfaces import Address
 from storage.models import Asn, Broadcast, ChannelIdentity, OutboxMessage, Unit
 from storage.outbox import SqlOutbox
 from tests.conftest import make_settings, migrated_app
-from tests.e2e.support import cli_env, start_cli
-from tests.fake_graph import FakeGraph
-from tests.fake_telegram import FakeTelegram
-from tests.loopback import wait_until
+from tests.support.fake_graph import FakeGraph
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.loopback import wait_until
+from tests.support.processes import cli_env, start_cli
 
 # No request of these tests leaves 127.0.0.1 (tests/e2e/conftest.py, which also gives the
 # fake Bot API `fake` and the fake Cloud API `graph`).

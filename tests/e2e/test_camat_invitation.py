@@ -12,8 +12,8 @@ from bot.app import App
 from bot.telegram import TelegramBot
 from tests.conftest import BUDI, make_settings, migrated_app
 from tests.e2e.test_telegram import FAST_CHAT_RATE, TelegramUser, identify, make_bot
-from tests.fake_telegram import FakeTelegram
-from tests.flows.route import grant_role
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.route import grant_role
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def bot(tg_app: App) -> AsyncIterator[TelegramBot]:
 
 
 class _Granting:
-    """What tests.flows.route.grant_role needs of a chat client: the app."""
+    """What tests.support.route.grant_role needs of a chat client: the app."""
 
     def __init__(self, app: App) -> None:
         self.app = app

@@ -10,7 +10,7 @@ from bot.telegram import TelegramTransport
 from flows.events import Reply
 from messages.renderer import Renderer
 from storage.interfaces import PendingEnrollment
-from tests.fake_telegram import FakeTelegram
+from tests.support.fake_telegram import FakeTelegram
 
 USER = 1001
 FULL_NIK = "3324015708800002"

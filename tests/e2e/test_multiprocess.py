@@ -26,8 +26,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from admin.demo_data import DemoPerson, demo_people, write_demo_data
 from bot.app import App
-from bot.demo_data import DemoPerson, demo_people, write_demo_data
 from bot.settings import Settings
 from bot.telegram import TelegramBot, process_webhook_update
 from storage.models import (
@@ -39,11 +39,11 @@ from storage.models import (
     ProcessedUpdate,
 )
 from tests.conftest import make_settings, migrated_app
-from tests.e2e.support import cli_env, conversation_state, start_cli
-from tests.e2e.webhooks import Poster, Step, update
-from tests.fake_graph import until_healthy
-from tests.fake_telegram import FakeTelegram
-from tests.loopback import bind_free, wait_until
+from tests.support.fake_graph import until_healthy
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.loopback import bind_free, wait_until
+from tests.support.processes import cli_env, conversation_state, start_cli
+from tests.support.webhooks import Poster, Step, update
 
 pytestmark = pytest.mark.postgres
 

@@ -44,9 +44,11 @@ from storage.models import (
     Worker,
 )
 from storage.outbox import SqlOutbox
-from tests.chat import texts
 from tests.conftest import BUDI, make_settings, migrated_app
-from tests.e2e.support import (
+from tests.support.chat import texts
+from tests.support.fake_telegram import FakeTelegram, SentMessage, group
+from tests.support.loopback import wait_until
+from tests.support.processes import (
     PENDING,
     cli_env,
     conversation_state,
@@ -54,8 +56,6 @@ from tests.e2e.support import (
     settle,
     start_cli,
 )
-from tests.fake_telegram import FakeTelegram, SentMessage, group
-from tests.loopback import wait_until
 
 USER = 1001  # Budi's Telegram user id (and private chat id)
 BOT_ID = 123456  # the fake's bot (its token starts with it)
@@ -73,7 +73,7 @@ def test_the_network_guard_refuses_anything_but_loopback() -> None:
 
 # Telegram's one message a second per chat would make every step of these conversations
 # wait a second per message of a reply; pacing has its own tests on a fake clock
-# (tests/test_pacing.py), so here a chat may take its replies at once.
+# (tests/bot/test_pacing.py), so here a chat may take its replies at once.
 FAST_CHAT_RATE = 1000.0
 
 

@@ -2,7 +2,7 @@
 than the client waits, a connection reset) and the database going away while it polls.
 
 The real python-telegram-bot client talks to the fake Bot API on 127.0.0.1, which injects the
-faults (tests/fake_telegram.py, `FakeTelegram.plan`); SQLite and PostgreSQL run for real.
+faults (tests/support/fake_telegram.py, `FakeTelegram.plan`); SQLite and PostgreSQL run for real.
 What is checked is what a user sees (every reply once, in order) and what the database holds
 (every update processed once, the conversation where it would be without the fault).
 """
@@ -24,7 +24,6 @@ from bot.settings import Settings
 from bot.telegram import TelegramBot
 from storage.models import OutboxMessage, ProcessedUpdate
 from tests.conftest import BUDI, _postgres_admin, make_settings, migrated_app
-from tests.e2e.support import cli_env, conversation_state, settle, start_cli
 from tests.e2e.test_telegram import (
     BOT_ID,
     FAST_CHAT_RATE,
@@ -33,8 +32,9 @@ from tests.e2e.test_telegram import (
     TelegramUser,
     identify,
 )
-from tests.fake_telegram import FakeTelegram, Fault, SentMessage
-from tests.loopback import wait_until
+from tests.support.fake_telegram import FakeTelegram, Fault, SentMessage
+from tests.support.loopback import wait_until
+from tests.support.processes import cli_env, conversation_state, settle, start_cli
 
 # A Bot API answer may take this long before the client gives up; a long poll waits this
 # plus POLL_TIMEOUT. Planned slow answers come later than that.

@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from admin.cli import cli
 from bot.app import App, create_app
-from bot.cli import cli
 from bot.settings import Settings
 from bot.telegram import TelegramBot
 from bot.web import (
@@ -42,10 +42,10 @@ from storage.models import (
     ProcessedUpdate,
 )
 from tests.conftest import BUDI, make_settings, migrated_app
-from tests.e2e.support import cli_env, count, none_left, settle, start_cli
-from tests.fake_graph import FakeGraph, RunningServer, running, until_healthy, wamid_of
-from tests.fake_telegram import FakeTelegram
-from tests.loopback import bind_free, wait_until
+from tests.support.fake_graph import FakeGraph, RunningServer, running, until_healthy, wamid_of
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.loopback import bind_free, wait_until
+from tests.support.processes import cli_env, count, none_left, settle, start_cli
 
 WA_ID = BUDI.phone.lstrip("+")
 MAX_BODY = 8 * 1024

@@ -24,10 +24,10 @@ from bot.settings import Settings
 from bot.web import web_server_from_settings
 from storage.models import InboxUpdate, ProcessedUpdate
 from tests.conftest import BUDI, make_settings, migrated_app
-from tests.e2e.support import cli_env, count, start_cli
-from tests.fake_graph import FakeGraph, RunningServer, running, until_healthy
-from tests.fake_telegram import FakeTelegram
-from tests.loopback import HOST, bind_free, wait_until
+from tests.support.fake_graph import FakeGraph, RunningServer, running, until_healthy
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.loopback import HOST, bind_free, wait_until
+from tests.support.processes import cli_env, count, start_cli
 
 REQUEST_TIMEOUT = 2  # WEB_REQUEST_TIMEOUT_SECONDS here, so the tests wait little
 CLOSED_WITHIN = REQUEST_TIMEOUT + 20  # what a loaded machine may add to it

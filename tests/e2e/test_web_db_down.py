@@ -22,11 +22,11 @@ from sqlalchemy.engine import make_url
 from bot.settings import Settings
 from storage.models import InboxUpdate, OutboxMessage, ProcessedUpdate
 from tests.conftest import make_settings, migrated_app
-from tests.e2e.support import PENDING, cli_env, none_left, start_cli
-from tests.e2e.webhooks import Poster, Step, update
-from tests.fake_graph import until_healthy
-from tests.fake_telegram import FakeTelegram
-from tests.loopback import HOST, bind_free, wait_until
+from tests.support.fake_graph import until_healthy
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.loopback import HOST, bind_free, wait_until
+from tests.support.processes import PENDING, cli_env, none_left, start_cli
+from tests.support.webhooks import Poster, Step, update
 
 pytestmark = pytest.mark.postgres
 

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from admin.kecamatan import load_kecamatan
 from bot.app import App
-from bot.kecamatan import load_kecamatan
 from bot.settings import Settings
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
 from bot.web import web_server_from_settings
@@ -31,10 +31,9 @@ from storage.models import (
     InboxUpdate,
     Worker,
 )
-from tests.chat import texts
 from tests.conftest import BUDI, SRI, make_settings, migrated_app
-from tests.e2e.support import conversation_state, settle
-from tests.fake_graph import (
+from tests.support.chat import texts
+from tests.support.fake_graph import (
     FakeGraph,
     RunningServer,
     SentWhatsApp,
@@ -42,6 +41,7 @@ from tests.fake_graph import (
     running,
     wamid_of,
 )
+from tests.support.processes import conversation_state, settle
 
 WA_ID = BUDI.phone.lstrip("+")  # Budi writes from his roster number
 NIK = "3324015708800001"

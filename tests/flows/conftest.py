@@ -27,9 +27,9 @@ import pytest
 from bot.app import App, create_app
 from bot.console import Shown
 from bot.settings import Settings
-from tests.chat import ChatClient
 from tests.conftest import BUDI, SRI, make_settings, seed_roster
-from tests.flows.route import ROUTE
+from tests.support.chat import ChatClient
+from tests.support.route import ROUTE
 
 # 21 Agustus 2025, 10.00 WIB: the first deduction month is September 2025.
 NOW = datetime(2025, 8, 21, 3, 0, tzinfo=UTC)

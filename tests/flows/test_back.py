@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from storage.models import AuditLog, Consent, Enrollment, Worker
-from tests.chat import ChatClient
-from tests.flows.route import NIK_ANDI, NIK_SITI, enrol
+from tests.support.chat import ChatClient
+from tests.support.route import NIK_ANDI, NIK_SITI, enrol
 
 BACK_ALONG_THE_FORM = [
     ("Identify:phone", "Identify:nip", "ketik NIP"),

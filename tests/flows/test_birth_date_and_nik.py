@@ -10,8 +10,8 @@ from datetime import date
 from sqlalchemy import select
 
 from storage.models import Worker
-from tests.chat import ChatClient
-from tests.flows.route import NIK_ANDI
+from tests.support.chat import ChatClient
+from tests.support.route import NIK_ANDI
 
 QUESTION = "Tanggal lahir 5 Agustus 1980 berbeda dari NIK (17 Agustus 1980). Sudah benar?"
 

@@ -17,11 +17,11 @@ from storage.models import (
     Chat,
     OutboxMessage,
 )
-from tests.chat import ChatClient
 from tests.conftest import BUDI, seed_roster
 from tests.flows.conftest import login
-from tests.flows.people import asn_id, rows, submitted, unit_id
-from tests.flows.route import NIK_SITI, add_residents, grant_role
+from tests.support.chat import ChatClient
+from tests.support.people import asn_id, rows, submitted, unit_id
+from tests.support.route import NIK_SITI, add_residents, grant_role
 
 PATEBON = ["5001", "5002", "5003"]
 

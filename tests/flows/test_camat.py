@@ -16,11 +16,11 @@ from bot.invitations import QR_SCALE, telegram_link
 from bot.settings import Settings
 from bot.telegram import TelegramTransport
 from storage.models import Asn, Attachment, OutboxMessage, Unit
-from tests.chat import ChatClient
 from tests.conftest import BUDI, make_settings
 from tests.flows.conftest import login
-from tests.flows.people import asn_id, rows, submitted
-from tests.flows.route import NIK_SITI, add_residents, grant_role
+from tests.support.chat import ChatClient
+from tests.support.people import asn_id, rows, submitted
+from tests.support.route import NIK_SITI, add_residents, grant_role
 
 TELEGRAM = "https://t.me/asn_peduli_test_bot?start=undangan"
 

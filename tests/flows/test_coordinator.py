@@ -15,11 +15,11 @@ from flows.events import ChatType, Kind
 from storage.interfaces import EnrollmentNotFound
 from storage.models import AuditLog, Chat, Enrollment
 from storage.verifications import SqlVerificationRepository
-from tests.chat import ChatClient, texts
 from tests.conftest import BUDI, SRI, seed_roster
 from tests.flows.conftest import login
-from tests.flows.people import asn_id, colleague, nik, rows, submitted, unit_id
-from tests.flows.route import NIK_SITI, add_residents, enrol, grant_role
+from tests.support.chat import ChatClient, texts
+from tests.support.people import asn_id, colleague, nik, rows, submitted, unit_id
+from tests.support.route import NIK_SITI, add_residents, enrol, grant_role
 
 
 @pytest.fixture

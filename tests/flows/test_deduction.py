@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select, update
 
 from storage.models import AuditLog, DeductionAgreement, Enrollment
-from tests.chat import ChatClient, texts
 from tests.conftest import BUDI, SRI
 from tests.flows.conftest import login
-from tests.flows.route import NIK_ANDI, NIK_SITI, enrol, reach
+from tests.support.chat import ChatClient, texts
+from tests.support.route import NIK_ANDI, NIK_SITI, enrol, reach
 
 DISCOUNT_2025 = [
     {"effective_from": "2022-01-01", "jkk": 10_000, "jkm": 6_800},

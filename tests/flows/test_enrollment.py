@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import delete, func, select
 
 from storage.models import Consent, Enrollment, Unit, Worker
-from tests.chat import ChatClient, texts
-from tests.flows.route import NIK_ANDI, NIK_SITI, enrol, reach, stop_first
+from tests.support.chat import ChatClient, texts
+from tests.support.route import NIK_ANDI, NIK_SITI, enrol, reach, stop_first
 
 HELD = "pendaftarannya sedang diproses"  # submitted or a draft: not protected yet
 # A woman born 21 August 1980 (day 61 = 21 + 40): typed dates of that day agree with her NIK.

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import select, update
 
 from storage.models import Consent, Enrollment
-from tests.chat import ChatClient
 from tests.conftest import BUDI
-from tests.flows.route import NIK_SITI, enrol
+from tests.support.chat import ChatClient
+from tests.support.route import NIK_SITI, enrol
 
 # Each answer of a whole enrolment and the step the question after it names.
 WALK = [

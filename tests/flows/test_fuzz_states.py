@@ -1,6 +1,6 @@
 """Every conversation state fuzzed: whatever arrives, the bot answers and the machine holds.
 
-For each state of tests/flows/route.py (every state of every flow), hypothesis sends one
+For each state of tests/support/route.py (every state of every flow), hypothesis sends one
 generated update through the real dispatcher on SQLite: any text (empty, blank, emoji, RTL,
 control characters, 5,000+ characters, markup and Jinja-looking text), any button payload
 (the payloads this chat was shown, the same with other ids, other people's ids, garbage,
@@ -33,10 +33,10 @@ from bot.console import make
 from flows.events import Incoming, Kind, SharedContact
 from flows.router import BACK, CANCEL, HELP, PAGE_PREFIX, START
 from storage.models import Broadcast, Enrollment, OutboxMessage, Worker
-from tests.chat import ChatClient
 from tests.conftest import BUDI, SRI, make_settings, migrated_app
-from tests.flows.people import asn_id, nik, submitted
-from tests.flows.route import NIK_SITI, STATES, reach
+from tests.support.chat import ChatClient
+from tests.support.people import asn_id, nik, submitted
+from tests.support.route import NIK_SITI, STATES, reach
 
 _FAST = dict(deadline=None, database=None, print_blob=True,
              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

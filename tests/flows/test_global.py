@@ -1,6 +1,6 @@
 """What works in every state: /mulai, /bantuan, /batal, and any input the state cannot take.
 
-Each test walks a fresh chat to a state (tests/flows/route.py), does one thing, and checks
+Each test walks a fresh chat to a state (tests/support/route.py), does one thing, and checks
 what the user saw and what the conversation store holds afterwards.
 """
 
@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from flows.events import Kind
 from storage.models import Enrollment, Worker
-from tests.chat import ChatClient
-from tests.flows.route import STATES
+from tests.support.chat import ChatClient
+from tests.support.route import STATES
 
 # States that are a resting place, not a half-done task: /mulai and /batal just go home.
 RESTING = {"Identify:nip", "Menu:main", "Menu:paused", "Workers:list", "Coordinator:menu",

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from storage.models import Asn, AuditLog, ChannelIdentity, LoginAttempt, Unit
-from tests.chat import ChatClient, texts
 from tests.conftest import BUDI, SRI
+from tests.support.chat import ChatClient, texts
 
 ROSTER_WORDS = [BUDI.name, BUDI.unit, SRI.name, SRI.unit, "Budi", "Kesehatan"]
 NOT_ON_ROSTER = "199912312020121001"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from storage.models import Consent, Enrollment, Worker
-from tests.chat import ChatClient
+from tests.support.chat import ChatClient
 
 
 async def count(client: ChatClient, model) -> int:

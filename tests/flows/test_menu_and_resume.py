@@ -7,9 +7,9 @@ import pytest
 from sqlalchemy import delete, select
 
 from storage.models import Asn, AuditLog, ChannelIdentity, DeductionAgreement, Worker
-from tests.chat import ChatClient
 from tests.conftest import BUDI
-from tests.flows.route import NIK_SITI, enrol
+from tests.support.chat import ChatClient
+from tests.support.route import NIK_SITI, enrol
 
 
 async def test_the_menu_counts_the_workers_one_protects(budi):

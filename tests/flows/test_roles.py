@@ -12,10 +12,10 @@ from sqlalchemy import delete, update
 from bot.console import make
 from flows.events import ChatType, Kind
 from storage.models import AuditLog, Broadcast, Chat, Enrollment, OutboxMessage, Role
-from tests.chat import ChatClient, texts
 from tests.conftest import BUDI, SRI
-from tests.flows.people import asn_id, colleague, rows, submitted, unit_id
-from tests.flows.route import NIK_ANDI, NIK_SITI, add_residents, enrol, grant_role
+from tests.support.chat import ChatClient, texts
+from tests.support.people import asn_id, colleague, rows, submitted, unit_id
+from tests.support.route import NIK_ANDI, NIK_SITI, add_residents, enrol, grant_role
 
 NOT_FOR_YOU = "khusus untuk koordinator OPD atau camat"
 ROLE_COMMANDS = ["/koordinator", "/verifikasi", "/progres", "/siaran", "/tautkan"]

@@ -15,8 +15,8 @@ from bot.console import ConsoleTransport
 from flows.events import Kind
 from messages.renderer import Renderer
 from storage.models import Enrollment, Unit
-from tests.chat import ChatClient
-from tests.flows.route import NIK_SITI, enrol
+from tests.support.chat import ChatClient
+from tests.support.route import NIK_SITI, enrol
 
 # Another woman born 17 August 1980, for a second worker with Siti's name.
 NIK_SITI_TWO = "3324015708800003"

@@ -27,10 +27,10 @@ from storage.models import AuditLog, Enrollment, OutboxMessage
 from storage.roles import SqlRoleRepository
 from storage.roster import SqlRosterRepository
 from storage.verifications import SqlProgressRepository, SqlVerificationRepository
-from tests.chat import ChatClient, texts
 from tests.conftest import BUDI, SRI
-from tests.flows.people import asn_id, colleague, nik, rows, submitted, unit_id
-from tests.flows.route import NIK_SITI, enrol, grant_role
+from tests.support.chat import ChatClient, texts
+from tests.support.people import asn_id, colleague, nik, rows, submitted, unit_id
+from tests.support.route import NIK_SITI, enrol, grant_role
 
 AHMAD_NIP = "198001012005015001"
 
@@ -128,7 +128,7 @@ async def test_two_niks_that_mask_alike_are_told_apart_when_opened(coordinator, 
 
 
 async def test_a_birth_date_other_than_the_niks_is_pointed_out(coordinator, ahmad):
-    # The NIK says 13 May 1990; the ASN gave 12 May 1990 (tests/flows/people.submitted).
+    # The NIK says 13 May 1990; the ASN gave 12 May 1990 (tests/support/people.submitted).
     await submitted(coordinator, await asn_id(coordinator, AHMAD_NIP), "ANDI", nik(3, day=13))
     await coordinator.send("/verifikasi")
     card = (await coordinator.press("🔎 1."))[0].text

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import select, update
 
 from storage.models import AuditLog, Enrollment
-from tests.chat import ChatClient, texts
 from tests.conftest import SRI
 from tests.flows.conftest import login
-from tests.flows.route import NIK_ANDI, NIK_SITI, enrol, stop_first
+from tests.support.chat import ChatClient, texts
+from tests.support.route import NIK_ANDI, NIK_SITI, enrol, stop_first
 
 STALE = "sudah tidak berlaku"
 

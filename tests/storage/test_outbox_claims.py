@@ -21,7 +21,7 @@ from flows.events import Channel
 from storage.models import OutboxMessage
 from storage.outbox import SqlOutbox
 from tests.conftest import make_settings
-from tests.sending import Clock, add_messages
+from tests.support.sending import Clock, add_messages
 
 FAST = {"telegram_rate_overall": 100_000.0, "telegram_rate_private_chat": 100_000.0,
         "sender_batch_size": 40}

@@ -1,0 +1,1 @@
+"""The office's tools: the command line, imports, exports and the demo data."""
