@@ -18,13 +18,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import typer
 from sqlalchemy import insert, select
 
+from admin.cli_output import not_configured
 from bot.app import App
 from bot.notify import Notifier
 from bot.sender import MAX_IN_FLIGHT
-from bot.settings import Settings
+from bot.settings import NotConfigured, Settings
 from bot.whatsapp import message_key
 from bot.worker import run_worker
 from flows.events import Reply
@@ -162,10 +162,12 @@ async def test_a_broadcast_to_2000_survives_a_killed_sender(
 
 async def test_the_worker_needs_a_channel(sqlite_url: str,
                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The worker names what is missing the way the CLI prints it, and exits with code 2."""
     async with migrated_app(make_settings(sqlite_url)) as app:
-        with pytest.raises(typer.Exit) as exited:
+        with pytest.raises(NotConfigured) as problem:
             await run_worker(app)
-        assert exited.value.exit_code == 2
+        exited = not_configured(problem.value, "worker")
+        assert exited.exit_code == 2
         assert "TELEGRAM_BOT_TOKEN" in capsys.readouterr().out
 
 
@@ -195,8 +197,9 @@ async def test_a_half_configured_channel_is_named(sqlite_url: str,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     settings = make_settings(sqlite_url, whatsapp_phone_number_id="1234567890")
     async with migrated_app(settings) as app:
-        with pytest.raises(typer.Exit) as exited:
+        with pytest.raises(NotConfigured) as problem:
             await run_worker(app)
-        assert exited.value.exit_code == 2
+        exited = not_configured(problem.value, "worker")
+        assert exited.exit_code == 2
         out = capsys.readouterr().out
         assert "Pengirim pesan belum bisa berjalan" in out and "WHATSAPP_ACCESS_TOKEN" in out
