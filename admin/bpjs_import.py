@@ -51,12 +51,12 @@ from admin.imports import (
 from bot.app import App
 from bot.notify import Notifier
 from flows.events import Reply
+from flows.masking import mask_nik
 from flows.nik import NIK_LENGTH, InvalidNik, parse_nik
 from flows.payroll import REFUND_BEFORE_COVER, REFUND_REJECTED, first_deducted_month
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from storage import reports as store
 from storage.audit import SqlAuditRepository
-from storage.masking import mask_nik
 from storage.refunds import record_refunds
 from storage.reminders import Recipient, recipients
 

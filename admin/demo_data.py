@@ -22,6 +22,7 @@ from admin.kecamatan import read_kecamatan
 from bot.app import App
 from flows.deduction import agreement_record, agreement_terms
 from flows.enrollment import CONSENT_VERSION, OCCUPATIONS, RELATIONSHIPS, consent_context
+from flows.masking import mask_nik
 from flows.nik import parse_nik
 from flows.nip import parse_nip
 from flows.phone import to_e164
@@ -29,7 +30,6 @@ from flows.premium import first_deduction
 from storage import roster_import as store
 from storage.enrollments import SqlEnrollmentRepository
 from storage.interfaces import WorkerDraft
-from storage.masking import mask_nik
 
 
 @dataclass(frozen=True, slots=True)

@@ -74,13 +74,13 @@ from admin.kecamatan import read_kecamatan
 from bot.settings import DEFAULT_SCHEDULE, Settings
 from flows.deduction import AGREEMENT_VERSION, agreement_terms
 from flows.enrollment import CONSENT_VERSION, OCCUPATIONS, RELATIONSHIPS, consent_context
+from flows.masking import mask_nik
 from flows.premium import PremiumRate, first_deduction
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from messages.renderer import Renderer
 from storage import roster_import as store
 from storage.crypto import PersonalDataCipher, generate_key
 from storage.database import create_engine
-from storage.masking import mask_nik
 from storage.models import Asn, Consent, DeductionAgreement, Enrollment, Worker
 
 CACHE = Path(__file__).parent / ".cache"

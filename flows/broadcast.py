@@ -29,6 +29,7 @@ import re
 from collections.abc import Mapping
 from typing import ClassVar
 
+from flows.audiences import AUDIENCES
 from flows.conversation import (
     Command,
     Context,
@@ -43,7 +44,7 @@ from flows.conversation import (
 )
 from flows.events import Button, Kind, Reply
 from flows.premium import first_premium
-from storage.interfaces import AUDIENCES, UnitProgress
+from storage.interfaces import UnitProgress
 
 
 class S:

@@ -52,7 +52,8 @@ from flows.conversation import (
 )
 from flows.events import Button, Channel, ChatType, Kind, Reply
 from flows.nik import InvalidNik, parse_nik
-from storage.interfaces import ROLE_UNIT_KIND, EnrollmentNotFound, PendingEnrollment, RoleView
+from flows.roles import ROLE_UNIT_KIND
+from storage.interfaces import EnrollmentNotFound, PendingEnrollment, RoleView
 
 
 class S:

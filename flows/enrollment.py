@@ -30,17 +30,13 @@ from flows.conversation import (
     text_of,
 )
 from flows.dates import InvalidDate, age_on, parse_date
+from flows.enrollment_status import COVERED_STATUSES
 from flows.events import Button, Kind, Reply
 from flows.kecamatan import kecamatan_words, match_kecamatan
-from flows.nik import InvalidNik, mask_nik, parse_nik
-from flows.phone import InvalidPhone, mask_phone, to_e164
-from storage.interfaces import (
-    COVERED_STATUSES,
-    EnrollmentNotFound,
-    KecamatanView,
-    NikAlreadyHeld,
-    WorkerDraft,
-)
+from flows.masking import mask_nik, mask_phone
+from flows.nik import InvalidNik, parse_nik
+from flows.phone import InvalidPhone, to_e164
+from storage.interfaces import EnrollmentNotFound, KecamatanView, NikAlreadyHeld, WorkerDraft
 
 # v2: the wording no longer reads its version aloud and names the phone only when one is
 # given; the version is recorded beside the words.

@@ -18,8 +18,9 @@ from datetime import timedelta
 
 from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, text_of
 from flows.events import Button, Kind, Reply
+from flows.masking import mask_phone
 from flows.nip import InvalidNip, parse_nip
-from flows.phone import InvalidPhone, mask_phone, to_e164
+from flows.phone import InvalidPhone, to_e164
 from storage.interfaces import AsnView
 
 

@@ -24,10 +24,11 @@ from flows.conversation import (
     reason_buttons,
     reason_of,
 )
+from flows.enrollment_status import HOLDING_STATUSES
 from flows.events import Button, Reply
+from flows.months import first_of_month_after
 from flows.paused import enrol, paused_form, start_afresh
-from flows.premium import first_of_month_after
-from storage.interfaces import HOLDING_STATUSES, EnrollmentNotFound, EnrollmentView
+from storage.interfaces import EnrollmentNotFound, EnrollmentView
 
 
 class S:

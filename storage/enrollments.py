@@ -12,17 +12,16 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.enrollment_status import DEDUCTED_STATUSES, HOLDING_STATUSES
+from flows.masking import mask_nik
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import (
-    DEDUCTED_STATUSES,
-    HOLDING_STATUSES,
     AgreementRecord,
     EnrollmentNotFound,
     EnrollmentView,
     NikAlreadyHeld,
     WorkerDraft,
 )
-from storage.masking import mask_nik
 from storage.models import (
     Consent,
     DeductionAgreement,

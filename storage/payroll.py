@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from storage.models import (
     Asn,
     DeductionAgreement,

@@ -56,8 +56,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from messages.formatting import JAKARTA
-from storage.interfaces import HOLDING_STATUSES, Address
+from flows.enrollment_status import HOLDING_STATUSES
+from flows.time_zone import JAKARTA
+from storage.interfaces import Address
 from storage.models import (
     Asn,
     ChannelIdentity,

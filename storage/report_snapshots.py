@@ -20,8 +20,8 @@ from datetime import date, datetime, time
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.premium import first_of_month_after
-from messages.formatting import JAKARTA
+from flows.months import first_of_month_after
+from flows.time_zone import JAKARTA
 from storage.database import dialect_insert
 from storage.interfaces import UnitProgress
 from storage.models import ReportSnapshot, ReportSnapshotUnit

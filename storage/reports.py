@@ -22,9 +22,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from messages.formatting import JAKARTA
+from flows.enrollment_status import HOLDING_STATUSES
+from flows.time_zone import JAKARTA
 from storage.crypto import PersonalDataCipher
-from storage.interfaces import HOLDING_STATUSES, UnitProgress
+from storage.interfaces import UnitProgress
 from storage.models import Asn, DeductionAgreement, Enrollment, Unit, Worker
 
 UNIT_KINDS = ("opd", "kecamatan")
