@@ -21,6 +21,7 @@ from transitions import Machine
 from flows.button_words import MAX_TYPED, AmbiguousWords, named_choice
 from flows.events import Button, Incoming, Kind, Reply
 from flows.premium import PremiumRate
+from flows.roles import Role
 from storage.interfaces import (
     AsnView,
     AuditRepository,
@@ -131,7 +132,7 @@ class Command:
     """A typed command (private chat) that opens `state` for a holder of `role`."""
 
     state: str
-    role: str
+    role: Role
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +140,18 @@ class GroupCommand:
     """A typed command in a group chat, for holders of one of `roles`."""
 
     action: GroupAction
-    roles: frozenset[str]
+    roles: frozenset[Role]
+
+
+def move(trigger: str, source: str | Sequence[str], dest: str, when: str | None = None
+         ) -> dict[str, Any]:
+    """One row of a flow's table, as `transitions` takes it: `trigger` moves from `source`
+    (a state, or any of several) to `dest`, if the condition named `when` holds."""
+    row: dict[str, Any] = {"trigger": trigger, "dest": dest,
+                           "source": source if isinstance(source, str) else list(source)}
+    if when is not None:
+        row["conditions"] = when
+    return row
 
 
 class Flow:
@@ -153,7 +165,7 @@ class Flow:
 
     name: str
     initial: str
-    role: ClassVar[str | None] = None
+    role: ClassVar[Role | None] = None
     # A form whose answers /mulai keeps aside (flows/paused.py) instead of dropping them.
     pausable: ClassVar[bool] = False
     commands: ClassVar[Mapping[str, Command]] = {}
@@ -253,7 +265,7 @@ async def press_named(step: Step, conversation: Conversation, context: Context) 
         context.incoming = replace(incoming, kind=Kind.BUTTON, payload=payload)
 
 
-async def first_unit(context: Context, role: str) -> dict[str, Any] | None:
+async def first_unit(context: Context, role: Role) -> dict[str, Any] | None:
     """The unit a typed role command opens ({"unit_id", "unit_name"}): the holder's first by
     name (the menu offers each one when someone holds a role for several), or None."""
     asn = context.asn

@@ -19,6 +19,7 @@ from typing import Any
 from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, choice_of
 from flows.events import Button, Channel, Reply
 from flows.premium import NoPremiumRate, PremiumRate, first_deduction
+from flows.states import Deduction, Enrollment, Workers
 from storage.interfaces import AgreementRecord, EnrollmentNotFound
 
 AGREEMENT_VERSION = "potong-gaji-v1"
@@ -27,8 +28,6 @@ AGREEMENT_VERSION = "potong-gaji-v1"
 log = logging.getLogger(__name__)
 
 
-class S:
-    CONFIRM = "Deduction:confirm"
 
 
 async def _terms(conversation: Conversation, context: Context) -> dict[str, Any]:
@@ -150,11 +149,12 @@ async def _tell_coordinators(conversation: Conversation, context: Context,
 
 class DeductionFlow(Flow):
     name = "Deduction"
-    initial = S.CONFIRM
+    initial = Deduction.confirm
 
     def __init__(self) -> None:
-        super().__init__({S.CONFIRM: Step(ask_agreement, take_agreement, "help/deduction",
-                                 cancelled="deduction/later")}, [])
+        super().__init__({Deduction.confirm: Step(ask_agreement, take_agreement,
+                                                  "help/deduction",
+                                                  cancelled="deduction/later")}, [])
 
     async def back(self, conversation: Conversation, context: Context) -> Goto:
         """Back to the summary of the draft just saved, to change it (saving again updates
@@ -162,9 +162,9 @@ class DeductionFlow(Flow):
         data = conversation.data
         form = data.get("form")
         if not isinstance(form, dict):
-            return Goto("Workers:list")
+            return Goto(Workers.list)
         draft_id = data["enrollment_id"]
         data.clear()
         data.update(form)
         data["draft_id"] = draft_id
-        return Goto("Enrollment:summary")
+        return Goto(Enrollment.summary)

@@ -32,9 +32,8 @@ from flows.conversation import (
     number_of,
 )
 from flows.events import Button, ChatType, Kind, Reply
-from flows.identify import S as Identify
-from flows.menu import S as Menu
 from flows.paused import PAUSED, discard, pause, start_afresh
+from flows.states import Identify, Menu
 from storage.interfaces import RoleView
 
 START = frozenset({"mulai", "start", "menu"})
@@ -163,10 +162,10 @@ class Router:
         if state is None:
             if context.asn is None:
                 conversation.data.clear()
-                state = Identify.NIP
+                state = Identify.nip
             else:
                 start_afresh(conversation.data)
-                state = Menu.PAUSED if PAUSED in conversation.data else Menu.MAIN
+                state = Menu.paused if PAUSED in conversation.data else Menu.main
         flow = self.flow_for(state)
         assert flow is not None, state
         conversation.state = state
@@ -242,7 +241,7 @@ class Router:
             return
         state = conversation.state
         assert state is not None
-        if state == Menu.PAUSED and discard(conversation.data):
+        if state == Menu.paused and discard(conversation.data):
             conversation.replies.append(Reply("common/cancelled"))
         elif flow.resting(state):
             conversation.replies.append(Reply("common/nothing_to_cancel"))

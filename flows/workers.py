@@ -20,6 +20,7 @@ from flows.conversation import (
     Step,
     choice_of,
     expect_button,
+    move,
     number_of,
     reason_buttons,
     reason_of,
@@ -28,20 +29,14 @@ from flows.enrollment_status import HOLDING_STATUSES
 from flows.events import Button, Reply
 from flows.months import first_of_month_after
 from flows.paused import enrol, paused_form, start_afresh
+from flows.states import Deduction, Workers
 from storage.interfaces import EnrollmentNotFound, EnrollmentView
 
-
-class S:
-    LIST = "Workers:list"
-    STOP_REASON = "Workers:stop_reason"
-    STOP_CONFIRM = "Workers:stop_confirm"
-
-
 TRANSITIONS = [
-    {"trigger": "stop", "source": S.LIST, "dest": S.STOP_REASON},
-    {"trigger": "next", "source": S.STOP_REASON, "dest": S.STOP_CONFIRM},
-    {"trigger": "back", "source": [S.STOP_REASON, S.STOP_CONFIRM], "dest": S.LIST},
-    {"trigger": "done", "source": S.STOP_CONFIRM, "dest": S.LIST},
+    move("stop", Workers.list, Workers.stop_reason),
+    move("next", Workers.stop_reason, Workers.stop_confirm),
+    move("back", [Workers.stop_reason, Workers.stop_confirm], Workers.list),
+    move("done", Workers.stop_confirm, Workers.list),
 ]
 
 REASONS = ("own_membership", "no_longer_working", "cost", "other")
@@ -93,7 +88,7 @@ async def take_list_choice(conversation: Conversation, context: Context) -> str 
             enrollment = await _owned(context, target)
             if action == "agree" and enrollment.status == "draft":
                 conversation.data["enrollment_id"] = enrollment.id
-                return Goto("Deduction:confirm")
+                return Goto(Deduction.confirm)
             if action == "stop" and enrollment.status in HOLDING_STATUSES:
                 conversation.data["stop_id"] = enrollment.id
                 return "stop"
@@ -166,14 +161,14 @@ async def take_stop_confirm(conversation: Conversation, context: Context) -> str
 
 class WorkersFlow(Flow):
     name = "Workers"
-    initial = S.LIST
+    initial = Workers.list
 
     def __init__(self) -> None:
         super().__init__(
             {
-                S.LIST: Step(show_list, take_list_choice, "help/workers", resting=True),
-                S.STOP_REASON: Step(ask_reason, take_reason, "help/workers"),
-                S.STOP_CONFIRM: Step(ask_stop_confirm, take_stop_confirm, "help/workers"),
+                Workers.list: Step(show_list, take_list_choice, "help/workers", resting=True),
+                Workers.stop_reason: Step(ask_reason, take_reason, "help/workers"),
+                Workers.stop_confirm: Step(ask_stop_confirm, take_stop_confirm, "help/workers"),
             },
             TRANSITIONS,
         )
