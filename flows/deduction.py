@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, choice_of
+from flows.enrollment_status import EnrollmentStatus
 from flows.events import Button, Channel, Reply
 from flows.premium import NoPremiumRate, PremiumRate, first_deduction
 from flows.states import Deduction, Enrollment, Workers
@@ -37,7 +38,7 @@ async def _terms(conversation: Conversation, context: Context) -> dict[str, Any]
     enrollment = await context.enrollments.get_for_asn(
         asn.id, int(conversation.data["enrollment_id"])
     )
-    if enrollment is None or enrollment.status != "draft":
+    if enrollment is None or enrollment.status != EnrollmentStatus.DRAFT:
         raise EnrollmentNotFound(conversation.data["enrollment_id"])
     config = context.config
     first_month, rate = first_deduction(

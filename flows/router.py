@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import replace
 
+from flows.broadcast import BroadcastFlow
 from flows.conversation import (
     CancelRequested,
     Command,
@@ -31,9 +32,15 @@ from flows.conversation import (
     first_unit,
     number_of,
 )
+from flows.coordinator import CoordinatorFlow
+from flows.deduction import DeductionFlow
+from flows.enrollment import EnrollmentFlow
 from flows.events import Button, ChatType, Kind, Reply
+from flows.identify import IdentifyFlow
+from flows.menu import MenuFlow
 from flows.paused import PAUSED, discard, pause, start_afresh
 from flows.states import Identify, Menu
+from flows.workers import WorkersFlow
 from storage.interfaces import RoleView
 
 START = frozenset({"mulai", "start", "menu"})
@@ -323,3 +330,9 @@ class Router:
         conversation.replies.append(
             Reply(invalid.template, invalid.context, buttons=prompt.buttons, inline=prompt.inline)
         )
+
+
+def build_router() -> Router:
+    """Every flow's machine, built once for the whole process."""
+    return Router([IdentifyFlow(), MenuFlow(), EnrollmentFlow(), DeductionFlow(), WorkersFlow(),
+                   CoordinatorFlow(), BroadcastFlow()])

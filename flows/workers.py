@@ -25,7 +25,7 @@ from flows.conversation import (
     reason_buttons,
     reason_of,
 )
-from flows.enrollment_status import HOLDING_STATUSES
+from flows.enrollment_status import HOLDING_STATUSES, EnrollmentStatus
 from flows.events import Button, Reply
 from flows.months import first_of_month_after
 from flows.paused import enrol, paused_form, start_afresh
@@ -61,7 +61,7 @@ async def show_list(conversation: Conversation, context: Context) -> Reply:
     rows: list[tuple[Button, ...]] = []
     for item in enrollments:
         name = {"name": item.worker_name}
-        if item.status == "draft":
+        if item.status == EnrollmentStatus.DRAFT:
             rows.append((Button("finish_draft", f"wk:agree:{item.id}", name),))
         if item.status in HOLDING_STATUSES:
             rows.append((Button("stop_worker", f"wk:stop:{item.id}", name),))
@@ -86,7 +86,7 @@ async def take_list_choice(conversation: Conversation, context: Context) -> str 
         target = number_of(rest[0]) if rest else None
         if action in {"stop", "agree"} and target is not None:
             enrollment = await _owned(context, target)
-            if action == "agree" and enrollment.status == "draft":
+            if action == "agree" and enrollment.status == EnrollmentStatus.DRAFT:
                 conversation.data["enrollment_id"] = enrollment.id
                 return Goto(Deduction.confirm)
             if action == "stop" and enrollment.status in HOLDING_STATUSES:
@@ -125,7 +125,7 @@ async def ask_stop_confirm(conversation: Conversation, context: Context) -> Repl
             "nik": enrollment.nik_masked,
             "reason": conversation.data["stop_reason"],
             "stop_month": _stop_month(context),
-            "agreed": enrollment.status != "draft",
+            "agreed": enrollment.status != EnrollmentStatus.DRAFT,
         },
         buttons=((Button("confirm_stop", "stop:yes"),), (Button("back", "stop:no"),)),
     )
@@ -154,7 +154,7 @@ async def take_stop_confirm(conversation: Conversation, context: Context) -> str
     )
     conversation.replies.append(
         Reply("workers/stopped", {"name": enrollment.worker_name, "stop_month": stop_month,
-                                  "agreed": enrollment.status != "draft"})
+                                  "agreed": enrollment.status != EnrollmentStatus.DRAFT})
     )
     return "done"
 

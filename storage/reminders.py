@@ -56,7 +56,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from flows.enrollment_status import HOLDING_STATUSES
+from flows.enrollment_status import HOLDING_STATUSES, EnrollmentStatus
 from flows.time_zone import JAKARTA
 from storage.interfaces import Address
 from storage.models import (
@@ -286,7 +286,7 @@ async def unfinished_due(
         return []
     activity = union_all(
         select(Enrollment.asn_id.label("asn_id"), Enrollment.created_at.label("at"))
-        .where(Enrollment.status == "draft"),
+        .where(Enrollment.status == EnrollmentStatus.DRAFT),
         _mid_enrolment_activity(),
     ).subquery()
     anchors = (
@@ -332,7 +332,7 @@ async def unfinished_due(
     for asn_id, worker_name in await session.execute(
         select(Enrollment.asn_id, Worker.name)
         .join(Worker, Worker.id == Enrollment.worker_id)
-        .where(Enrollment.asn_id.in_(asn_ids), Enrollment.status == "draft")
+        .where(Enrollment.asn_id.in_(asn_ids), Enrollment.status == EnrollmentStatus.DRAFT)
         .order_by(Enrollment.created_at, Enrollment.id)
     ):
         drafts.setdefault(asn_id, []).append(worker_name)
@@ -419,7 +419,7 @@ async def coordinator_due(
         .join(Unit, Unit.id == Role.unit_id)
         .join(member, and_(member.unit_id == Role.unit_id, member.id != Role.asn_id))
         .join(Enrollment, and_(Enrollment.asn_id == member.id,
-                               Enrollment.status == "submitted"))
+                               Enrollment.status == EnrollmentStatus.SUBMITTED))
         .where(
             Role.role == "coordinator",
             Role.id > after_role_id,

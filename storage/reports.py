@@ -22,7 +22,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.enrollment_status import HOLDING_STATUSES
+from flows.enrollment_status import (
+    COVERED_STATUSES,
+    HOLDING_STATUSES,
+    NEVER_AGREED_STATUSES,
+    EnrollmentStatus,
+)
 from flows.time_zone import JAKARTA
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import UnitProgress
@@ -30,9 +35,6 @@ from storage.models import Asn, DeductionAgreement, Enrollment, Unit, Worker
 
 UNIT_KINDS = ("opd", "kecamatan")
 
-# Statuses never counted as participating: not yet agreed, or refused by the coordinator.
-_NOT_AGREED = ("draft", "rejected")
-_REGISTERED = ("registered", "active")
 STREAM_BATCH = 1_000  # rows fetched at a time when an export walks a large result
 
 
@@ -52,9 +54,9 @@ def _registered_by(at: datetime) -> ColumnElement[bool]:
     registration time (older data) count from their submission; an ended enrolment counts
     only if its registration time is known."""
     return or_(
-        and_(Enrollment.status.in_(_REGISTERED),
+        and_(Enrollment.status.in_(COVERED_STATUSES),
              func.coalesce(Enrollment.registered_at, Enrollment.submitted_at) <= at),
-        and_(Enrollment.status == "ended", Enrollment.registered_at.is_not(None),
+        and_(Enrollment.status == EnrollmentStatus.ENDED, Enrollment.registered_at.is_not(None),
              Enrollment.registered_at <= at),
     )
 
@@ -99,7 +101,7 @@ def _participation(groups: Sequence[ColumnElement[Any]], at: datetime) -> Select
         .where(
             Enrollment.submitted_at.is_not(None),
             Enrollment.submitted_at <= at,
-            Enrollment.status.not_in(_NOT_AGREED),
+            Enrollment.status.not_in(NEVER_AGREED_STATUSES),
         )
         .group_by(*groups)
     )
@@ -319,14 +321,15 @@ def _batch_query() -> Select[Any]:
         .join(DeductionAgreement, DeductionAgreement.enrollment_id == Enrollment.id)
         .join(Asn, Asn.id == Enrollment.asn_id)
         .join(Unit, Unit.id == Asn.unit_id)
-        .where(Enrollment.status == "verified")
+        .where(Enrollment.status == EnrollmentStatus.VERIFIED)
         .order_by(Unit.name, Enrollment.id)
     )
 
 
 async def batch_count(session: AsyncSession) -> int:
     return await session.scalar(
-        select(func.count()).select_from(Enrollment).where(Enrollment.status == "verified")
+        select(func.count()).select_from(Enrollment)
+        .where(Enrollment.status == EnrollmentStatus.VERIFIED)
     ) or 0
 
 
@@ -390,7 +393,8 @@ async def targets_by_nik_hash(session: AsyncSession, hashes: Iterable[str]
     found: dict[str, tuple[tuple[int, int], ResultTarget]] = {}
     for chunk in _chunks(sorted(set(hashes))):
         rows = await session.execute(
-            _target_query().where(Worker.nik_hash.in_(chunk), Enrollment.status != "draft"))
+            _target_query().where(Worker.nik_hash.in_(chunk),
+                                  Enrollment.status != EnrollmentStatus.DRAFT))
         for row in rows:
             target = ResultTarget(*row)
             preference = (1 if target.status in HOLDING_STATUSES else 0, target.enrollment_id)
@@ -404,7 +408,7 @@ async def mark_registered(session: AsyncSession, enrollment_id: int, kpj_number:
                           now: datetime) -> None:
     await session.execute(
         update(Enrollment).where(Enrollment.id == enrollment_id)
-        .values(status="registered", kpj_number=kpj_number, registered_at=now)
+        .values(status=EnrollmentStatus.REGISTERED, kpj_number=kpj_number, registered_at=now)
     )
 
 
@@ -414,7 +418,7 @@ async def mark_rejected(session: AsyncSession, enrollment_id: int, reason: str |
     longer deducted (rejected is neither a holding nor a deducted status)."""
     await session.execute(
         update(Enrollment).where(Enrollment.id == enrollment_id)
-        .values(status="rejected", rejection_reason=reason)
+        .values(status=EnrollmentStatus.REJECTED, rejection_reason=reason)
     )
 
 
