@@ -29,20 +29,9 @@ import re
 from collections.abc import Mapping
 from typing import ClassVar
 
+from flows.answers import choice_of, looks_written, printable
 from flows.audiences import AUDIENCES, Audience
-from flows.conversation import (
-    Command,
-    Context,
-    Conversation,
-    Flow,
-    Goto,
-    Invalid,
-    Step,
-    choice_of,
-    looks_written,
-    move,
-    printable,
-)
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, move
 from flows.events import Button, Kind, Reply
 from flows.premium import first_premium
 from flows.roles import Role, UnitKind
@@ -345,9 +334,8 @@ class BroadcastFlow(Flow):
     name = "Broadcast"
     initial = Broadcast.audience
     role = Role.CAMAT
-    commands: ClassVar[Mapping[str, Command]] = {
-        "siaran": Command(Broadcast.audience, Role.CAMAT),
-        "progres": Command(Broadcast.kecamatan, Role.CAMAT),
+    commands: ClassVar[Mapping[str, str]] = {
+        "siaran": Broadcast.audience, "progres": Broadcast.kecamatan,
     }
 
     def __init__(self) -> None:

@@ -35,8 +35,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from flows.answers import choice_of, expect_button, number_of, reason_buttons, reason_of
 from flows.conversation import (
-    Command,
     Context,
     Conversation,
     Flow,
@@ -44,12 +44,7 @@ from flows.conversation import (
     GroupCommand,
     Invalid,
     Step,
-    choice_of,
-    expect_button,
     move,
-    number_of,
-    reason_buttons,
-    reason_of,
 )
 from flows.events import Button, Channel, ChatType, Kind, Reply
 from flows.nik import InvalidNik, parse_nik
@@ -474,10 +469,9 @@ class CoordinatorFlow(Flow):
     name = "Coordinator"
     initial = Coordinator.menu
     role = Role.COORDINATOR
-    commands: ClassVar[Mapping[str, Command]] = {
-        "koordinator": Command(Coordinator.menu, Role.COORDINATOR),
-        "verifikasi": Command(Coordinator.pending, Role.COORDINATOR),
-        "progres": Command(Coordinator.progress, Role.COORDINATOR),
+    commands: ClassVar[Mapping[str, str]] = {
+        "koordinator": Coordinator.menu, "verifikasi": Coordinator.pending,
+        "progres": Coordinator.progress,
     }
     group_commands: ClassVar[Mapping[str, GroupCommand]] = {
         "tautkan": GroupCommand(link_group, frozenset({Role.COORDINATOR, Role.CAMAT})),

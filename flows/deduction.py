@@ -16,7 +16,8 @@ import logging
 from datetime import date
 from typing import Any
 
-from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, choice_of
+from flows.answers import choice_of
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step
 from flows.enrollment_status import EnrollmentStatus
 from flows.events import Button, Channel, Reply
 from flows.premium import NoPremiumRate, PremiumRate, first_deduction

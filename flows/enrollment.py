@@ -12,10 +12,11 @@ The check asks once when the two disagree and never refuses either (DESIGN §3).
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from flows.answers import choice_of, printable, text_of
 from flows.button_words import words_of
 from flows.conversation import (
     CancelRequested,
@@ -25,10 +26,7 @@ from flows.conversation import (
     Goto,
     Invalid,
     Step,
-    choice_of,
     move,
-    printable,
-    text_of,
 )
 from flows.dates import InvalidDate, age_on, parse_date
 from flows.enrollment_status import COVERED_STATUSES
@@ -170,21 +168,37 @@ def _step(conversation: Conversation, state: str, **context: Any) -> dict[str, A
             "editing": bool(conversation.data.get("editing")), **context}
 
 
-# --- relationship -------------------------------------------------------------------------
+# --- relationship and occupation: one of a short list -----------------------------------
 
-async def ask_relationship(conversation: Conversation, context: Context) -> Reply:
-    """Who is the worker to you?"""
-    return Reply("enrollment/ask_relationship", _step(conversation, Enrollment.relationship),
-                 buttons=_buttons("rel", "relationship", RELATIONSHIPS, 2))
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """A field answered from a short list, two buttons a row ("<prefix>:<choice>"), or by
+    typing a choice's number, its name or an alias; the question is enrollment/ask_<key>."""
+
+    key: str
+    state: str
+    prefix: str
+    choices: tuple[str, ...]
+    aliases: tuple[tuple[str, str], ...]
+
+    async def ask(self, conversation: Conversation, context: Context) -> Reply:
+        return Reply(f"enrollment/ask_{self.key}", _step(conversation, self.state),
+                     buttons=_buttons(self.prefix, self.key, self.choices, 2))
+
+    async def take(self, conversation: Conversation, context: Context) -> str:
+        conversation.data[self.key] = choice_of(context, self.prefix, self.choices,
+                                                _typed(self.choices, *self.aliases))
+        return "next"
 
 
-async def take_relationship(conversation: Conversation, context: Context) -> str:
-    conversation.data["relationship"] = choice_of(
-        context, "rel", RELATIONSHIPS,
-        _typed(RELATIONSHIPS, ("keluarga/saudara", "keluarga"), ("saudara", "keluarga"),
-               ("asisten rumah tangga", "art")),
-    )
-    return "next"
+# Who is the worker to you?
+RELATIONSHIP = _Listed("relationship", Enrollment.relationship, "rel", RELATIONSHIPS,
+                       (("keluarga/saudara", "keluarga"), ("saudara", "keluarga"),
+                        ("asisten rumah tangga", "art")))
+# What work does the worker do?
+OCCUPATION = _Listed("occupation", Enrollment.occupation, "job", OCCUPATIONS,
+                     (("asisten rumah tangga", "art"), ("pengemudi", "ojek"),
+                      ("buruh harian lepas", "buruh")))
 
 
 # --- NIK ------------------------------------------------------------------------------------
@@ -349,23 +363,6 @@ async def take_birth_date_check(conversation: Conversation, context: Context) ->
         born = _typed_birth_date(context)
     data.pop("birth_date_doubt", None)
     data["birth_date"] = born.isoformat()
-    return "next"
-
-
-# --- occupation -----------------------------------------------------------------------------
-
-async def ask_occupation(conversation: Conversation, context: Context) -> Reply:
-    """What work does the worker do?"""
-    return Reply("enrollment/ask_occupation", _step(conversation, Enrollment.occupation),
-                 buttons=_buttons("job", "occupation", OCCUPATIONS, 2))
-
-
-async def take_occupation(conversation: Conversation, context: Context) -> str:
-    conversation.data["occupation"] = choice_of(
-        context, "job", OCCUPATIONS,
-        _typed(OCCUPATIONS, ("asisten rumah tangga", "art"), ("pengemudi", "ojek"),
-               ("buruh harian lepas", "buruh")),
-    )
     return "next"
 
 
@@ -700,14 +697,14 @@ class EnrollmentFlow(Flow):
 
     def __init__(self) -> None:
         steps = {
-            Enrollment.relationship: Step(ask_relationship, take_relationship,
+            Enrollment.relationship: Step(RELATIONSHIP.ask, RELATIONSHIP.take,
                                           "help/relationship"),
             Enrollment.nik: Step(ask_nik, take_nik, "help/nik"),
             Enrollment.name: Step(ask_name, take_name, "help/name"),
             Enrollment.birth_date: Step(ask_birth_date, take_birth_date, "help/birth_date"),
             Enrollment.birth_date_check: Step(ask_birth_date_check, take_birth_date_check,
                                      "help/birth_date"),
-            Enrollment.occupation: Step(ask_occupation, take_occupation, "help/occupation"),
+            Enrollment.occupation: Step(OCCUPATION.ask, OCCUPATION.take, "help/occupation"),
             Enrollment.phone: Step(ask_phone, take_phone, "help/worker_phone"),
             Enrollment.kecamatan: Step(ask_kecamatan, take_kecamatan, "help/address"),
             Enrollment.kecamatan_confirm: Step(ask_kecamatan_confirm, take_kecamatan_confirm,

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, move, text_of
+from flows.answers import text_of
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, move
 from flows.events import Button, Kind, Reply
 from flows.masking import mask_phone
 from flows.nip import InvalidNip, parse_nip

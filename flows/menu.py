@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, number_of
+from flows.answers import number_of
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step
 from flows.enrollment import STEP_OF, STEPS, answers_in
 from flows.events import Button, Kind, Reply
 from flows.paused import PAUSED, enrol, paused_form, start_afresh

@@ -11,20 +11,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from flows.conversation import (
-    Context,
-    Conversation,
-    Flow,
-    Goto,
-    Invalid,
-    Step,
-    choice_of,
-    expect_button,
-    move,
-    number_of,
-    reason_buttons,
-    reason_of,
-)
+from flows.answers import choice_of, expect_button, number_of, reason_buttons, reason_of
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, move
 from flows.enrollment_status import HOLDING_STATUSES, EnrollmentStatus
 from flows.events import Button, Reply
 from flows.months import first_of_month_after

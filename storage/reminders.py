@@ -56,6 +56,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from flows import states
 from flows.enrollment_status import HOLDING_STATUSES, EnrollmentStatus
 from flows.time_zone import JAKARTA
 from storage.interfaces import Address
@@ -77,8 +78,8 @@ REPORT = "report"
 # Conversation states of an enrolment begun and not finished: typing the worker's data (or
 # the menu while /mulai holds that form aside), or the draft saved and the deduction not yet
 # agreed.
-ENTRY_PATTERNS = ("Enrollment:%", "Menu:paused")
-MID_ENROLMENT_PATTERNS = (*ENTRY_PATTERNS, "Deduction:%")
+ENTRY_PATTERNS = (f"{states.Enrollment.__name__}:%", states.Menu.paused)
+MID_ENROLMENT_PATTERNS = (*ENTRY_PATTERNS, f"{states.Deduction.__name__}:%")
 
 RECIPIENT_CHUNK = 1_000  # ASN per query, well under the engines' bound parameters
 _SUNDAY = 6

@@ -28,12 +28,14 @@ from flows.enrollment_status import (
     NEVER_AGREED_STATUSES,
     EnrollmentStatus,
 )
+from flows.roles import UnitKind
 from flows.time_zone import JAKARTA
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import UnitProgress
 from storage.models import Asn, DeductionAgreement, Enrollment, Unit, Worker
 
-UNIT_KINDS = ("opd", "kecamatan")
+# In report order, as the plain strings that key the views (and read as such in errors).
+UNIT_KINDS = tuple(kind.value for kind in UnitKind)
 
 STREAM_BATCH = 1_000  # rows fetched at a time when an export walks a large result
 
@@ -62,9 +64,9 @@ def _registered_by(at: datetime) -> ColumnElement[bool]:
 
 
 def _group_column(kind: str) -> ColumnElement[int | None]:
-    if kind == "opd":
+    if kind == UnitKind.OPD:
         return Asn.unit_id  # type: ignore[return-value]
-    if kind == "kecamatan":
+    if kind == UnitKind.KECAMATAN:
         return Asn.kecamatan_id  # type: ignore[return-value]
     raise ValueError(f"unknown unit kind {kind!r}: expected one of {UNIT_KINDS}")
 
@@ -154,7 +156,7 @@ async def unit_progress_all(session: AsyncSession, at: datetime
     sums: dict[str, dict[int, tuple[int, int, int]]] = {kind: {} for kind in UNIT_KINDS}
     counted = await session.execute(_participation([Asn.unit_id, Asn.kecamatan_id], at))
     for unit_id, kecamatan_id, now, ago, protected in counted:
-        for kind, key in (("opd", unit_id), ("kecamatan", kecamatan_id)):
+        for kind, key in ((UnitKind.OPD, unit_id), (UnitKind.KECAMATAN, kecamatan_id)):
             if key is not None:
                 held = sums[kind].get(key, (0, 0, 0))
                 sums[kind][key] = (held[0] + now, held[1] + ago, held[2] + protected)
@@ -254,7 +256,7 @@ def monthly_report_context(
     target_percent: float,
     region_name: str,
     own: UnitProgress | None = None,
-    own_kind: str = "opd",
+    own_kind: str = UnitKind.OPD,
     top: int = 3,
 ) -> dict[str, Any]:
     """The context of report/monthly.j2 for one group chat.

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows import roles
 from flows.enrollment_status import EnrollmentStatus
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import (
@@ -89,7 +90,8 @@ class SqlVerificationRepository:
         verify an enrolment that `asn_id` submitted."""
         return await self._session.scalar(
             select(func.count()).select_from(Role)
-            .where(Role.role == "coordinator", Role.unit_id == unit_id, Role.asn_id != asn_id)
+            .where(Role.role == roles.Role.COORDINATOR, Role.unit_id == unit_id,
+                   Role.asn_id != asn_id)
         ) or 0
 
     async def decide(
