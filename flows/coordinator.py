@@ -36,16 +36,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from flows.answers import choice_of, expect_button, number_of, reason_buttons, reason_of
-from flows.conversation import (
-    Context,
-    Conversation,
-    Flow,
-    Goto,
-    GroupCommand,
-    Invalid,
-    Step,
-    move,
-)
+from flows.conversation import Context, Conversation, Flow, Goto, GroupCommand, Invalid, Step, move
 from flows.events import Button, Channel, ChatType, Kind, Reply
 from flows.nik import InvalidNik, parse_nik
 from flows.roles import ROLE_UNIT_KIND, Role, UnitKind
