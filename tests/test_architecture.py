@@ -98,8 +98,8 @@ def _breach(importer: str, imported: str) -> str | None:
             return "flows/ import no chat platform and no database driver"
     if layer == "storage":
         if _within(imported, "flows") and imported not in VOCABULARY:
-            return "storage/ may import flows' vocabulary, never its rules (the caller " \
-                   "passes in what a rule computed)"
+            return ("storage/ may import flows' vocabulary, never its rules (the caller "
+                    "passes in what a rule computed)")
         for above in ("messages", "bot", "admin"):
             if _within(imported, above):
                 return f"storage/ knows nothing of {above}/"
