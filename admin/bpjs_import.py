@@ -50,13 +50,14 @@ from admin.imports import (
 )
 from bot.app import App
 from bot.notify import Notifier
+from flows.enrollment_status import COVERED_STATUSES, EnrollmentStatus
 from flows.events import Reply
+from flows.masking import mask_nik
 from flows.nik import NIK_LENGTH, InvalidNik, parse_nik
 from flows.payroll import REFUND_BEFORE_COVER, REFUND_REJECTED, first_deducted_month
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from storage import reports as store
 from storage.audit import SqlAuditRepository
-from storage.masking import mask_nik
 from storage.refunds import record_refunds
 from storage.reminders import Recipient, recipients
 
@@ -74,7 +75,6 @@ ALIASES = {
 REGISTERED_WORDS = {"terdaftar", "registered", "berhasil", "sukses", "success", "diterima",
                     "accepted", "aktif", "active", "ok"}
 REJECTED_WORDS = {"ditolak", "rejected", "tolak", "gagal", "failed", "refused", "rejection"}
-REGISTERED, REJECTED = "registered", "rejected"
 KPJ_DIGITS = (8, 20)
 REASON_LIMIT = 500  # the width of enrollments.rejection_reason
 
@@ -217,9 +217,9 @@ def check_row(line: int, cells: dict[str, Cell]) -> Result | Problem | None:
     if not status_text:
         return None
     if status_text in REGISTERED_WORDS:
-        outcome = REGISTERED
+        outcome = EnrollmentStatus.REGISTERED
     elif status_text in REJECTED_WORDS:
-        outcome = REJECTED
+        outcome = EnrollmentStatus.REJECTED
     else:
         return Problem(line, {"code": "status_unknown",
                               "value": shown_cell(cells["status"].text, 40)})
@@ -243,7 +243,7 @@ def check_row(line: int, cells: dict[str, Cell]) -> Result | Problem | None:
         return Problem(line, {"code": "no_reference"})
     kpj = None
     kpj_cell = cells.get("no_kpj", empty)
-    if outcome == REGISTERED:
+    if outcome == EnrollmentStatus.REGISTERED:
         if not kpj_cell.text:
             return Problem(line, {"code": "kpj_missing"})
         if SCIENTIFIC.fullmatch(kpj_cell.text):
@@ -254,7 +254,7 @@ def check_row(line: int, cells: dict[str, Cell]) -> Result | Problem | None:
                                   "low": KPJ_DIGITS[0], "high": KPJ_DIGITS[1]})
     reason = " ".join(cells.get("alasan", empty).text.split())[:REASON_LIMIT] or None
     return Result(line, outcome, enrollment_id, nik, nik_cell.numeric, kpj,
-                  reason if outcome == REJECTED else None)
+                  reason if outcome == EnrollmentStatus.REJECTED else None)
 
 
 # --- applying the results -------------------------------------------------------------------
@@ -312,18 +312,18 @@ class ResultApplier:
         if first != result.line:
             return Problem(result.line, {"code": "duplicate", "first_line": first,
                                          "nik": target.nik_masked})
-        if result.outcome == REGISTERED:
+        if result.outcome == EnrollmentStatus.REGISTERED:
             return await self._registered(result, target)
         return await self._rejected(result, target)
 
     async def _registered(self, result: Result, target: store.ResultTarget) -> Problem | None:
         assert result.kpj_number is not None
-        if target.status in ("registered", "active"):
+        if target.status in COVERED_STATUSES:
             if target.kpj_number == result.kpj_number:
                 self._totals.unchanged += 1
                 return None
             return Problem(result.line, {"code": "kpj_differs", "nik": target.nik_masked})
-        if target.status != "verified":
+        if target.status != EnrollmentStatus.VERIFIED:
             return self._wrong_status(result, target)
         await store.mark_registered(self._session, target.enrollment_id, result.kpj_number,
                                     self._now)
@@ -344,10 +344,10 @@ class ResultApplier:
         return None
 
     async def _rejected(self, result: Result, target: store.ResultTarget) -> Problem | None:
-        if target.status == "rejected":
+        if target.status == EnrollmentStatus.REJECTED:
             self._totals.unchanged += 1
             return None
-        if target.status != "verified":
+        if target.status != EnrollmentStatus.VERIFIED:
             return self._wrong_status(result, target)
         await store.mark_rejected(self._session, target.enrollment_id, result.reason)
         await self._audit.record(

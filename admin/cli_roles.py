@@ -20,8 +20,8 @@ from admin.cli_output import say
 from bot.app import App
 from bot.notify import Notifier
 from flows.events import Reply
+from flows.roles import ROLE_UNIT_KIND
 from storage.audit import SqlAuditRepository
-from storage.interfaces import ROLE_UNIT_KIND
 from storage.roles import SqlRoleRepository, UnitRef
 
 role_cli = typer.Typer(help="Peran: koordinator OPD, camat, admin.", no_args_is_help=True)

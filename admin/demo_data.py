@@ -22,6 +22,8 @@ from admin.kecamatan import read_kecamatan
 from bot.app import App
 from flows.deduction import agreement_record, agreement_terms
 from flows.enrollment import CONSENT_VERSION, OCCUPATIONS, RELATIONSHIPS, consent_context
+from flows.enrollment_status import EnrollmentStatus
+from flows.masking import mask_nik
 from flows.nik import parse_nik
 from flows.nip import parse_nip
 from flows.phone import to_e164
@@ -29,7 +31,6 @@ from flows.premium import first_deduction
 from storage import roster_import as store
 from storage.enrollments import SqlEnrollmentRepository
 from storage.interfaces import WorkerDraft
-from storage.masking import mask_nik
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +155,8 @@ MOBILE_PREFIXES = ("811", "812", "813", "821", "822", "823", "851", "852", "853"
                    "877", "878", "895", "896", "897", "898", "899", "881", "882", "883",
                    "887", "888", "831", "832", "833", "838")
 # What the demo enrolments have reached: waiting, verified by the OPD, or active at BPJS.
-STATUS_WEIGHTS = {"submitted": 20, "verified": 30, "active": 50}
+STATUS_WEIGHTS = {EnrollmentStatus.SUBMITTED: 20, EnrollmentStatus.VERIFIED: 30,
+                  EnrollmentStatus.ACTIVE: 50}
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,7 +286,8 @@ def demo_workers(people: list[DemoPerson], seed: int = 2025) -> list[DemoWorker]
             status=status,
             channel=rng.choice(("telegram", "telegram", "whatsapp")),
             days_ago=rng.randint(20, 600),
-            kpj_number=f"{rng.randint(10**10, 10**11 - 1)}" if status == "active" else None,
+            kpj_number=(f"{rng.randint(10**10, 10**11 - 1)}"
+                        if status == EnrollmentStatus.ACTIVE else None),
         ))
     return workers
 
@@ -343,7 +346,7 @@ async def write_demo_data(app: App, asn_count: int = 1000, seed: int = 2025) -> 
                 agreement_record(terms, app.renderer.text("deduction/agreement_wording", terms)),
                 worker.channel, at,
             )
-            if worker.status != "submitted":
+            if worker.status != EnrollmentStatus.SUBMITTED:
                 progressed.append((saved.id, worker.status, worker.kpj_number))
             added_workers += 1
         await store.set_enrollment_statuses(session, progressed)

@@ -47,7 +47,7 @@ from admin.exports import (
 )
 from bot.app import App
 from flows.premium import rate_on
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from storage.audit import SqlAuditRepository
 from storage.payroll import payroll_count, payroll_rows, record_entries
 from storage.refunds import RefundRow, carry_refunds, refund_rows

@@ -18,7 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.exports import Column, Sheet, Value, write_workbook
 from bot.app import App
-from messages.formatting import JAKARTA, date_time, month_year
+from flows.time_zone import JAKARTA
+from messages.formatting import date_time, month_year
 from storage.audit import SqlAuditRepository
 from storage.interfaces import UnitProgress
 from storage.report_snapshots import EXPORT, MonthlyReport, monthly_report

@@ -33,10 +33,10 @@ from admin.imports import (
     shown_cell,
 )
 from bot.app import App
+from flows.masking import mask_phone
 from flows.nip import NIP_LENGTH, InvalidNip, normalise_nip, parse_nip
 from flows.phone import InvalidPhone, to_e164
 from storage import roster_import as store
-from storage.masking import mask_phone
 
 REQUIRED = ("nip", "nama", "unit", "no_hp")
 OPTIONAL = ("kecamatan", "jabatan")

@@ -74,13 +74,14 @@ from admin.kecamatan import read_kecamatan
 from bot.settings import DEFAULT_SCHEDULE, Settings
 from flows.deduction import AGREEMENT_VERSION, agreement_terms
 from flows.enrollment import CONSENT_VERSION, OCCUPATIONS, RELATIONSHIPS, consent_context
+from flows.enrollment_status import COVERED_STATUSES, EnrollmentStatus
+from flows.masking import mask_nik
 from flows.premium import PremiumRate, first_deduction
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from messages.renderer import Renderer
 from storage import roster_import as store
 from storage.crypto import PersonalDataCipher, generate_key
 from storage.database import create_engine
-from storage.masking import mask_nik
 from storage.models import Asn, Consent, DeductionAgreement, Enrollment, Worker
 
 CACHE = Path(__file__).parent / ".cache"
@@ -91,8 +92,11 @@ CHUNK = 5_000
 SEED = 2025
 # Where a real programme's enrolments stand after a year: mostly agreed and moving through
 # verification and BPJS registration, a few drafts, refusals and ended ones.
-STATUS_WEIGHTS = {"draft": 2, "submitted": 15, "verified": 20, "registered": 15,
-                  "active": 40, "rejected": 3, "ended": 5}
+STATUS_WEIGHTS = {
+    EnrollmentStatus.DRAFT: 2, EnrollmentStatus.SUBMITTED: 15, EnrollmentStatus.VERIFIED: 20,
+    EnrollmentStatus.REGISTERED: 15, EnrollmentStatus.ACTIVE: 40, EnrollmentStatus.REJECTED: 3,
+    EnrollmentStatus.ENDED: 5,
+}
 HISTORY_DAYS = 365
 _TABLES_WITH_IDS = ("asn", "workers", "enrollments", "consents", "deduction_agreements")
 
@@ -401,13 +405,14 @@ def _enrolments(people: int, count: int, now: datetime) -> Iterator[_Enrolment]:
         surname = rng.choice(FEMALE_SURNAMES if female else MALE_SURNAMES)
         status = rng.choices(statuses, weights)[0]
         created = now - timedelta(seconds=rng.randint(3_600, HISTORY_DAYS * 86_400))
-        submitted = None if status == "draft" else created + timedelta(minutes=rng.randint(2, 30))
+        submitted = (None if status == EnrollmentStatus.DRAFT
+                     else created + timedelta(minutes=rng.randint(2, 30)))
         decided = registered = ended = None
-        if submitted is not None and status != "submitted":
+        if submitted is not None and status != EnrollmentStatus.SUBMITTED:
             decided = min(now, submitted + timedelta(hours=rng.randint(2, 240)))
-        if status in {"registered", "active"} or (status == "ended" and rng.random() < 0.5):
+        if status in COVERED_STATUSES or (status == EnrollmentStatus.ENDED and rng.random() < 0.5):
             registered = min(now, (decided or now) + timedelta(hours=rng.randint(24, 480)))
-        if status == "ended" and submitted is not None:
+        if status == EnrollmentStatus.ENDED and submitted is not None:
             ended = submitted + (now - submitted) * rng.random()
             registered = registered if registered is None else min(registered, ended)
         yield _Enrolment(
@@ -428,7 +433,7 @@ def _enrolments(people: int, count: int, now: datetime) -> Iterator[_Enrolment]:
             registered_at=registered,
             ended_at=ended,
             kpj_number=(f"{rng.randint(10**10, 10**11 - 1)}"
-                        if status in {"registered", "active"} else None),
+                        if status in COVERED_STATUSES else None),
         )
 
 
@@ -494,7 +499,8 @@ async def _write_enrolments(engine: AsyncEngine, people: list[DemoPerson], count
             "end_reason": "Pekerja pindah domisili" if item.ended_at else None,
             "deduction_stop_month": stop_month, "kpj_number": item.kpj_number,
             "decided_at": item.decided_at, "decided_by_asn_id": None,
-            "rejection_reason": "Data tidak sesuai KTP" if item.status == "rejected" else None,
+            "rejection_reason": ("Data tidak sesuai KTP"
+                                 if item.status == EnrollmentStatus.REJECTED else None),
             "registered_at": item.registered_at,
         })
         consents.append({

@@ -39,6 +39,7 @@ from bench.dataset import dataset
 from bench.results import Recorder, add_common_arguments, engines
 from bot.app import App, create_app
 from bot.telegram import TelegramTransport
+from flows.enrollment_status import EnrollmentStatus
 from storage.models import DeductionAgreement, Enrollment
 
 NAME = "dispatch"
@@ -192,7 +193,7 @@ async def measure(engine: str, asn: int, users: int, concurrency: int, postgres_
                 agreed = await session.scalar(
                     select(func.count()).select_from(Enrollment)
                     .join(DeductionAgreement, DeductionAgreement.enrollment_id == Enrollment.id)
-                    .where(Enrollment.status == "submitted",
+                    .where(Enrollment.status == EnrollmentStatus.SUBMITTED,
                            DeductionAgreement.channel == "telegram"))
         finally:
             await app.close()

@@ -17,25 +17,12 @@ from bot.pacing import paces_from_settings
 from bot.sender import OutboxSender
 from bot.settings import Settings
 from bot.transport import Transport
-from flows.broadcast import BroadcastFlow
-from flows.coordinator import CoordinatorFlow
-from flows.deduction import DeductionFlow
-from flows.enrollment import EnrollmentFlow
-from flows.identify import IdentifyFlow
-from flows.menu import MenuFlow
-from flows.router import Router
-from flows.workers import WorkersFlow
+from flows.router import Router, build_router
 from messages.renderer import Renderer
 from storage.crypto import PersonalDataCipher
 from storage.database import create_engine, session_factory, upgrade
 from storage.key_checks import check_keys
 from storage.update_transaction import UpdateTransactions, update_transactions
-
-
-def build_router() -> Router:
-    """Every flow's machine, built once for the whole process."""
-    return Router([IdentifyFlow(), MenuFlow(), EnrollmentFlow(), DeductionFlow(), WorkersFlow(),
-                   CoordinatorFlow(), BroadcastFlow()])
 
 
 @dataclass

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flows.answers import number_of
 from flows.button_words import AmbiguousWords, named_choice
-from flows.conversation import number_of
 from flows.events import Channel, Incoming, Kind, SharedContact
 from messages.renderer import Renderer
 

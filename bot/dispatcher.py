@@ -21,7 +21,7 @@ from bot.unavailable import database_unavailable, error_summary
 from flows.conversation import Context, Conversation, FlowConfig
 from flows.events import Incoming, Reply
 from flows.router import Router
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from messages.renderer import PLAIN, Renderer
 from storage.audit import SqlAuditRepository
 from storage.broadcasts import SqlBroadcastRepository

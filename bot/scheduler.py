@@ -39,7 +39,7 @@ from bot.notify import Notifier
 from bot.unavailable import error_summary
 from flows.events import Reply
 from flows.premium import first_premium
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from storage.attachments import store_attachment
 from storage.models import Attachment
 from storage.reminders import (

@@ -29,43 +29,27 @@ import re
 from collections.abc import Mapping
 from typing import ClassVar
 
-from flows.conversation import (
-    Command,
-    Context,
-    Conversation,
-    Flow,
-    Goto,
-    Invalid,
-    Step,
-    choice_of,
-    looks_written,
-    printable,
-)
+from flows.answers import choice_of, looks_written, printable
+from flows.audiences import AUDIENCES, Audience
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, move
 from flows.events import Button, Kind, Reply
 from flows.premium import first_premium
-from storage.interfaces import AUDIENCES, UnitProgress
-
-
-class S:
-    AUDIENCE = "Broadcast:audience"
-    KECAMATAN = "Broadcast:kecamatan"
-    CONTENT = "Broadcast:content"
-    PREVIEW = "Broadcast:preview"
-    PROGRESS = "Broadcast:progress"
-
+from flows.roles import Role, UnitKind
+from flows.states import Broadcast
+from storage.interfaces import UnitProgress
 
 TRANSITIONS = [
-    {"trigger": "standing", "source": S.AUDIENCE, "dest": S.KECAMATAN},
-    {"trigger": "back", "source": S.KECAMATAN, "dest": S.AUDIENCE},
-    {"trigger": "invite", "source": S.AUDIENCE, "dest": S.AUDIENCE},
-    {"trigger": "invite", "source": S.KECAMATAN, "dest": S.KECAMATAN},
-    {"trigger": "next", "source": S.AUDIENCE, "dest": S.CONTENT},
-    {"trigger": "next", "source": S.CONTENT, "dest": S.PREVIEW},
-    {"trigger": "back", "source": S.CONTENT, "dest": S.AUDIENCE},
-    {"trigger": "back", "source": S.PREVIEW, "dest": S.CONTENT},
-    {"trigger": "sent", "source": S.PREVIEW, "dest": S.PROGRESS},
-    {"trigger": "refresh", "source": S.PROGRESS, "dest": S.PROGRESS},
-    {"trigger": "last", "source": S.AUDIENCE, "dest": S.PROGRESS},
+    move("standing", Broadcast.audience, Broadcast.kecamatan),
+    move("back", Broadcast.kecamatan, Broadcast.audience),
+    move("invite", Broadcast.audience, Broadcast.audience),
+    move("invite", Broadcast.kecamatan, Broadcast.kecamatan),
+    move("next", Broadcast.audience, Broadcast.content),
+    move("next", Broadcast.content, Broadcast.preview),
+    move("back", Broadcast.content, Broadcast.audience),
+    move("back", Broadcast.preview, Broadcast.content),
+    move("sent", Broadcast.preview, Broadcast.progress),
+    move("refresh", Broadcast.progress, Broadcast.progress),
+    move("last", Broadcast.audience, Broadcast.progress),
 ]
 
 # Ready campaign messages: messages/templates/broadcast/campaign_<name>.j2.
@@ -100,7 +84,7 @@ async def ask_audience(conversation: Conversation, context: Context) -> Reply:
     return Reply(
         "broadcast/ask_audience",
         {"unit_name": conversation.data["unit_name"], "audience_counts": counts,
-         "unlinked": await context.broadcasts.unlinked_count(unit_id, "all")},
+         "unlinked": await context.broadcasts.unlinked_count(unit_id, Audience.ALL)},
         buttons=tuple((button,) for button in _audience_buttons(has_last)),
     )
 
@@ -110,8 +94,9 @@ async def take_audience(conversation: Conversation, context: Context) -> str | G
     buttons = _audience_buttons(has_last)
     typed = {str(number): button.payload.removeprefix("bc:")
              for number, button in enumerate(buttons, start=1)}
-    typed |= {"semua": "all", "semua asn": "all", "belum ikut": "not_participating",
-              "grup": "groups", "progres": "standing", "undangan": "invite", "menu": "home"}
+    typed |= {"semua": Audience.ALL, "semua asn": Audience.ALL,
+              "belum ikut": Audience.NOT_PARTICIPATING, "grup": Audience.GROUPS,
+              "progres": "standing", "undangan": "invite", "menu": "home"}
     choice = choice_of(context, "bc", (*AUDIENCES, "standing", "invite", "last", "home"),
                        typed)
     if choice == "home":
@@ -144,14 +129,14 @@ async def show_kecamatan(conversation: Conversation, context: Context) -> Reply:
     """The kecamatan's line of the ranking (ASN living there, participating, %, protected,
     change, rank) and how many of its ASN the bot cannot reach yet."""
     unit_id = _unit(conversation)
-    progress = await context.progress.unit_progress("kecamatan", unit_id, context.now)
+    progress = await context.progress.unit_progress(UnitKind.KECAMATAN, unit_id, context.now)
     target = context.config.coverage_target_percent
     return Reply(
         "camat/progress",
         {"unit_name": conversation.data["unit_name"], "unit_progress": progress,
          "progress_at": context.now, "target_percent": target,
          "target_needed": _still_needed(progress, target),
-         "unlinked": await context.broadcasts.unlinked_count(unit_id, "all")},
+         "unlinked": await context.broadcasts.unlinked_count(unit_id, Audience.ALL)},
         buttons=((Button("camat_invite", "bc:invite"),),
                  (Button("back", "bc:back"), Button("to_menu", "bc:home"))),
     )
@@ -178,7 +163,7 @@ async def _invite(conversation: Conversation, context: Context) -> str:
     kecamatan = conversation.data["unit_name"]
     conversation.replies.append(Reply("camat/invitation_intro", {
         "unit_name": kecamatan, "channels": [item.channel for item in invitations],
-        "unlinked": await context.broadcasts.unlinked_count(unit_id, "all")}))
+        "unlinked": await context.broadcasts.unlinked_count(unit_id, Audience.ALL)}))
     config = context.config
     premium = first_premium(config.premium_schedule, context.today,
                             config.deduction_offset_months)
@@ -347,23 +332,22 @@ async def take_progress(conversation: Conversation, context: Context) -> str | G
 
 class BroadcastFlow(Flow):
     name = "Broadcast"
-    initial = S.AUDIENCE
-    role = "camat"
-    commands: ClassVar[Mapping[str, Command]] = {
-        "siaran": Command(S.AUDIENCE, "camat"),
-        "progres": Command(S.KECAMATAN, "camat"),
+    initial = Broadcast.audience
+    role = Role.CAMAT
+    commands: ClassVar[Mapping[str, str]] = {
+        "siaran": Broadcast.audience, "progres": Broadcast.kecamatan,
     }
 
     def __init__(self) -> None:
         help_ = "help/broadcast"
         super().__init__(
             {
-                S.AUDIENCE: Step(ask_audience, take_audience, help_),
-                S.KECAMATAN: Step(show_kecamatan, take_kecamatan, help_, resting=True),
-                S.CONTENT: Step(ask_content, take_content, help_),
-                S.PREVIEW: Step(show_preview, take_preview, help_,
+                Broadcast.audience: Step(ask_audience, take_audience, help_),
+                Broadcast.kecamatan: Step(show_kecamatan, take_kecamatan, help_, resting=True),
+                Broadcast.content: Step(ask_content, take_content, help_),
+                Broadcast.preview: Step(show_preview, take_preview, help_,
                                 cancelled="broadcast/cancelled"),
-                S.PROGRESS: Step(show_progress, take_progress, help_, resting=True),
+                Broadcast.progress: Step(show_progress, take_progress, help_, resting=True),
             },
             TRANSITIONS,
         )

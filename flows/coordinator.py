@@ -35,56 +35,35 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from flows.conversation import (
-    Command,
-    Context,
-    Conversation,
-    Flow,
-    Goto,
-    GroupCommand,
-    Invalid,
-    Step,
-    choice_of,
-    expect_button,
-    number_of,
-    reason_buttons,
-    reason_of,
-)
+from flows.answers import choice_of, expect_button, number_of, reason_buttons, reason_of
+from flows.conversation import Context, Conversation, Flow, Goto, GroupCommand, Invalid, Step, move
 from flows.events import Button, Channel, ChatType, Kind, Reply
 from flows.nik import InvalidNik, parse_nik
-from storage.interfaces import ROLE_UNIT_KIND, EnrollmentNotFound, PendingEnrollment, RoleView
-
-
-class S:
-    MENU = "Coordinator:menu"
-    PROGRESS = "Coordinator:progress"
-    PENDING = "Coordinator:pending"
-    REVIEW = "Coordinator:review"
-    CONFIRM_APPROVE = "Coordinator:confirm_approve"
-    REJECT_REASON = "Coordinator:reject_reason"
-    CONFIRM_REJECT = "Coordinator:confirm_reject"
-
+from flows.roles import ROLE_UNIT_KIND, Role, UnitKind
+from flows.states import Coordinator
+from storage.interfaces import EnrollmentNotFound, PendingEnrollment, RoleView
 
 # Where an enrolment can be while one coordinator looks at it (and another decides it).
-_DECIDING = [S.REVIEW, S.CONFIRM_APPROVE, S.REJECT_REASON, S.CONFIRM_REJECT]
+_DECIDING = [Coordinator.review, Coordinator.confirm_approve, Coordinator.reject_reason,
+             Coordinator.confirm_reject]
 
 TRANSITIONS = [
-    {"trigger": "progress", "source": S.MENU, "dest": S.PROGRESS},
-    {"trigger": "pending", "source": S.MENU, "dest": S.PENDING},
-    {"trigger": "back", "source": [S.PROGRESS, S.PENDING], "dest": S.MENU},
-    {"trigger": "refresh", "source": S.PENDING, "dest": S.PENDING},
-    {"trigger": "review", "source": S.PENDING, "dest": S.REVIEW},
-    {"trigger": "back", "source": S.REVIEW, "dest": S.PENDING},
-    {"trigger": "approve", "source": S.REVIEW, "dest": S.CONFIRM_APPROVE},
-    {"trigger": "back", "source": S.CONFIRM_APPROVE, "dest": S.REVIEW},
-    {"trigger": "reject", "source": S.REVIEW, "dest": S.REJECT_REASON},
-    {"trigger": "back", "source": S.REJECT_REASON, "dest": S.REVIEW},
-    {"trigger": "next", "source": S.REJECT_REASON, "dest": S.CONFIRM_REJECT},
-    {"trigger": "back", "source": S.CONFIRM_REJECT, "dest": S.REJECT_REASON},
+    move("progress", Coordinator.menu, Coordinator.progress),
+    move("pending", Coordinator.menu, Coordinator.pending),
+    move("back", [Coordinator.progress, Coordinator.pending], Coordinator.menu),
+    move("refresh", Coordinator.pending, Coordinator.pending),
+    move("review", Coordinator.pending, Coordinator.review),
+    move("back", Coordinator.review, Coordinator.pending),
+    move("approve", Coordinator.review, Coordinator.confirm_approve),
+    move("back", Coordinator.confirm_approve, Coordinator.review),
+    move("reject", Coordinator.review, Coordinator.reject_reason),
+    move("back", Coordinator.reject_reason, Coordinator.review),
+    move("next", Coordinator.reject_reason, Coordinator.confirm_reject),
+    move("back", Coordinator.confirm_reject, Coordinator.reject_reason),
     # "Batal" at a confirmation: nothing decided, the enrolment's question again.
-    {"trigger": "keep", "source": [S.CONFIRM_APPROVE, S.CONFIRM_REJECT], "dest": S.REVIEW},
+    move("keep", [Coordinator.confirm_approve, Coordinator.confirm_reject], Coordinator.review),
     # Decided here, or meanwhile by another coordinator: the list again.
-    {"trigger": "decided", "source": _DECIDING, "dest": S.PENDING},
+    move("decided", _DECIDING, Coordinator.pending),
 ]
 
 PAGE_SIZE = 3  # a button each, page turns and "back": within WhatsApp's 10 rows
@@ -139,7 +118,7 @@ async def take_menu(conversation: Conversation, context: Context) -> str | Goto:
 
 async def show_progress(conversation: Conversation, context: Context) -> Reply:
     """The OPD's line of the ranking: ASN, participating, %, protected, change, rank."""
-    progress = await context.progress.unit_progress("opd", _unit(conversation), context.now)
+    progress = await context.progress.unit_progress(UnitKind.OPD, _unit(conversation), context.now)
     target = context.config.coverage_target_percent
     needed = 0
     if progress is not None:
@@ -479,15 +458,14 @@ async def link_group(context: Context, held: Sequence[RoleView]) -> Reply:
 
 class CoordinatorFlow(Flow):
     name = "Coordinator"
-    initial = S.MENU
-    role = "coordinator"
-    commands: ClassVar[Mapping[str, Command]] = {
-        "koordinator": Command(S.MENU, "coordinator"),
-        "verifikasi": Command(S.PENDING, "coordinator"),
-        "progres": Command(S.PROGRESS, "coordinator"),
+    initial = Coordinator.menu
+    role = Role.COORDINATOR
+    commands: ClassVar[Mapping[str, str]] = {
+        "koordinator": Coordinator.menu, "verifikasi": Coordinator.pending,
+        "progres": Coordinator.progress,
     }
     group_commands: ClassVar[Mapping[str, GroupCommand]] = {
-        "tautkan": GroupCommand(link_group, frozenset({"coordinator", "camat"})),
+        "tautkan": GroupCommand(link_group, frozenset({Role.COORDINATOR, Role.CAMAT})),
     }
 
     def __init__(self) -> None:
@@ -495,15 +473,16 @@ class CoordinatorFlow(Flow):
         undecided = "coordinator/decision_cancelled"
         super().__init__(
             {
-                S.MENU: Step(show_menu, take_menu, help_, resting=True),
-                S.PROGRESS: Step(show_progress, take_progress, help_, resting=True),
-                S.PENDING: Step(show_pending, take_pending, help_, resting=True),
-                S.REVIEW: Step(show_review, take_review, help_, cancelled=undecided),
-                S.CONFIRM_APPROVE: Step(ask_approve, take_approve, help_,
+                Coordinator.menu: Step(show_menu, take_menu, help_, resting=True),
+                Coordinator.progress: Step(show_progress, take_progress, help_, resting=True),
+                Coordinator.pending: Step(show_pending, take_pending, help_, resting=True),
+                Coordinator.review: Step(show_review, take_review, help_, cancelled=undecided),
+                Coordinator.confirm_approve: Step(ask_approve, take_approve, help_,
                                         cancelled=undecided),
-                S.REJECT_REASON: Step(ask_reject_reason, take_reject_reason, help_,
+                Coordinator.reject_reason: Step(ask_reject_reason, take_reject_reason, help_,
                                       cancelled=undecided),
-                S.CONFIRM_REJECT: Step(ask_reject, take_reject, help_, cancelled=undecided),
+                Coordinator.confirm_reject: Step(ask_reject, take_reject, help_,
+                                                 cancelled=undecided),
             },
             TRANSITIONS,
         )

@@ -16,9 +16,12 @@ import logging
 from datetime import date
 from typing import Any
 
-from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, choice_of
+from flows.answers import choice_of
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step
+from flows.enrollment_status import EnrollmentStatus
 from flows.events import Button, Channel, Reply
 from flows.premium import NoPremiumRate, PremiumRate, first_deduction
+from flows.states import Deduction, Enrollment, Workers
 from storage.interfaces import AgreementRecord, EnrollmentNotFound
 
 AGREEMENT_VERSION = "potong-gaji-v1"
@@ -27,8 +30,6 @@ AGREEMENT_VERSION = "potong-gaji-v1"
 log = logging.getLogger(__name__)
 
 
-class S:
-    CONFIRM = "Deduction:confirm"
 
 
 async def _terms(conversation: Conversation, context: Context) -> dict[str, Any]:
@@ -38,7 +39,7 @@ async def _terms(conversation: Conversation, context: Context) -> dict[str, Any]
     enrollment = await context.enrollments.get_for_asn(
         asn.id, int(conversation.data["enrollment_id"])
     )
-    if enrollment is None or enrollment.status != "draft":
+    if enrollment is None or enrollment.status != EnrollmentStatus.DRAFT:
         raise EnrollmentNotFound(conversation.data["enrollment_id"])
     config = context.config
     first_month, rate = first_deduction(
@@ -150,11 +151,12 @@ async def _tell_coordinators(conversation: Conversation, context: Context,
 
 class DeductionFlow(Flow):
     name = "Deduction"
-    initial = S.CONFIRM
+    initial = Deduction.confirm
 
     def __init__(self) -> None:
-        super().__init__({S.CONFIRM: Step(ask_agreement, take_agreement, "help/deduction",
-                                 cancelled="deduction/later")}, [])
+        super().__init__({Deduction.confirm: Step(ask_agreement, take_agreement,
+                                                  "help/deduction",
+                                                  cancelled="deduction/later")}, [])
 
     async def back(self, conversation: Conversation, context: Context) -> Goto:
         """Back to the summary of the draft just saved, to change it (saving again updates
@@ -162,9 +164,9 @@ class DeductionFlow(Flow):
         data = conversation.data
         form = data.get("form")
         if not isinstance(form, dict):
-            return Goto("Workers:list")
+            return Goto(Workers.list)
         draft_id = data["enrollment_id"]
         data.clear()
         data.update(form)
         data["draft_id"] = draft_id
-        return Goto("Enrollment:summary")
+        return Goto(Enrollment.summary)

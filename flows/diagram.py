@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from flows.conversation import Flow
+from flows.router import build_router
 
 HEADER = """# Conversation flows
 
@@ -55,8 +56,6 @@ def document(flows: Iterable[Flow]) -> str:
 
 
 def main() -> None:
-    from bot.app import build_router
-
     print(document(build_router().flows), end="")
 
 

@@ -12,10 +12,11 @@ The check asks once when the two disagree and never refuses either (DESIGN §3).
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from flows.answers import choice_of, printable, text_of
 from flows.button_words import words_of
 from flows.conversation import (
     CancelRequested,
@@ -25,59 +26,46 @@ from flows.conversation import (
     Goto,
     Invalid,
     Step,
-    choice_of,
-    printable,
-    text_of,
+    move,
 )
 from flows.dates import InvalidDate, age_on, parse_date
+from flows.enrollment_status import COVERED_STATUSES
 from flows.events import Button, Kind, Reply
 from flows.kecamatan import kecamatan_words, match_kecamatan
-from flows.nik import InvalidNik, mask_nik, parse_nik
-from flows.phone import InvalidPhone, mask_phone, to_e164
-from storage.interfaces import (
-    COVERED_STATUSES,
-    EnrollmentNotFound,
-    KecamatanView,
-    NikAlreadyHeld,
-    WorkerDraft,
-)
+from flows.masking import mask_nik, mask_phone
+from flows.nik import InvalidNik, parse_nik
+from flows.phone import InvalidPhone, to_e164
+from flows.states import Deduction, Enrollment
+from storage.interfaces import EnrollmentNotFound, KecamatanView, NikAlreadyHeld, WorkerDraft
 
 # v2: the wording no longer reads its version aloud and names the phone only when one is
 # given; the version is recorded beside the words.
 CONSENT_VERSION = "persetujuan-data-v2"
 
 
-class S:
-    RELATIONSHIP = "Enrollment:relationship"
-    NIK = "Enrollment:nik"
-    NAME = "Enrollment:name"
-    BIRTH_DATE = "Enrollment:birth_date"
-    BIRTH_DATE_CHECK = "Enrollment:birth_date_check"
-    OCCUPATION = "Enrollment:occupation"
-    PHONE = "Enrollment:phone"
-    KECAMATAN = "Enrollment:kecamatan"
-    KECAMATAN_CONFIRM = "Enrollment:kecamatan_confirm"
-    KECAMATAN_OTHER = "Enrollment:kecamatan_other"
-    DESA = "Enrollment:desa"
-    CONSENT = "Enrollment:consent"
-    SUMMARY = "Enrollment:summary"
-    EDIT = "Enrollment:edit"
-
-
 def _field(source: str, dest: str) -> list[dict[str, Any]]:
     """A field step: back to the summary while editing, else on to the next field."""
-    return [
-        {"trigger": "next", "source": source, "dest": S.SUMMARY, "conditions": "editing"},
-        {"trigger": "next", "source": source, "dest": dest},
-    ]
+    return _unless_editing("next", source, dest)
+
+
+def _back(source: str, dest: str) -> list[dict[str, Any]]:
+    """/kembali from a field: to the summary while editing, else to the field before."""
+    return _unless_editing("back", source, dest)
+
+
+def _unless_editing(trigger: str, source: str, dest: str) -> list[dict[str, Any]]:
+    return [move(trigger, source, Enrollment.summary, when="editing"),
+            move(trigger, source, dest)]
 
 
 # The step each state belongs to, as the user counts them.
 STEPS = 9
 STEP_OF = {
-    S.RELATIONSHIP: 1, S.NIK: 2, S.NAME: 3, S.BIRTH_DATE: 4, S.BIRTH_DATE_CHECK: 4,
-    S.OCCUPATION: 5, S.PHONE: 6, S.KECAMATAN: 7, S.KECAMATAN_CONFIRM: 7,
-    S.KECAMATAN_OTHER: 7, S.DESA: 7, S.CONSENT: 8, S.SUMMARY: 9, S.EDIT: 9,
+    Enrollment.relationship: 1, Enrollment.nik: 2, Enrollment.name: 3,
+    Enrollment.birth_date: 4, Enrollment.birth_date_check: 4,
+    Enrollment.occupation: 5, Enrollment.phone: 6,
+    Enrollment.kecamatan: 7, Enrollment.kecamatan_confirm: 7, Enrollment.kecamatan_other: 7,
+    Enrollment.desa: 7, Enrollment.consent: 8, Enrollment.summary: 9, Enrollment.edit: 9,
 }
 # One key per answered question (the phone's is there, None, when it was skipped; the
 # address counts once, from its kecamatan).
@@ -90,56 +78,47 @@ def answers_in(data: dict[str, Any]) -> int:
     return sum(key in data for key in ANSWER_KEYS)
 
 
-def _back(source: str, dest: str) -> list[dict[str, Any]]:
-    """/kembali from a field: to the summary while editing, else to the field before."""
-    return [
-        {"trigger": "back", "source": source, "dest": S.SUMMARY, "conditions": "editing"},
-        {"trigger": "back", "source": source, "dest": dest},
-    ]
-
-
 TRANSITIONS: list[dict[str, Any]] = [
-    *_field(S.RELATIONSHIP, S.NIK),
-    *_field(S.NIK, S.NAME),
-    *_field(S.NAME, S.BIRTH_DATE),
-    {"trigger": "check", "source": [S.NIK, S.BIRTH_DATE], "dest": S.BIRTH_DATE_CHECK},
-    *_field(S.BIRTH_DATE, S.OCCUPATION),
-    *_field(S.BIRTH_DATE_CHECK, S.OCCUPATION),
-    *_field(S.OCCUPATION, S.PHONE),
+    *_field(Enrollment.relationship, Enrollment.nik),
+    *_field(Enrollment.nik, Enrollment.name),
+    *_field(Enrollment.name, Enrollment.birth_date),
+    move("check", [Enrollment.nik, Enrollment.birth_date], Enrollment.birth_date_check),
+    *_field(Enrollment.birth_date, Enrollment.occupation),
+    *_field(Enrollment.birth_date_check, Enrollment.occupation),
+    *_field(Enrollment.occupation, Enrollment.phone),
     # A phone added from the summary after a consent read without one: read it again.
-    {"trigger": "next", "source": S.PHONE, "dest": S.CONSENT,
-     "conditions": "phone_needs_consent"},
-    *_field(S.PHONE, S.KECAMATAN),
-    {"trigger": "next", "source": S.KECAMATAN, "dest": S.DESA},
-    {"trigger": "outside", "source": S.KECAMATAN, "dest": S.KECAMATAN_OTHER},
-    {"trigger": "suggest", "source": S.KECAMATAN, "dest": S.KECAMATAN_CONFIRM},
-    {"trigger": "next", "source": S.KECAMATAN_CONFIRM, "dest": S.DESA},
-    {"trigger": "outside", "source": S.KECAMATAN_CONFIRM, "dest": S.KECAMATAN_OTHER},
-    {"trigger": "suggest", "source": S.KECAMATAN_CONFIRM, "dest": S.KECAMATAN_CONFIRM},
-    {"trigger": "back", "source": S.KECAMATAN_CONFIRM, "dest": S.KECAMATAN},
-    {"trigger": "next", "source": S.KECAMATAN_OTHER, "dest": S.DESA},
-    *_field(S.DESA, S.CONSENT),
-    {"trigger": "next", "source": S.CONSENT, "dest": S.SUMMARY},
-    {"trigger": "edit", "source": S.SUMMARY, "dest": S.EDIT},
-    {"trigger": "back", "source": S.EDIT, "dest": S.SUMMARY},
-    {"trigger": "edit_relationship", "source": S.EDIT, "dest": S.RELATIONSHIP},
-    {"trigger": "edit_nik", "source": S.EDIT, "dest": S.NIK},
-    {"trigger": "edit_name", "source": S.EDIT, "dest": S.NAME},
-    {"trigger": "edit_birth_date", "source": S.EDIT, "dest": S.BIRTH_DATE},
-    {"trigger": "edit_occupation", "source": S.EDIT, "dest": S.OCCUPATION},
-    {"trigger": "edit_phone", "source": S.EDIT, "dest": S.PHONE},
-    {"trigger": "edit_address", "source": S.EDIT, "dest": S.KECAMATAN},
-    *_back(S.NIK, S.RELATIONSHIP),
-    *_back(S.NAME, S.NIK),
-    *_back(S.BIRTH_DATE, S.NAME),
-    {"trigger": "back", "source": S.BIRTH_DATE_CHECK, "dest": S.BIRTH_DATE},
-    *_back(S.OCCUPATION, S.BIRTH_DATE),
-    *_back(S.PHONE, S.OCCUPATION),
-    *_back(S.KECAMATAN, S.PHONE),
-    *_back(S.KECAMATAN_OTHER, S.KECAMATAN),
-    *_back(S.DESA, S.KECAMATAN),
-    {"trigger": "back", "source": S.CONSENT, "dest": S.DESA},
-    {"trigger": "back", "source": S.SUMMARY, "dest": S.CONSENT},
+    move("next", Enrollment.phone, Enrollment.consent, when="phone_needs_consent"),
+    *_field(Enrollment.phone, Enrollment.kecamatan),
+    move("next", Enrollment.kecamatan, Enrollment.desa),
+    move("outside", Enrollment.kecamatan, Enrollment.kecamatan_other),
+    move("suggest", Enrollment.kecamatan, Enrollment.kecamatan_confirm),
+    move("next", Enrollment.kecamatan_confirm, Enrollment.desa),
+    move("outside", Enrollment.kecamatan_confirm, Enrollment.kecamatan_other),
+    move("suggest", Enrollment.kecamatan_confirm, Enrollment.kecamatan_confirm),
+    move("back", Enrollment.kecamatan_confirm, Enrollment.kecamatan),
+    move("next", Enrollment.kecamatan_other, Enrollment.desa),
+    *_field(Enrollment.desa, Enrollment.consent),
+    move("next", Enrollment.consent, Enrollment.summary),
+    move("edit", Enrollment.summary, Enrollment.edit),
+    move("back", Enrollment.edit, Enrollment.summary),
+    move("edit_relationship", Enrollment.edit, Enrollment.relationship),
+    move("edit_nik", Enrollment.edit, Enrollment.nik),
+    move("edit_name", Enrollment.edit, Enrollment.name),
+    move("edit_birth_date", Enrollment.edit, Enrollment.birth_date),
+    move("edit_occupation", Enrollment.edit, Enrollment.occupation),
+    move("edit_phone", Enrollment.edit, Enrollment.phone),
+    move("edit_address", Enrollment.edit, Enrollment.kecamatan),
+    *_back(Enrollment.nik, Enrollment.relationship),
+    *_back(Enrollment.name, Enrollment.nik),
+    *_back(Enrollment.birth_date, Enrollment.name),
+    move("back", Enrollment.birth_date_check, Enrollment.birth_date),
+    *_back(Enrollment.occupation, Enrollment.birth_date),
+    *_back(Enrollment.phone, Enrollment.occupation),
+    *_back(Enrollment.kecamatan, Enrollment.phone),
+    *_back(Enrollment.kecamatan_other, Enrollment.kecamatan),
+    *_back(Enrollment.desa, Enrollment.kecamatan),
+    move("back", Enrollment.consent, Enrollment.desa),
+    move("back", Enrollment.summary, Enrollment.consent),
 ]
 
 RELATIONSHIPS = ("keluarga", "art", "tetangga", "lainnya")
@@ -189,28 +168,44 @@ def _step(conversation: Conversation, state: str, **context: Any) -> dict[str, A
             "editing": bool(conversation.data.get("editing")), **context}
 
 
-# --- relationship -------------------------------------------------------------------------
+# --- relationship and occupation: one of a short list -----------------------------------
 
-async def ask_relationship(conversation: Conversation, context: Context) -> Reply:
-    """Who is the worker to you?"""
-    return Reply("enrollment/ask_relationship", _step(conversation, S.RELATIONSHIP),
-                 buttons=_buttons("rel", "relationship", RELATIONSHIPS, 2))
+@dataclass(frozen=True, slots=True)
+class _Listed:
+    """A field answered from a short list, two buttons a row ("<prefix>:<choice>"), or by
+    typing a choice's number, its name or an alias; the question is enrollment/ask_<key>."""
+
+    key: str
+    state: str
+    prefix: str
+    choices: tuple[str, ...]
+    aliases: tuple[tuple[str, str], ...]
+
+    async def ask(self, conversation: Conversation, context: Context) -> Reply:
+        return Reply(f"enrollment/ask_{self.key}", _step(conversation, self.state),
+                     buttons=_buttons(self.prefix, self.key, self.choices, 2))
+
+    async def take(self, conversation: Conversation, context: Context) -> str:
+        conversation.data[self.key] = choice_of(context, self.prefix, self.choices,
+                                                _typed(self.choices, *self.aliases))
+        return "next"
 
 
-async def take_relationship(conversation: Conversation, context: Context) -> str:
-    conversation.data["relationship"] = choice_of(
-        context, "rel", RELATIONSHIPS,
-        _typed(RELATIONSHIPS, ("keluarga/saudara", "keluarga"), ("saudara", "keluarga"),
-               ("asisten rumah tangga", "art")),
-    )
-    return "next"
+# Who is the worker to you?
+RELATIONSHIP = _Listed("relationship", Enrollment.relationship, "rel", RELATIONSHIPS,
+                       (("keluarga/saudara", "keluarga"), ("saudara", "keluarga"),
+                        ("asisten rumah tangga", "art")))
+# What work does the worker do?
+OCCUPATION = _Listed("occupation", Enrollment.occupation, "job", OCCUPATIONS,
+                     (("asisten rumah tangga", "art"), ("pengemudi", "ojek"),
+                      ("buruh harian lepas", "buruh")))
 
 
 # --- NIK ------------------------------------------------------------------------------------
 
 async def ask_nik(conversation: Conversation, context: Context) -> Reply:
     """Ask for the 16-digit NIK from the worker's KTP or KK."""
-    return Reply("enrollment/ask_nik", _step(conversation, S.NIK))
+    return Reply("enrollment/ask_nik", _step(conversation, Enrollment.nik))
 
 
 async def take_nik(conversation: Conversation, context: Context) -> str:
@@ -246,7 +241,7 @@ async def take_nik(conversation: Conversation, context: Context) -> str:
 
 async def ask_name(conversation: Conversation, context: Context) -> Reply:
     """Ask for the full name exactly as on the KTP."""
-    return Reply("enrollment/ask_name", _step(conversation, S.NAME))
+    return Reply("enrollment/ask_name", _step(conversation, Enrollment.name))
 
 
 async def take_name(conversation: Conversation, context: Context) -> str:
@@ -312,7 +307,7 @@ async def ask_birth_date(conversation: Conversation, context: Context) -> Reply:
     suggested = _nik_date(conversation.data)
     offered = suggested is not None and _age_refusal(suggested, context) is None
     reply = Reply("enrollment/ask_birth_date",
-                  _step(conversation, S.BIRTH_DATE, suggested=suggested, offered=offered))
+                  _step(conversation, Enrollment.birth_date, suggested=suggested, offered=offered))
     if suggested is None or not offered:
         return reply
     return replace(
@@ -347,7 +342,7 @@ async def ask_birth_date_check(conversation: Conversation, context: Context) -> 
     if offered:
         rows.append((Button("birth_date_use_nik", "dob:nik"),))
     return Reply("enrollment/birth_date_check",
-                 _step(conversation, S.BIRTH_DATE_CHECK, given=given, suggested=suggested,
+                 _step(conversation, Enrollment.birth_date_check, given=given, suggested=suggested,
                        offered=offered),
                  buttons=tuple(rows))
 
@@ -371,28 +366,11 @@ async def take_birth_date_check(conversation: Conversation, context: Context) ->
     return "next"
 
 
-# --- occupation -----------------------------------------------------------------------------
-
-async def ask_occupation(conversation: Conversation, context: Context) -> Reply:
-    """What work does the worker do?"""
-    return Reply("enrollment/ask_occupation", _step(conversation, S.OCCUPATION),
-                 buttons=_buttons("job", "occupation", OCCUPATIONS, 2))
-
-
-async def take_occupation(conversation: Conversation, context: Context) -> str:
-    conversation.data["occupation"] = choice_of(
-        context, "job", OCCUPATIONS,
-        _typed(OCCUPATIONS, ("asisten rumah tangga", "art"), ("pengemudi", "ojek"),
-               ("buruh harian lepas", "buruh")),
-    )
-    return "next"
-
-
 # --- worker's phone -------------------------------------------------------------------------
 
 async def ask_phone(conversation: Conversation, context: Context) -> Reply:
     """The worker's phone number is optional: many have none."""
-    return Reply("enrollment/ask_phone", _step(conversation, S.PHONE),
+    return Reply("enrollment/ask_phone", _step(conversation, Enrollment.phone),
                  buttons=((Button("skip", "phone:skip"),),))
 
 
@@ -424,12 +402,12 @@ async def ask_kecamatan(conversation: Conversation, context: Context) -> Reply:
     """A list of the region's kecamatan where one is configured; free text elsewhere."""
     kecamatan = await context.roster.kecamatan()
     if not kecamatan:
-        return Reply("enrollment/ask_kecamatan_text", _step(conversation, S.KECAMATAN))
+        return Reply("enrollment/ask_kecamatan_text", _step(conversation, Enrollment.kecamatan))
     region = {"region": context.config.region_name}
     buttons = [Button("kecamatan", f"kec:{item.id}", {"name": item.name}) for item in kecamatan]
     rows = [tuple(buttons[i:i + 3]) for i in range(0, len(buttons), 3)]
     rows.append((Button("kecamatan_outside", "kec:other", region),))
-    return Reply("enrollment/ask_kecamatan", _step(conversation, S.KECAMATAN, **region),
+    return Reply("enrollment/ask_kecamatan", _step(conversation, Enrollment.kecamatan, **region),
                  buttons=tuple(rows))
 
 
@@ -490,7 +468,7 @@ async def ask_kecamatan_confirm(conversation: Conversation, context: Context) ->
                 for item in offered]
     rows.append((Button("kecamatan_none", "kec:list"),))
     return Reply("enrollment/kecamatan_suggest",
-                 _step(conversation, S.KECAMATAN_CONFIRM,
+                 _step(conversation, Enrollment.kecamatan_confirm,
                        near_kecamatan=[item.name for item in offered]), buttons=tuple(rows))
 
 
@@ -513,7 +491,8 @@ async def take_kecamatan_confirm(conversation: Conversation, context: Context) -
 async def ask_kecamatan_other(conversation: Conversation, context: Context) -> Reply:
     """Outside the region: type the kecamatan and the regency or city."""
     return Reply("enrollment/ask_kecamatan_other",
-                 _step(conversation, S.KECAMATAN_OTHER, region=context.config.region_name))
+                 _step(conversation, Enrollment.kecamatan_other,
+                       region=context.config.region_name))
 
 
 async def take_kecamatan_other(conversation: Conversation, context: Context) -> str:
@@ -537,7 +516,7 @@ def _take_place(conversation: Conversation, context: Context, kecamatan_id: int 
 async def ask_desa(conversation: Conversation, context: Context) -> Reply:
     """The desa or kelurahan where the worker lives."""
     data = conversation.data
-    return Reply("enrollment/ask_desa", _step(conversation, S.DESA,
+    return Reply("enrollment/ask_desa", _step(conversation, Enrollment.desa,
                                               kecamatan=data.get("kecamatan", ""),
                                               kecamatan_listed=_listed(data)))
 
@@ -565,7 +544,7 @@ async def ask_consent(conversation: Conversation, context: Context) -> Reply:
     again = phone and "consent_version" in data and not data.get("consent_phone")
     return Reply(
         "enrollment/ask_consent",
-        _step(conversation, S.CONSENT, again=again,
+        _step(conversation, Enrollment.consent, again=again,
               **consent_context(data.get("name", ""), phone)),
         buttons=((Button("consent_yes", "consent:yes"),), (Button("consent_no", "consent:no"),)),
     )
@@ -612,7 +591,7 @@ async def show_summary(conversation: Conversation, context: Context) -> Reply:
     return Reply(
         "enrollment/summary",
         {
-            **_step(conversation, S.SUMMARY),
+            **_step(conversation, Enrollment.summary),
             "relationship": data["relationship"],
             "nik": mask_nik(data["nik"]),
             "name": data["name"],
@@ -689,13 +668,13 @@ async def _save(conversation: Conversation, context: Context) -> Goto:
     form = {key: value for key, value in data.items() if key not in _NOT_FORM}
     data.clear()
     data.update({"enrollment_id": saved.id, "form": form})
-    return Goto("Deduction:confirm")
+    return Goto(Deduction.confirm)
 
 
 async def ask_edit(conversation: Conversation, context: Context) -> Reply:
     """Which part should change?"""
     buttons = _buttons("edit", "edit", EDITABLE, 2)
-    return Reply("enrollment/ask_edit", _step(conversation, S.EDIT),
+    return Reply("enrollment/ask_edit", _step(conversation, Enrollment.edit),
                  buttons=(*buttons, (Button("back", "edit:back"),)))
 
 
@@ -713,27 +692,29 @@ CONDITIONS = {"editing": editing, "phone_needs_consent": phone_needs_consent}
 
 class EnrollmentFlow(Flow):
     name = "Enrollment"
-    initial = S.RELATIONSHIP
+    initial = Enrollment.relationship
     pausable = True
 
     def __init__(self) -> None:
         steps = {
-            S.RELATIONSHIP: Step(ask_relationship, take_relationship, "help/relationship"),
-            S.NIK: Step(ask_nik, take_nik, "help/nik"),
-            S.NAME: Step(ask_name, take_name, "help/name"),
-            S.BIRTH_DATE: Step(ask_birth_date, take_birth_date, "help/birth_date"),
-            S.BIRTH_DATE_CHECK: Step(ask_birth_date_check, take_birth_date_check,
+            Enrollment.relationship: Step(RELATIONSHIP.ask, RELATIONSHIP.take,
+                                          "help/relationship"),
+            Enrollment.nik: Step(ask_nik, take_nik, "help/nik"),
+            Enrollment.name: Step(ask_name, take_name, "help/name"),
+            Enrollment.birth_date: Step(ask_birth_date, take_birth_date, "help/birth_date"),
+            Enrollment.birth_date_check: Step(ask_birth_date_check, take_birth_date_check,
                                      "help/birth_date"),
-            S.OCCUPATION: Step(ask_occupation, take_occupation, "help/occupation"),
-            S.PHONE: Step(ask_phone, take_phone, "help/worker_phone"),
-            S.KECAMATAN: Step(ask_kecamatan, take_kecamatan, "help/address"),
-            S.KECAMATAN_CONFIRM: Step(ask_kecamatan_confirm, take_kecamatan_confirm,
+            Enrollment.occupation: Step(OCCUPATION.ask, OCCUPATION.take, "help/occupation"),
+            Enrollment.phone: Step(ask_phone, take_phone, "help/worker_phone"),
+            Enrollment.kecamatan: Step(ask_kecamatan, take_kecamatan, "help/address"),
+            Enrollment.kecamatan_confirm: Step(ask_kecamatan_confirm, take_kecamatan_confirm,
                                       "help/address"),
-            S.KECAMATAN_OTHER: Step(ask_kecamatan_other, take_kecamatan_other, "help/address"),
-            S.DESA: Step(ask_desa, take_desa, "help/address"),
-            S.CONSENT: Step(ask_consent, take_consent, "help/consent"),
-            S.SUMMARY: Step(show_summary, take_summary, "help/summary"),
-            S.EDIT: Step(ask_edit, take_edit, "help/summary"),
+            Enrollment.kecamatan_other: Step(ask_kecamatan_other, take_kecamatan_other,
+                                             "help/address"),
+            Enrollment.desa: Step(ask_desa, take_desa, "help/address"),
+            Enrollment.consent: Step(ask_consent, take_consent, "help/consent"),
+            Enrollment.summary: Step(show_summary, take_summary, "help/summary"),
+            Enrollment.edit: Step(ask_edit, take_edit, "help/summary"),
         }
         transitions = [
             {**row, "conditions": CONDITIONS[row["conditions"]]} if "conditions" in row else row

@@ -16,22 +16,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, text_of
+from flows.answers import text_of
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, move
 from flows.events import Button, Kind, Reply
+from flows.masking import mask_phone
 from flows.nip import InvalidNip, parse_nip
-from flows.phone import InvalidPhone, mask_phone, to_e164
+from flows.phone import InvalidPhone, to_e164
+from flows.states import Identify
 from storage.interfaces import AsnView
 
-
-class S:
-    NIP = "Identify:nip"
-    PHONE = "Identify:phone"
-
-
 TRANSITIONS = [
-    {"trigger": "next", "source": S.NIP, "dest": S.PHONE},
-    {"trigger": "mismatch", "source": S.PHONE, "dest": S.NIP},
-    {"trigger": "back", "source": S.PHONE, "dest": S.NIP},
+    move("next", Identify.nip, Identify.phone),
+    move("mismatch", Identify.phone, Identify.nip),
+    move("back", Identify.phone, Identify.nip),
 ]
 
 
@@ -156,13 +153,13 @@ async def _linked(asn: AsnView, phone: str | None, conversation: Conversation,
 
 class IdentifyFlow(Flow):
     name = "Identify"
-    initial = S.NIP
+    initial = Identify.nip
 
     def __init__(self) -> None:
         super().__init__(
             {
-                S.NIP: Step(ask_nip, take_nip, help="help/identify_nip", resting=True),
-                S.PHONE: Step(ask_phone, take_phone, help="help/identify_phone"),
+                Identify.nip: Step(ask_nip, take_nip, help="help/identify_nip", resting=True),
+                Identify.phone: Step(ask_phone, take_phone, help="help/identify_phone"),
             },
             TRANSITIONS,
         )

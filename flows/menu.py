@@ -11,24 +11,19 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, number_of
+from flows.answers import number_of
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step
 from flows.enrollment import STEP_OF, STEPS, answers_in
 from flows.events import Button, Kind, Reply
 from flows.paused import PAUSED, enrol, paused_form, start_afresh
 from flows.premium import first_premium
+from flows.roles import Role
+from flows.states import Broadcast, Coordinator, Menu, Workers
 from storage.interfaces import RoleView
 
-
-class S:
-    MAIN = "Menu:main"
-    # The same menu while /mulai holds a form aside: a state of its own, so the reminders'
-    # query (storage/reminders.py) still finds an enrolment left half-way.
-    PAUSED = "Menu:paused"
-
-
 # Role buttons open these states, for holders of these roles.
-ROLE_ENTRIES = {"coord": ("coordinator", "Coordinator:menu"),
-                "camat": ("camat", "Broadcast:audience")}
+ROLE_ENTRIES = {"coord": (Role.COORDINATOR, Coordinator.menu),
+                "camat": (Role.CAMAT, Broadcast.audience)}
 TYPED = {
     "daftar": "enrol", "daftarkan": "enrol", "daftarkan pekerja": "enrol",
     "pekerja": "workers", "pekerja saya": "workers",
@@ -47,11 +42,11 @@ def _buttons(roles: list[RoleView], reminders_enabled: bool, paused: dict[str, A
     form is set aside, the first choice goes on with it (one enrolment form at a time)."""
     enrol = Button("menu_resume" if paused is not None else "menu_enrol", "menu:enrol")
     buttons = [enrol, Button("menu_workers", "menu:workers"), Button("menu_help", "menu:help")]
-    coordinated = [role for role in roles if role.role == "coordinator" and role.unit_id]
+    coordinated = [role for role in roles if role.role == Role.COORDINATOR and role.unit_id]
     for role in coordinated:
         buttons.append(Button("menu_coordinator", f"menu:coord:{role.unit_id}",
                               {"unit": role.unit_name}))
-    camat = [role for role in roles if role.role == "camat" and role.unit_id]
+    camat = [role for role in roles if role.role == Role.CAMAT and role.unit_id]
     for role in camat:
         # One kecamatan needs no name on the button; several do.
         buttons.append(Button("menu_camat", f"menu:camat:{role.unit_id}",
@@ -120,7 +115,7 @@ async def take_choice(conversation: Conversation, context: Context) -> Goto:
     if choice == "enrol" and not unit:
         return enrol(conversation, context)
     if choice == "workers" and not unit:
-        return Goto("Workers:list")
+        return Goto(Workers.list)
     if choice == "help" and not unit:
         conversation.replies.append(Reply("help/general"))
         return Goto(None)
@@ -163,11 +158,11 @@ async def _open_role(conversation: Conversation, context: Context, choice: str, 
 
 class MenuFlow(Flow):
     name = "Menu"
-    initial = S.MAIN
+    initial = Menu.main
 
     def __init__(self) -> None:
         menu = Step(show_menu, take_choice, help="help/general", resting=True)
-        super().__init__({S.MAIN: menu, S.PAUSED: menu}, [])
+        super().__init__({Menu.main: menu, Menu.paused: menu}, [])
 
     def unsaved_answers(self, conversation: Conversation) -> int:
         """The answers of a form set aside: /batal here throws them away (asked first)."""

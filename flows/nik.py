@@ -14,7 +14,7 @@ from datetime import date
 from enum import StrEnum
 
 from flows.dates import latest_past
-from storage.masking import mask_nik
+from flows.masking import mask_nik
 
 NIK_LENGTH = 16
 _SEPARATORS = re.compile(r"[\s.\-]")

@@ -13,7 +13,7 @@ from typing import Any
 
 from flows.conversation import Context, Conversation, Goto
 from flows.enrollment import STEP_OF
-from flows.enrollment import S as Enrollment
+from flows.states import Enrollment
 
 PAUSED = "paused"
 
@@ -66,4 +66,4 @@ def enrol(conversation: Conversation, context: Context) -> Goto:
     if state is not None and state in STEP_OF:
         return Goto(state)
     start_afresh(conversation.data)  # a form of a state this version no longer has: anew
-    return Goto(Enrollment.RELATIONSHIP)
+    return Goto(Enrollment.relationship)

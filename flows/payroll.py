@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flows.premium import first_of_month_after
+from flows.months import first_of_month_after
 
 # Why a listed month goes back to the ASN.
 REFUND_REJECTED = "bpjs_rejected"

@@ -6,10 +6,6 @@ import re
 
 import phonenumbers
 
-from storage.masking import mask_phone
-
-__all__ = ["InvalidPhone", "mask_phone", "parse_e164", "to_e164"]
-
 DEFAULT_REGION = "ID"
 _SEPARATORS = re.compile(r"[\s().\-]")
 # ASCII digits: the national number is copied into the result as written.

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from flows.months import first_of_month_after
+
 
 @dataclass(frozen=True, slots=True)
 class PremiumRate:
@@ -38,12 +40,6 @@ def rate_on(schedule: Sequence[PremiumRate], day: date) -> PremiumRate:
     if not candidates:
         raise NoPremiumRate(day)
     return max(candidates, key=lambda rate: rate.effective_from)
-
-
-def first_of_month_after(day: date, months: int = 1) -> date:
-    """The first day of the month `months` after the month holding `day`."""
-    index = day.year * 12 + (day.month - 1) + months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def first_deduction(schedule: Sequence[PremiumRate], today: date, offset_months: int

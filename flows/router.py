@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
+from flows.answers import number_of
+from flows.broadcast import BroadcastFlow
 from flows.conversation import (
     CancelRequested,
-    Command,
     Context,
     Conversation,
     Flow,
@@ -29,12 +30,17 @@ from flows.conversation import (
     GroupCommand,
     Invalid,
     first_unit,
-    number_of,
 )
+from flows.coordinator import CoordinatorFlow
+from flows.deduction import DeductionFlow
+from flows.enrollment import EnrollmentFlow
 from flows.events import Button, ChatType, Kind, Reply
-from flows.identify import S as Identify
-from flows.menu import S as Menu
+from flows.identify import IdentifyFlow
+from flows.menu import MenuFlow
 from flows.paused import PAUSED, discard, pause, start_afresh
+from flows.roles import Role
+from flows.states import Identify, Menu
+from flows.workers import WorkersFlow
 from storage.interfaces import RoleView
 
 START = frozenset({"mulai", "start", "menu"})
@@ -72,6 +78,14 @@ def _answer_to_cancel(kind: Kind, text: str, payload: str) -> bool | None:
     return False if words in CARRY_ON_WORDS else None
 
 
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A typed command (private chat) that opens `state` for a holder of `role`."""
+
+    state: str
+    role: Role
+
+
 class Router:
     """Holds the flows, each built once per process, and decides who handles an update."""
 
@@ -82,12 +96,13 @@ class Router:
         self._commands: dict[str, list[Command]] = {}
         self._group_commands: dict[str, GroupCommand] = {}
         for flow in self._flows:
-            for word, command in flow.commands.items():
+            for word, state in flow.commands.items():
+                assert flow.role is not None, f"/{word} opens {state} for no role"
                 declared = self._commands.setdefault(word, [])
-                assert command.role not in {other.role for other in declared}, (
-                    f"/{word} declared twice for {command.role}")
-                assert flow.owns(command.state), (flow.name, command.state)
-                declared.append(command)
+                assert flow.role not in {other.role for other in declared}, (
+                    f"/{word} declared twice for {flow.role}")
+                assert flow.owns(state), (flow.name, state)
+                declared.append(Command(state, flow.role))
             for word, group_command in flow.group_commands.items():
                 assert word not in self._group_commands, f"/{word} declared twice"
                 self._group_commands[word] = group_command
@@ -163,10 +178,10 @@ class Router:
         if state is None:
             if context.asn is None:
                 conversation.data.clear()
-                state = Identify.NIP
+                state = Identify.nip
             else:
                 start_afresh(conversation.data)
-                state = Menu.PAUSED if PAUSED in conversation.data else Menu.MAIN
+                state = Menu.paused if PAUSED in conversation.data else Menu.main
         flow = self.flow_for(state)
         assert flow is not None, state
         conversation.state = state
@@ -242,7 +257,7 @@ class Router:
             return
         state = conversation.state
         assert state is not None
-        if state == Menu.PAUSED and discard(conversation.data):
+        if state == Menu.paused and discard(conversation.data):
             conversation.replies.append(Reply("common/cancelled"))
         elif flow.resting(state):
             conversation.replies.append(Reply("common/nothing_to_cancel"))
@@ -324,3 +339,9 @@ class Router:
         conversation.replies.append(
             Reply(invalid.template, invalid.context, buttons=prompt.buttons, inline=prompt.inline)
         )
+
+
+def build_router() -> Router:
+    """Every flow's machine, built once for the whole process."""
+    return Router([IdentifyFlow(), MenuFlow(), EnrollmentFlow(), DeductionFlow(), WorkersFlow(),
+                   CoordinatorFlow(), BroadcastFlow()])

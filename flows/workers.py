@@ -11,36 +11,20 @@ from __future__ import annotations
 
 from datetime import date
 
-from flows.conversation import (
-    Context,
-    Conversation,
-    Flow,
-    Goto,
-    Invalid,
-    Step,
-    choice_of,
-    expect_button,
-    number_of,
-    reason_buttons,
-    reason_of,
-)
+from flows.answers import choice_of, expect_button, number_of, reason_buttons, reason_of
+from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step, move
+from flows.enrollment_status import HOLDING_STATUSES, EnrollmentStatus
 from flows.events import Button, Reply
+from flows.months import first_of_month_after
 from flows.paused import enrol, paused_form, start_afresh
-from flows.premium import first_of_month_after
-from storage.interfaces import HOLDING_STATUSES, EnrollmentNotFound, EnrollmentView
-
-
-class S:
-    LIST = "Workers:list"
-    STOP_REASON = "Workers:stop_reason"
-    STOP_CONFIRM = "Workers:stop_confirm"
-
+from flows.states import Deduction, Workers
+from storage.interfaces import EnrollmentNotFound, EnrollmentView
 
 TRANSITIONS = [
-    {"trigger": "stop", "source": S.LIST, "dest": S.STOP_REASON},
-    {"trigger": "next", "source": S.STOP_REASON, "dest": S.STOP_CONFIRM},
-    {"trigger": "back", "source": [S.STOP_REASON, S.STOP_CONFIRM], "dest": S.LIST},
-    {"trigger": "done", "source": S.STOP_CONFIRM, "dest": S.LIST},
+    move("stop", Workers.list, Workers.stop_reason),
+    move("next", Workers.stop_reason, Workers.stop_confirm),
+    move("back", [Workers.stop_reason, Workers.stop_confirm], Workers.list),
+    move("done", Workers.stop_confirm, Workers.list),
 ]
 
 REASONS = ("own_membership", "no_longer_working", "cost", "other")
@@ -65,7 +49,7 @@ async def show_list(conversation: Conversation, context: Context) -> Reply:
     rows: list[tuple[Button, ...]] = []
     for item in enrollments:
         name = {"name": item.worker_name}
-        if item.status == "draft":
+        if item.status == EnrollmentStatus.DRAFT:
             rows.append((Button("finish_draft", f"wk:agree:{item.id}", name),))
         if item.status in HOLDING_STATUSES:
             rows.append((Button("stop_worker", f"wk:stop:{item.id}", name),))
@@ -90,9 +74,9 @@ async def take_list_choice(conversation: Conversation, context: Context) -> str 
         target = number_of(rest[0]) if rest else None
         if action in {"stop", "agree"} and target is not None:
             enrollment = await _owned(context, target)
-            if action == "agree" and enrollment.status == "draft":
+            if action == "agree" and enrollment.status == EnrollmentStatus.DRAFT:
                 conversation.data["enrollment_id"] = enrollment.id
-                return Goto("Deduction:confirm")
+                return Goto(Deduction.confirm)
             if action == "stop" and enrollment.status in HOLDING_STATUSES:
                 conversation.data["stop_id"] = enrollment.id
                 return "stop"
@@ -129,7 +113,7 @@ async def ask_stop_confirm(conversation: Conversation, context: Context) -> Repl
             "nik": enrollment.nik_masked,
             "reason": conversation.data["stop_reason"],
             "stop_month": _stop_month(context),
-            "agreed": enrollment.status != "draft",
+            "agreed": enrollment.status != EnrollmentStatus.DRAFT,
         },
         buttons=((Button("confirm_stop", "stop:yes"),), (Button("back", "stop:no"),)),
     )
@@ -158,21 +142,21 @@ async def take_stop_confirm(conversation: Conversation, context: Context) -> str
     )
     conversation.replies.append(
         Reply("workers/stopped", {"name": enrollment.worker_name, "stop_month": stop_month,
-                                  "agreed": enrollment.status != "draft"})
+                                  "agreed": enrollment.status != EnrollmentStatus.DRAFT})
     )
     return "done"
 
 
 class WorkersFlow(Flow):
     name = "Workers"
-    initial = S.LIST
+    initial = Workers.list
 
     def __init__(self) -> None:
         super().__init__(
             {
-                S.LIST: Step(show_list, take_list_choice, "help/workers", resting=True),
-                S.STOP_REASON: Step(ask_reason, take_reason, "help/workers"),
-                S.STOP_CONFIRM: Step(ask_stop_confirm, take_stop_confirm, "help/workers"),
+                Workers.list: Step(show_list, take_list_choice, "help/workers", resting=True),
+                Workers.stop_reason: Step(ask_reason, take_reason, "help/workers"),
+                Workers.stop_confirm: Step(ask_stop_confirm, take_stop_confirm, "help/workers"),
             },
             TRANSITIONS,
         )

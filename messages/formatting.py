@@ -4,13 +4,13 @@ babel."""
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_decimal
 
+from flows.time_zone import JAKARTA
+
 LOCALE = "id_ID"
-JAKARTA = ZoneInfo("Asia/Jakarta")
 
 
 def rupiah(amount: int) -> str:

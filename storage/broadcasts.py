@@ -27,8 +27,10 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from flows.audiences import AUDIENCES
+from flows.enrollment_status import DEDUCTED_STATUSES
 from storage.crypto import PersonalDataCipher
-from storage.interfaces import AUDIENCES, DEDUCTED_STATUSES, BroadcastStatus
+from storage.interfaces import BroadcastStatus
 from storage.models import (
     Asn,
     Broadcast,

@@ -12,17 +12,16 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.enrollment_status import DEDUCTED_STATUSES, HOLDING_STATUSES, EnrollmentStatus
+from flows.masking import mask_nik
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import (
-    DEDUCTED_STATUSES,
-    HOLDING_STATUSES,
     AgreementRecord,
     EnrollmentNotFound,
     EnrollmentView,
     NikAlreadyHeld,
     WorkerDraft,
 )
-from storage.masking import mask_nik
 from storage.models import (
     Consent,
     DeductionAgreement,
@@ -75,7 +74,7 @@ class SqlEnrollmentRepository:
         enrollment = Enrollment(
             asn_id=asn_id,
             relationship=draft.relationship,
-            status="draft",
+            status=EnrollmentStatus.DRAFT,
             channel=channel,
             created_at=now,
         )
@@ -107,7 +106,7 @@ class SqlEnrollmentRepository:
         way), and its consent the words and version of now. A worker the draft no longer
         names and no enrolment ever held loses its row, so no personal data stays behind
         without a purpose."""
-        enrollment = await self._owned(asn_id, enrollment_id, ("draft",))
+        enrollment = await self._owned(asn_id, enrollment_id, (EnrollmentStatus.DRAFT,))
         before = enrollment.worker_id
         worker = await self._upsert_worker(draft, now)
         enrollment.relationship = draft.relationship
@@ -184,8 +183,8 @@ class SqlEnrollmentRepository:
         channel: str,
         now: datetime,
     ) -> None:
-        enrollment = await self._owned(asn_id, enrollment_id, ("draft",))
-        enrollment.status = "submitted"
+        enrollment = await self._owned(asn_id, enrollment_id, (EnrollmentStatus.DRAFT,))
+        enrollment.status = EnrollmentStatus.SUBMITTED
         enrollment.submitted_at = now
         self._session.add(
             DeductionAgreement(
@@ -207,8 +206,9 @@ class SqlEnrollmentRepository:
     ) -> None:
         enrollment = await self._owned(asn_id, enrollment_id, HOLDING_STATUSES)
         # A draft never had a deduction agreed, so there is none to stop.
-        enrollment.deduction_stop_month = None if enrollment.status == "draft" else stop_month
-        enrollment.status = "ended"
+        agreed = enrollment.status != EnrollmentStatus.DRAFT
+        enrollment.deduction_stop_month = stop_month if agreed else None
+        enrollment.status = EnrollmentStatus.ENDED
         enrollment.ended_at = now
         enrollment.end_reason = reason
 

@@ -10,18 +10,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-# Enrolments that hold a worker's NIK, and those the ASN has agreed to pay for.
-HOLDING_STATUSES = ("draft", "submitted", "verified", "registered", "active")
-DEDUCTED_STATUSES = ("submitted", "verified", "registered", "active")
-# Enrolments BPJS has registered: the worker is protected, not only being registered.
-COVERED_STATUSES = ("registered", "active")
-
-# Roles beyond plain ASN, and the kind of unit each one is held for (admin: none).
-ROLE_UNIT_KIND: dict[str, str | None] = {"coordinator": "opd", "camat": "kecamatan",
-                                         "admin": None}
-# Who a camat's broadcast reaches.
-AUDIENCES = ("all", "not_participating", "groups")
-
 
 @dataclass(frozen=True, slots=True)
 class AsnView:

@@ -30,7 +30,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-from storage.interfaces import HOLDING_STATUSES
+from flows.enrollment_status import HOLDING_STATUSES
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",

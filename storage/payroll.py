@@ -30,7 +30,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from messages.formatting import JAKARTA
+from flows.enrollment_status import COVERED_STATUSES, EnrollmentStatus
+from flows.time_zone import JAKARTA
 from storage.models import (
     Asn,
     DeductionAgreement,
@@ -40,8 +41,6 @@ from storage.models import (
     UtcDateTime,
 )
 from storage.reports import STREAM_BATCH
-
-_REGISTERED = ("registered", "active")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +71,9 @@ def _deducted_in(month: date) -> ColumnElement[bool]:
         DeductionAgreement.first_month <= month,
         or_(Enrollment.deduction_stop_month.is_(None), Enrollment.deduction_stop_month > month),
         or_(
-            Enrollment.status.in_(_REGISTERED),
-            and_(Enrollment.status == "ended", Enrollment.deduction_stop_month.is_not(None)),
+            Enrollment.status.in_(COVERED_STATUSES),
+            and_(Enrollment.status == EnrollmentStatus.ENDED,
+                 Enrollment.deduction_stop_month.is_not(None)),
         ),
     )
 

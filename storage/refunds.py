@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from storage.models import Asn, DeductionRefund, PayrollEntry, Unit
 
 

@@ -56,8 +56,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from messages.formatting import JAKARTA
-from storage.interfaces import HOLDING_STATUSES, Address
+from flows import states
+from flows.enrollment_status import HOLDING_STATUSES, EnrollmentStatus
+from flows.time_zone import JAKARTA
+from storage.interfaces import Address
 from storage.models import (
     Asn,
     ChannelIdentity,
@@ -76,8 +78,8 @@ REPORT = "report"
 # Conversation states of an enrolment begun and not finished: typing the worker's data (or
 # the menu while /mulai holds that form aside), or the draft saved and the deduction not yet
 # agreed.
-ENTRY_PATTERNS = ("Enrollment:%", "Menu:paused")
-MID_ENROLMENT_PATTERNS = (*ENTRY_PATTERNS, "Deduction:%")
+ENTRY_PATTERNS = (f"{states.Enrollment.__name__}:%", states.Menu.paused)
+MID_ENROLMENT_PATTERNS = (*ENTRY_PATTERNS, f"{states.Deduction.__name__}:%")
 
 RECIPIENT_CHUNK = 1_000  # ASN per query, well under the engines' bound parameters
 _SUNDAY = 6
@@ -285,7 +287,7 @@ async def unfinished_due(
         return []
     activity = union_all(
         select(Enrollment.asn_id.label("asn_id"), Enrollment.created_at.label("at"))
-        .where(Enrollment.status == "draft"),
+        .where(Enrollment.status == EnrollmentStatus.DRAFT),
         _mid_enrolment_activity(),
     ).subquery()
     anchors = (
@@ -331,7 +333,7 @@ async def unfinished_due(
     for asn_id, worker_name in await session.execute(
         select(Enrollment.asn_id, Worker.name)
         .join(Worker, Worker.id == Enrollment.worker_id)
-        .where(Enrollment.asn_id.in_(asn_ids), Enrollment.status == "draft")
+        .where(Enrollment.asn_id.in_(asn_ids), Enrollment.status == EnrollmentStatus.DRAFT)
         .order_by(Enrollment.created_at, Enrollment.id)
     ):
         drafts.setdefault(asn_id, []).append(worker_name)
@@ -418,7 +420,7 @@ async def coordinator_due(
         .join(Unit, Unit.id == Role.unit_id)
         .join(member, and_(member.unit_id == Role.unit_id, member.id != Role.asn_id))
         .join(Enrollment, and_(Enrollment.asn_id == member.id,
-                               Enrollment.status == "submitted"))
+                               Enrollment.status == EnrollmentStatus.SUBMITTED))
         .where(
             Role.role == "coordinator",
             Role.id > after_role_id,

@@ -20,8 +20,9 @@ from datetime import date, datetime, time
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from flows.premium import first_of_month_after
-from messages.formatting import JAKARTA
+from flows.months import first_of_month_after
+from flows.roles import UnitKind
+from flows.time_zone import JAKARTA
 from storage.database import dialect_insert
 from storage.interfaces import UnitProgress
 from storage.models import ReportSnapshot, ReportSnapshotUnit
@@ -51,7 +52,7 @@ class MonthlyReport:
     def units(self, kind: str) -> list[UnitProgress]:
         if kind not in UNIT_KINDS:
             raise ValueError(f"unknown unit kind {kind!r}: expected one of {UNIT_KINDS}")
-        return self.opd if kind == "opd" else self.kecamatan
+        return self.opd if kind == UnitKind.OPD else self.kecamatan
 
 
 def month_end(month: date) -> datetime:
@@ -74,8 +75,8 @@ async def monthly_report(session: AsyncSession, month: date, now: datetime,
     month = month.replace(day=1)
     if now < month_end(month):
         views = await unit_progress_all(session, now)
-        return MonthlyReport(month, now, views["opd"], views["kecamatan"], target_percent,
-                             live=True)
+        return MonthlyReport(month, now, views[UnitKind.OPD], views[UnitKind.KECAMATAN],
+                             target_percent, live=True)
     kept = await kept_report(session, month)
     if kept is not None:
         return kept
@@ -111,8 +112,9 @@ async def kept_report(session: AsyncSession, month: date) -> MonthlyReport | Non
             participating_month_ago=row.participating_month_ago, rank=row.rank,
             units_ranked=row.units_ranked,
         ))
-    return MonthlyReport(header.month, header.described_at, lines["opd"], lines["kecamatan"],
-                         header.target_percent, live=False, taken_at=header.taken_at)
+    return MonthlyReport(header.month, header.described_at, lines[UnitKind.OPD],
+                         lines[UnitKind.KECAMATAN], header.target_percent, live=False,
+                         taken_at=header.taken_at)
 
 
 async def _take(session: AsyncSession, month: date, now: datetime, target_percent: float,
@@ -142,5 +144,5 @@ async def _take(session: AsyncSession, month: date, now: datetime, target_percen
     ]
     if lines:
         await session.execute(insert(ReportSnapshotUnit), lines)
-    return MonthlyReport(month, at, views["opd"], views["kecamatan"], target_percent,
+    return MonthlyReport(month, at, views[UnitKind.OPD], views[UnitKind.KECAMATAN], target_percent,
                          live=False, taken_at=now), True

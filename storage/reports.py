@@ -22,16 +22,21 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, func, null, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from messages.formatting import JAKARTA
+from flows.enrollment_status import (
+    COVERED_STATUSES,
+    HOLDING_STATUSES,
+    NEVER_AGREED_STATUSES,
+    EnrollmentStatus,
+)
+from flows.roles import UnitKind
+from flows.time_zone import JAKARTA
 from storage.crypto import PersonalDataCipher
-from storage.interfaces import HOLDING_STATUSES, UnitProgress
+from storage.interfaces import UnitProgress
 from storage.models import Asn, DeductionAgreement, Enrollment, Unit, Worker
 
-UNIT_KINDS = ("opd", "kecamatan")
+# In report order, as the plain strings that key the views (and read as such in errors).
+UNIT_KINDS = tuple(kind.value for kind in UnitKind)
 
-# Statuses never counted as participating: not yet agreed, or refused by the coordinator.
-_NOT_AGREED = ("draft", "rejected")
-_REGISTERED = ("registered", "active")
 STREAM_BATCH = 1_000  # rows fetched at a time when an export walks a large result
 
 
@@ -51,17 +56,17 @@ def _registered_by(at: datetime) -> ColumnElement[bool]:
     registration time (older data) count from their submission; an ended enrolment counts
     only if its registration time is known."""
     return or_(
-        and_(Enrollment.status.in_(_REGISTERED),
+        and_(Enrollment.status.in_(COVERED_STATUSES),
              func.coalesce(Enrollment.registered_at, Enrollment.submitted_at) <= at),
-        and_(Enrollment.status == "ended", Enrollment.registered_at.is_not(None),
+        and_(Enrollment.status == EnrollmentStatus.ENDED, Enrollment.registered_at.is_not(None),
              Enrollment.registered_at <= at),
     )
 
 
 def _group_column(kind: str) -> ColumnElement[int | None]:
-    if kind == "opd":
+    if kind == UnitKind.OPD:
         return Asn.unit_id  # type: ignore[return-value]
-    if kind == "kecamatan":
+    if kind == UnitKind.KECAMATAN:
         return Asn.kecamatan_id  # type: ignore[return-value]
     raise ValueError(f"unknown unit kind {kind!r}: expected one of {UNIT_KINDS}")
 
@@ -98,7 +103,7 @@ def _participation(groups: Sequence[ColumnElement[Any]], at: datetime) -> Select
         .where(
             Enrollment.submitted_at.is_not(None),
             Enrollment.submitted_at <= at,
-            Enrollment.status.not_in(_NOT_AGREED),
+            Enrollment.status.not_in(NEVER_AGREED_STATUSES),
         )
         .group_by(*groups)
     )
@@ -151,7 +156,7 @@ async def unit_progress_all(session: AsyncSession, at: datetime
     sums: dict[str, dict[int, tuple[int, int, int]]] = {kind: {} for kind in UNIT_KINDS}
     counted = await session.execute(_participation([Asn.unit_id, Asn.kecamatan_id], at))
     for unit_id, kecamatan_id, now, ago, protected in counted:
-        for kind, key in (("opd", unit_id), ("kecamatan", kecamatan_id)):
+        for kind, key in ((UnitKind.OPD, unit_id), (UnitKind.KECAMATAN, kecamatan_id)):
             if key is not None:
                 held = sums[kind].get(key, (0, 0, 0))
                 sums[kind][key] = (held[0] + now, held[1] + ago, held[2] + protected)
@@ -251,7 +256,7 @@ def monthly_report_context(
     target_percent: float,
     region_name: str,
     own: UnitProgress | None = None,
-    own_kind: str = "opd",
+    own_kind: str = UnitKind.OPD,
     top: int = 3,
 ) -> dict[str, Any]:
     """The context of report/monthly.j2 for one group chat.
@@ -318,14 +323,15 @@ def _batch_query() -> Select[Any]:
         .join(DeductionAgreement, DeductionAgreement.enrollment_id == Enrollment.id)
         .join(Asn, Asn.id == Enrollment.asn_id)
         .join(Unit, Unit.id == Asn.unit_id)
-        .where(Enrollment.status == "verified")
+        .where(Enrollment.status == EnrollmentStatus.VERIFIED)
         .order_by(Unit.name, Enrollment.id)
     )
 
 
 async def batch_count(session: AsyncSession) -> int:
     return await session.scalar(
-        select(func.count()).select_from(Enrollment).where(Enrollment.status == "verified")
+        select(func.count()).select_from(Enrollment)
+        .where(Enrollment.status == EnrollmentStatus.VERIFIED)
     ) or 0
 
 
@@ -389,7 +395,8 @@ async def targets_by_nik_hash(session: AsyncSession, hashes: Iterable[str]
     found: dict[str, tuple[tuple[int, int], ResultTarget]] = {}
     for chunk in _chunks(sorted(set(hashes))):
         rows = await session.execute(
-            _target_query().where(Worker.nik_hash.in_(chunk), Enrollment.status != "draft"))
+            _target_query().where(Worker.nik_hash.in_(chunk),
+                                  Enrollment.status != EnrollmentStatus.DRAFT))
         for row in rows:
             target = ResultTarget(*row)
             preference = (1 if target.status in HOLDING_STATUSES else 0, target.enrollment_id)
@@ -403,7 +410,7 @@ async def mark_registered(session: AsyncSession, enrollment_id: int, kpj_number:
                           now: datetime) -> None:
     await session.execute(
         update(Enrollment).where(Enrollment.id == enrollment_id)
-        .values(status="registered", kpj_number=kpj_number, registered_at=now)
+        .values(status=EnrollmentStatus.REGISTERED, kpj_number=kpj_number, registered_at=now)
     )
 
 
@@ -413,7 +420,7 @@ async def mark_rejected(session: AsyncSession, enrollment_id: int, reason: str |
     longer deducted (rejected is neither a holding nor a deducted status)."""
     await session.execute(
         update(Enrollment).where(Enrollment.id == enrollment_id)
-        .values(status="rejected", rejection_reason=reason)
+        .values(status=EnrollmentStatus.REJECTED, rejection_reason=reason)
     )
 
 

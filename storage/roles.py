@@ -15,6 +15,7 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows import roles
 from storage.chats import SqlChats
 from storage.database import dialect_insert
 from storage.interfaces import Address, RoleView
@@ -87,7 +88,7 @@ class SqlRoleRepository:
     async def coordinator_addresses(self, unit_id: int) -> list[Address]:
         """The chats of the unit's coordinators (their latest linked account each)."""
         holders = (await self._session.scalars(
-            select(Role.asn_id).where(Role.role == "coordinator", Role.unit_id == unit_id)
+            select(Role.asn_id).where(Role.role == roles.Role.COORDINATOR, Role.unit_id == unit_id)
             .order_by(Role.asn_id)
         )).all()
         found = await recipients(self._session, holders)
@@ -130,7 +131,7 @@ class SqlRoleRepository:
         without its "Kecamatan" prefix), else the unit of another kind so named, else the
         closest names of the right kind."""
         wanted = _normalise(name)
-        if kind == "kecamatan":
+        if kind == roles.UnitKind.KECAMATAN:
             wanted = _normalise(_KECAMATAN_PREFIX.sub("", name))
         rows = (await self._session.execute(select(Unit.id, Unit.kind, Unit.name))).all()
         units = [UnitRef(*row) for row in rows]

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.roles import UnitKind
 from storage.models import Asn, Broadcast, Chat, Role, Unit, Worker
 from storage.roles import UnitRef
 
@@ -99,7 +100,7 @@ async def find_units(session: AsyncSession, name: str, kind: str | None = None
         bare = bare.removeprefix(prefix)
     found = [unit for unit in units
              if unit.name.casefold() == wanted
-             or (unit.kind == "kecamatan" and unit.name.casefold() == bare)]
+             or (unit.kind == UnitKind.KECAMATAN and unit.name.casefold() == bare)]
     if not found:
         names = {unit.name.casefold(): unit.name for unit in units}
         close = difflib.get_close_matches(wanted, list(names), n=3, cutoff=0.6)
@@ -131,7 +132,7 @@ async def rename_unit(session: AsyncSession, unit: UnitRef, new_name: str) -> Un
         raise UnitChangeRefused("unit_name_taken", name=taken, kind=unit.kind,
                                 source=unit.name)
     await session.execute(update(Unit).where(Unit.id == unit.id).values(name=name))
-    if unit.kind == "kecamatan":
+    if unit.kind == UnitKind.KECAMATAN:
         await session.execute(update(Worker).where(Worker.kecamatan_id == unit.id)
                               .values(kecamatan_name=name))
     return UnitRef(unit.id, unit.kind, name)
@@ -146,7 +147,7 @@ async def merge_plan(session: AsyncSession, source: UnitRef, target: UnitRef) ->
         raise UnitChangeRefused("unit_kinds_differ", source=source.name,
                                 source_kind=source.kind, target=target.name,
                                 target_kind=target.kind)
-    column = Asn.unit_id if source.kind == "opd" else Asn.kecamatan_id
+    column = Asn.unit_id if source.kind == UnitKind.OPD else Asn.kecamatan_id
     asn_total = await session.scalar(
         select(func.count()).select_from(Asn).where(column == source.id)) or 0
     asn = tuple((nip, name) for nip, name in await session.execute(
@@ -163,7 +164,7 @@ async def merge_plan(session: AsyncSession, source: UnitRef, target: UnitRef) ->
         select(Chat.channel, Chat.chat_id, Chat.title).where(Chat.unit_id == source.id)
         .order_by(Chat.channel, Chat.chat_id)))
     workers = broadcasts = 0
-    if source.kind == "kecamatan":
+    if source.kind == UnitKind.KECAMATAN:
         workers = await session.scalar(select(func.count()).select_from(Worker)
                                        .where(Worker.kecamatan_id == source.id)) or 0
         broadcasts = await session.scalar(select(func.count()).select_from(Broadcast)
@@ -175,7 +176,7 @@ async def merge_units(session: AsyncSession, source: UnitRef, target: UnitRef) -
     """Move everything of `source` to `target` and remove `source`, in the caller's
     transaction; the plan that was carried out."""
     plan = await merge_plan(session, source, target)
-    if source.kind == "opd":
+    if source.kind == UnitKind.OPD:
         await session.execute(update(Asn).where(Asn.unit_id == source.id)
                               .values(unit_id=target.id))
     else:

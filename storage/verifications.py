@@ -17,6 +17,8 @@ from datetime import date, datetime
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows import roles
+from flows.enrollment_status import EnrollmentStatus
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import (
     EnrollmentNotFound,
@@ -27,7 +29,8 @@ from storage.interfaces import (
 from storage.models import Asn, Enrollment, Role, Worker
 from storage.reports import unit_progress
 
-SUBMITTED = "submitted"
+# Submitted: the deduction agreed, waiting for a coordinator of the ASN's OPD.
+_WAITING = Enrollment.status == EnrollmentStatus.SUBMITTED
 
 
 def _in_unit(unit_id: int) -> Select[tuple[int]]:
@@ -44,14 +47,14 @@ class SqlVerificationRepository:
             select(func.count())
             .select_from(Enrollment)
             .join(Asn, Asn.id == Enrollment.asn_id)
-            .where(Asn.unit_id == unit_id, Enrollment.status == SUBMITTED)
+            .where(Asn.unit_id == unit_id, _WAITING)
         ) or 0
 
     async def pending(self, unit_id: int, offset: int, limit: int) -> list[PendingEnrollment]:
         """Oldest first: the ASN who has waited longest is answered first."""
         rows = await self._session.execute(
             self._select()
-            .where(Asn.unit_id == unit_id, Enrollment.status == SUBMITTED)
+            .where(Asn.unit_id == unit_id, _WAITING)
             .order_by(Enrollment.submitted_at, Enrollment.id)
             .offset(offset)
             .limit(limit)
@@ -60,7 +63,7 @@ class SqlVerificationRepository:
 
     async def pending_one(self, unit_id: int, enrollment_id: int) -> PendingEnrollment | None:
         row = (await self._session.execute(
-            self._select().where(Asn.unit_id == unit_id, Enrollment.status == SUBMITTED,
+            self._select().where(Asn.unit_id == unit_id, _WAITING,
                                  Enrollment.id == enrollment_id)
         )).first()
         return PendingEnrollment(*row) if row else None
@@ -72,7 +75,7 @@ class SqlVerificationRepository:
             select(Worker.nik_enc, Worker.name, Worker.birth_date_enc)
             .join(Enrollment, Enrollment.worker_id == Worker.id)
             .join(Asn, Asn.id == Enrollment.asn_id)
-            .where(Asn.unit_id == unit_id, Enrollment.status == SUBMITTED,
+            .where(Asn.unit_id == unit_id, _WAITING,
                    Enrollment.id == enrollment_id)
         )).first()
         if row is None:
@@ -87,7 +90,8 @@ class SqlVerificationRepository:
         verify an enrolment that `asn_id` submitted."""
         return await self._session.scalar(
             select(func.count()).select_from(Role)
-            .where(Role.role == "coordinator", Role.unit_id == unit_id, Role.asn_id != asn_id)
+            .where(Role.role == roles.Role.COORDINATOR, Role.unit_id == unit_id,
+                   Role.asn_id != asn_id)
         ) or 0
 
     async def decide(
@@ -99,11 +103,11 @@ class SqlVerificationRepository:
         or when `by_asn_id` submitted it."""
         changed = await self._session.execute(
             update(Enrollment)
-            .where(Enrollment.id == enrollment_id, Enrollment.status == SUBMITTED,
+            .where(Enrollment.id == enrollment_id, _WAITING,
                    Enrollment.asn_id != by_asn_id,
                    Enrollment.asn_id.in_(_in_unit(unit_id)))
-            .values(status="verified" if verified else "rejected", decided_at=now,
-                    decided_by_asn_id=by_asn_id,
+            .values(status=EnrollmentStatus.VERIFIED if verified else EnrollmentStatus.REJECTED,
+                    decided_at=now, decided_by_asn_id=by_asn_id,
                     rejection_reason=None if verified else reason)
             .execution_options(synchronize_session=False)
         )

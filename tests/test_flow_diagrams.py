@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from bot.app import build_router
 from flows.diagram import document
+from flows.router import build_router
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "flows.md"
 

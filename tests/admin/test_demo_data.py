@@ -27,9 +27,9 @@ from admin.demo_data import (
 )
 from admin.kecamatan import read_kecamatan
 from bot.console import ConsoleTransport
+from flows.masking import mask_nik
 from flows.nik import parse_nik
 from flows.nip import parse_nip
-from storage.masking import mask_nik
 from storage.models import (
     Asn,
     Base,

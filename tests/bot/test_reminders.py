@@ -18,7 +18,7 @@ from sqlalchemy import func, select, text, update
 
 from bot.app import App, create_app
 from bot.scheduler import Scheduler
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from storage.models import (
     Asn,
     Attachment,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select, update
 from admin.export_report import export_report
 from bot.app import App
 from bot.scheduler import Scheduler
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from storage.models import Asn, Enrollment, ReportSnapshot, ReportSnapshotUnit, Unit
 from storage.report_snapshots import (
     EXPORT,

@@ -31,7 +31,7 @@ from sqlalchemy import func, select
 
 from bot.console import make
 from flows.events import Incoming, Kind, SharedContact
-from flows.router import BACK, CANCEL, HELP, PAGE_PREFIX, START
+from flows.router import BACK, CANCEL, HELP, PAGE_PREFIX, START, build_router
 from storage.models import Broadcast, Enrollment, OutboxMessage, Worker
 from tests.conftest import BUDI, SRI, make_settings, migrated_app
 from tests.support.chat import ChatClient
@@ -66,8 +66,6 @@ ODD_TEXTS = ("", " ", "\n\t \n", "{{ x }}", "{% raw %}", "{{ nik }}", "<b>tebal<
 
 def _commands() -> list[str]:
     """Every command word the router answers, from the code (global and role commands)."""
-    from bot.app import build_router
-
     words = set(START | HELP | CANCEL | BACK)
     for flow in build_router().flows:
         words |= set(flow.commands) | set(flow.group_commands)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
+from flows.masking import mask_nik
 from flows.nik import InvalidNik, NikProblem, parse_nik
-from storage.masking import mask_nik
 
 
 @st.composite

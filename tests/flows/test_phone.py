@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from flows.phone import InvalidPhone, mask_phone, to_e164
+from flows.masking import mask_phone
+from flows.phone import InvalidPhone, to_e164
 
 # A mobile number: 08 + operator prefix + 7 or 8 digits.
 subscriber = st.tuples(

@@ -7,7 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.settings import DEFAULT_SCHEDULE
-from flows.premium import NoPremiumRate, PremiumRate, first_of_month_after, rate_on
+from flows.months import first_of_month_after
+from flows.premium import NoPremiumRate, PremiumRate, rate_on
 
 SCHEDULE = (
     PremiumRate(date(2022, 1, 1), 10_000, 6_800),

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from bot.console import make
 from bot.invitations import QrInvitations
 from flows.conversation import Context, Conversation, Invalid
-from flows.coordinator import S
 from flows.events import ChatType, Kind
+from flows.states import Coordinator
 from storage.audit import SqlAuditRepository
 from storage.broadcasts import SqlBroadcastRepository
 from storage.enrollments import SqlEnrollmentRepository
@@ -78,7 +78,7 @@ async def test_opening_an_enrolment_shows_the_ktp_data_in_full_marked_confidenti
         question.text)
     assert NIK_SITI not in question.text
     assert question.labels == ["✅ Setujui", "❌ Tolak", "⬅️ Kembali"]
-    assert (await coordinator.state())[0] == S.REVIEW
+    assert (await coordinator.state())[0] == Coordinator.review
     # Queued for this private chat only, marked confidential (Telegram then protects it).
     bodies = [(row.chat_id, coordinator.app.cipher.decrypt_json(row.body_enc))
               for row in await rows(coordinator, OutboxMessage)]
@@ -145,7 +145,7 @@ async def test_another_opds_enrolment_shows_nothing_and_audits_nothing(coordinat
     assert len(shown) == 1 and "tidak ada di daftar tunggu OPD Anda" in shown[0].text
     assert nik(9) not in texts(coordinator.history) and "ANDI" not in shown[0].text
     assert not await identity_audit(coordinator)
-    assert (await coordinator.state())[0] == S.PENDING
+    assert (await coordinator.state())[0] == Coordinator.pending
 
 
 async def test_an_asn_who_is_no_coordinator_cannot_open_one(coordinator, ahmad):
@@ -173,7 +173,7 @@ async def test_the_ktp_data_is_never_shown_in_a_group_chat(coordinator, ahmad, c
     # ...and the step itself, handed a group's update, refuses to show the data there.
     flow = next(flow for flow in app.router.flows if flow.name == "Coordinator")
     unit = await unit_id(coordinator, BUDI.unit)
-    conversation = Conversation(S.PENDING, {"unit_id": unit, "unit_name": BUDI.unit})
+    conversation = Conversation(Coordinator.pending, {"unit_id": unit, "unit_name": BUDI.unit})
     budi = AsnView(id=await asn_id(coordinator, BUDI.nip), nip=BUDI.nip, name=BUDI.name,
                    unit_name=BUDI.unit, unit_id=unit)
     async with app.sessions.begin() as session:
@@ -213,7 +213,7 @@ async def test_a_coordinator_cannot_verify_a_worker_they_enrolled(coordinator, a
     assert ("Belum ada koordinator lain di Dinas Kesehatan. Mintalah admin Disperinaker "
             "memverifikasinya atau menunjuk koordinator kedua") in said
     assert shown[0].labels == ["🔎 1. ANDI WIJAYA", "⬅️ Kembali"]
-    assert (await coordinator.state())[0] == S.PENDING
+    assert (await coordinator.state())[0] == Coordinator.pending
     # Forged decisions change nothing either.
     for payload in (f"co:ok:{own}", f"co:no:{own}", f"co:yes:{own}"):
         shown = await coordinator.press_payload(payload)
@@ -249,7 +249,7 @@ async def test_own_enrolment_cannot_be_decided_from_another_ones_confirmation(co
     await coordinator.press("✅ Setujui")
     shown = await coordinator.press_payload(f"co:yes:{own}")
     assert "Tombol itu sudah tidak berlaku" in shown[0].text
-    assert (await coordinator.state())[0] == S.CONFIRM_APPROVE
+    assert (await coordinator.state())[0] == Coordinator.confirm_approve
     assert await statuses(coordinator) == ["submitted", "submitted"]
 
 
@@ -265,12 +265,12 @@ async def test_setujui_asks_once_more_and_batal_decides_nothing(coordinator, ahm
     assert "NIK 3324••••••••0001, didaftarkan oleh Warga 5001." in shown[0].text
     assert "diteruskan ke BPJS Ketenagakerjaan" in shown[0].text
     assert shown[0].labels == ["Batal", "✅ Ya, setujui"]
-    assert (await coordinator.state())[0] == S.CONFIRM_APPROVE
+    assert (await coordinator.state())[0] == Coordinator.confirm_approve
     assert await statuses(coordinator) == ["submitted"]
     assert "diverifikasi" not in texts(ahmad.history)
     shown = await coordinator.press("Batal")
     assert "Baik, belum diputuskan" in shown[0].text
-    assert (await coordinator.state())[0] == S.REVIEW
+    assert (await coordinator.state())[0] == Coordinator.review
     assert await statuses(coordinator) == ["submitted"]
     assert not await rows(coordinator, AuditLog, action="enrollment.verified")
     assert "diverifikasi" not in texts(ahmad.history)
@@ -285,7 +285,7 @@ async def test_a_double_tap_on_setujui_decides_nothing(coordinator, ahmad):
     approve = coordinator.history[-2].buttons[0][0]["payload"]
     shown = await coordinator.press_payload(approve)
     assert "Tombol itu sudah tidak berlaku" in shown[0].text
-    assert (await coordinator.state())[0] == S.CONFIRM_APPROVE
+    assert (await coordinator.state())[0] == Coordinator.confirm_approve
     assert await statuses(coordinator) == ["submitted"]
 
 
@@ -301,12 +301,12 @@ async def test_typing_the_same_number_again_cancels_instead_of_deciding(coordina
     assert f"NIK: {NIK_SITI}" in (await typed("1"))[0].text
     assert "Setujui pendaftaran SITI AMINAH?" in (await typed("1"))[0].text
     assert "belum diputuskan" in (await typed("1"))[0].text
-    assert (await coordinator.state())[0] == S.REVIEW
+    assert (await coordinator.state())[0] == Coordinator.review
     assert await statuses(coordinator) == ["submitted"]
     await typed("2")  # Tolak
     await typed("1")  # Data tak sesuai KTP
     assert "belum diputuskan" in (await typed("1"))[0].text
-    assert (await coordinator.state())[0] == S.REVIEW
+    assert (await coordinator.state())[0] == Coordinator.review
     assert await statuses(coordinator) == ["submitted"]
 
 
@@ -368,7 +368,7 @@ async def test_a_list_number_is_its_button_number_on_every_page(coordinator, ahm
     shown = await coordinator.send("4")
     assert len(shown) == 1
     assert "Nomor itu tidak ada di halaman ini. Ketik nomor 1 sampai 3" in shown[0].text
-    assert (await coordinator.state())[0] == S.PENDING
+    assert (await coordinator.state())[0] == Coordinator.pending
     assert len(await identity_audit(coordinator)) == 2
     assert await statuses(coordinator) == ["submitted"] * 7
 

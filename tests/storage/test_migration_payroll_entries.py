@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from alembic import command
 from sqlalchemy import func, inspect, select
 
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from storage.database import _alembic_config, current_revision
 from storage.models import AuditLog, DeductionRefund, PayrollEntry, Unit
 from tests.admin.test_exports import month

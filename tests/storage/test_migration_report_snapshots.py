@@ -9,7 +9,7 @@ from datetime import date, datetime
 from alembic import command
 from sqlalchemy import func, inspect, select
 
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from storage.database import _alembic_config, current_revision
 from storage.models import ReportSnapshotUnit, Unit
 from storage.report_snapshots import EXPORT, ensure_snapshot

@@ -45,12 +45,12 @@ import pytest
 from sqlalchemy import event, select
 
 from bot.app import App
-from flows.premium import first_of_month_after
-from messages.formatting import JAKARTA
+from flows.masking import mask_nik
+from flows.months import first_of_month_after
+from flows.time_zone import JAKARTA
 from messages.renderer import Renderer
 from storage.attachments import load_attachment, store_attachment
 from storage.interfaces import UnitProgress
-from storage.masking import mask_nik
 from storage.models import (
     Asn,
     ChannelIdentity,

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy import select
 
-from storage.interfaces import ROLE_UNIT_KIND
+from flows.roles import ROLE_UNIT_KIND
 from storage.models import Asn, ChannelIdentity, Unit
 from storage.roles import SqlRoleRepository
 from tests.conftest import BUDI
