@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.crypto import PersonalDataCipher
 from storage.database import dialect_insert
 from storage.models import ConversationState
-from storage.statements import Runner, Statement, runner
+from storage.statements import ADVISORY_LOCK, Runner, Statement, runner
 
 DEFAULT_DESTINY = "default"
-_KEY_COLUMNS = ("bot_id", "chat_id", "user_id", "thread_id", "business_connection_id", "destiny")
 
 
 class KeyLike(Protocol):
@@ -47,6 +46,9 @@ class ConversationKey:
     thread_id: int | None = None
     business_connection_id: str | None = None
     destiny: str = DEFAULT_DESTINY
+
+
+_KEY_COLUMNS = tuple(field.name for field in fields(ConversationKey))
 
 
 def key_values(key: KeyLike) -> dict[str, Any]:
@@ -78,7 +80,6 @@ _TABLE = ConversationState.__table__
 _KEY = {column: bindparam(column) for column in _KEY_COLUMNS}
 _LOAD = Statement(select(_TABLE.c.state, _TABLE.c.data_enc)
                   .where(and_(*(_TABLE.c[column] == value for column, value in _KEY.items()))))
-LOCK = Statement(select(func.pg_advisory_xact_lock(bindparam("lock"))))
 
 
 def _upsert(dialect: str) -> Any:
@@ -108,7 +109,7 @@ class SqlConversationRepository:
         conversation; SQLite's BEGIN IMMEDIATE already serialises every writer."""
         values = key_values(key)
         if for_update and self._db.dialect == "postgresql":
-            await self._db.run(LOCK, {"lock": advisory_key(values)})
+            await self._db.run(ADVISORY_LOCK, {"lock": advisory_key(values)})
         row = await self._db.row(_LOAD, values)
         if row is None:
             return None, {}

@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
@@ -134,3 +135,8 @@ class SessionStatements:
 def runner(db: AsyncSession | Runner) -> Runner:
     """A repository's way to its statements: the runner it was given, or its session's."""
     return SessionStatements(db) if isinstance(db, AsyncSession) else db
+
+
+# PostgreSQL's lock on a number, held until the transaction ends (one conversation's
+# updates, one inbox claim at a time, across processes).
+ADVISORY_LOCK = Statement(select(func.pg_advisory_xact_lock(bindparam("lock"))))

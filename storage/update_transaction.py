@@ -15,19 +15,7 @@ transaction.
   same transaction and see its writes.
 - PostgreSQL: the session's own asyncpg connection, inside its transaction.
 
-What keeps updates apart, each lock in one sentence (the only five there are):
-
-- `bot.locks.KeyedLocks`: one conversation's updates run one after another, in the order
-  they came, in this process.
-- the dispatcher's semaphore (`bot.dispatcher.MAX_CONCURRENT`): at most 16 updates hold a
-  database connection at once, fewer than the pool has, taken in arrival order.
-- `SqliteTransactions._turn`: one update at a time uses the dispatcher's one SQLite
-  connection, from its BEGIN until its session is closed.
-- `storage.sqlite_inline._WRITERS`: the writers of this process to one SQLite file (the
-  dispatcher's, the sender's, the scheduler's connections) wait their turn in order, since
-  SQLite allows one writer at a time.
-- the conversation's advisory lock on PostgreSQL (storage.conversations.LOCK): two processes
-  never run updates of one conversation at once.
+What keeps one update apart from another, lock by lock: bot/locks.py.
 """
 
 from __future__ import annotations
