@@ -25,10 +25,11 @@ PRIVATE, GROUP = "private", "group"
 
 
 def _upsert(inserted: Mapping[str, Any], changed: Mapping[str, Any]) -> Statement:
-    """The chat (channel, chat_id) with `inserted` if it is new, else with `changed`."""
+    """The chat (channel, chat_id) with `inserted` if it is new, else with `changed`
+    (inline: the row's id is not fetched back)."""
 
     def build(dialect: str) -> Executable:
-        statement = dialect_insert(dialect, Chat).values(
+        statement = dialect_insert(dialect, Chat).inline().values(
             channel=bindparam("channel"), chat_id=bindparam("chat_id"), **inserted)
         return statement.on_conflict_do_update(index_elements=["channel", "chat_id"],
                                                set_=dict(changed))

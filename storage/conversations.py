@@ -51,7 +51,7 @@ class ConversationKey:
 _KEY_COLUMNS = tuple(field.name for field in fields(ConversationKey))
 
 
-def key_values(key: KeyLike) -> dict[str, Any]:
+def _key_values(key: KeyLike) -> dict[str, Any]:
     return {
         "bot_id": key.bot_id,
         "chat_id": key.chat_id,
@@ -69,7 +69,7 @@ def _state_name(state: Any) -> str | None:
     return state if isinstance(state, str) else str(state.state)
 
 
-def advisory_key(values: Mapping[str, Any]) -> int:
+def _advisory_key(values: Mapping[str, Any]) -> int:
     """A signed 64-bit PostgreSQL advisory lock number for one conversation key."""
     digest = hashlib.blake2b(repr(tuple(values[c] for c in _KEY_COLUMNS)).encode(),
                              digest_size=8).digest()
@@ -85,7 +85,7 @@ _LOAD = Statement(select(_TABLE.c.state, _TABLE.c.data_enc)
 def _upsert(dialect: str) -> Any:
     changes = {"state": bindparam("state"), "data_enc": bindparam("data_enc"),
                "updated_at": bindparam("now")}
-    statement = dialect_insert(dialect, _TABLE).values(**_KEY, **changes)
+    statement = dialect_insert(dialect, _TABLE).inline().values(**_KEY, **changes)
     return statement.on_conflict_do_update(index_elements=list(_KEY_COLUMNS), set_=changes)
 
 
@@ -107,9 +107,9 @@ class SqlConversationRepository:
         transaction ends: on PostgreSQL an advisory lock on the key (it holds also for a
         conversation that has no row yet), so two processes never interleave one
         conversation; SQLite's BEGIN IMMEDIATE already serialises every writer."""
-        values = key_values(key)
+        values = _key_values(key)
         if for_update and self._db.dialect == "postgresql":
-            await self._db.run(ADVISORY_LOCK, {"lock": advisory_key(values)})
+            await self._db.run(ADVISORY_LOCK, {"lock": _advisory_key(values)})
         row = await self._db.row(_LOAD, values)
         if row is None:
             return None, {}
@@ -120,7 +120,7 @@ class SqlConversationRepository:
         self, key: KeyLike, state: str | None, data: Mapping[str, Any], now: datetime
     ) -> None:
         await self._db.run(_SAVE, {
-            **key_values(key),
+            **_key_values(key),
             "state": state,
             "data_enc": self._cipher.encrypt_json(dict(data)) if data else None,
             "now": now,

@@ -141,7 +141,7 @@ _QUEUE = Statement(insert(_TABLE).inline().values(
 ))
 
 
-def check_kind(kind: str) -> None:
+def _check_kind(kind: str) -> None:
     """Refuse a row no sender would ever take, at the moment it is queued."""
     if kind not in PRIORITY:
         raise ValueError(f"unknown outbox kind {kind!r}: the sender would never take it")
@@ -168,7 +168,7 @@ class SqlOutbox:
         """Queue one message; `kind` says whether it answers the user ("reply") or the bot
         starts it ("news", "reminder", "broadcast", "report"). Inserted at once (not at the
         session's flush), so a chat's rows get their ids in the order they were queued."""
-        check_kind(kind)
+        _check_kind(kind)
         await self._db.run(_QUEUE, {
             "channel": channel, "chat_id": chat_id, "body_enc": self._cipher.encrypt_json(body),
             "kind": kind, "broadcast_id": broadcast_id, "now": now,

@@ -18,7 +18,7 @@ _ASN_COLUMNS = (Asn.id, Asn.nip, Asn.name, Unit.name, Asn.unit_id, Asn.kecamatan
                 Asn.reminders_enabled)
 
 
-def asn_view(row: Sequence[Any]) -> AsnView:
+def _asn_view(row: Sequence[Any]) -> AsnView:
     """One row of the ASN columns (id, NIP, name, unit name, unit id, kecamatan id,
     reminders)."""
     asn_id, nip, name, unit_name, unit_id, kecamatan_id, reminders = row
@@ -55,7 +55,7 @@ class SqlRosterRepository:
     async def identity(self, channel: str, external_id: str) -> AsnView | None:
         """The ASN who proved this account, if any."""
         row = await self._db.row(_IDENTITY, {"channel": channel, "external_id": external_id})
-        return None if row is None else asn_view(row)
+        return None if row is None else _asn_view(row)
 
     async def find_by_nip_and_phone(self, nip: str, phone: str) -> AsnView | None:
         row = (
@@ -65,7 +65,7 @@ class SqlRosterRepository:
                 .where(Asn.nip == nip, Asn.phone == phone)
             )
         ).first()
-        return asn_view(row) if row else None
+        return _asn_view(row) if row else None
 
     async def link_identity(
         self, channel: str, external_id: str, chat_id: str, asn_id: int, now: datetime

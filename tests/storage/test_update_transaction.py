@@ -72,6 +72,14 @@ async def test_what_the_fast_statements_write_reads_back_through_the_models(rost
         assert due == [("telegram", "1001")]
 
 
+async def test_who_is_writing_reads_alike_through_the_driver_and_the_session(roster_app):
+    async with roster_app.updates() as update:
+        fast = await update.roster.identity("telegram", "1001")
+    async with roster_app.sessions() as session:
+        assert await SqlRosterRepository(session).identity("telegram", "1001") == fast
+    assert fast is not None and fast.nip == BUDI.nip
+
+
 async def test_an_inbound_message_lifts_an_unreachable_mark(roster_app):
     async with roster_app.sessions.begin() as session:
         session.add(Chat(channel="telegram", chat_id="1001", chat_type="private",
