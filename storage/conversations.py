@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Executable
 
 from storage.crypto import PersonalDataCipher
 from storage.database import dialect_insert
@@ -82,7 +83,7 @@ _LOAD = Statement(select(_TABLE.c.state, _TABLE.c.data_enc)
                   .where(and_(*(_TABLE.c[column] == value for column, value in _KEY.items()))))
 
 
-def _upsert(dialect: str) -> Any:
+def _upsert(dialect: str) -> Executable:
     changes = {"state": bindparam("state"), "data_enc": bindparam("data_enc"),
                "updated_at": bindparam("now")}
     statement = dialect_insert(dialect, _TABLE).inline().values(**_KEY, **changes)
