@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.sql import Executable
 
 from storage.crypto import PersonalDataCipher
+from storage.database import dialect_insert
 from storage.models import ConversationState
-from storage.statements import dialect_name, prebuilt, upsert_module
+from storage.statements import ADVISORY_LOCK, Runner, Statement, runner
 
 DEFAULT_DESTINY = "default"
-_KEY_COLUMNS = ("bot_id", "chat_id", "user_id", "thread_id", "business_connection_id", "destiny")
 
 
 class KeyLike(Protocol):
@@ -48,7 +49,10 @@ class ConversationKey:
     destiny: str = DEFAULT_DESTINY
 
 
-def key_values(key: KeyLike) -> dict[str, Any]:
+_KEY_COLUMNS = tuple(field.name for field in fields(ConversationKey))
+
+
+def _key_values(key: KeyLike) -> dict[str, Any]:
     return {
         "bot_id": key.bot_id,
         "chat_id": key.chat_id,
@@ -66,7 +70,7 @@ def _state_name(state: Any) -> str | None:
     return state if isinstance(state, str) else str(state.state)
 
 
-def advisory_key(values: Mapping[str, Any]) -> int:
+def _advisory_key(values: Mapping[str, Any]) -> int:
     """A signed 64-bit PostgreSQL advisory lock number for one conversation key."""
     digest = hashlib.blake2b(repr(tuple(values[c] for c in _KEY_COLUMNS)).encode(),
                              digest_size=8).digest()
@@ -74,25 +78,27 @@ def advisory_key(values: Mapping[str, Any]) -> int:
 
 
 _TABLE = ConversationState.__table__
-_MATCH = and_(*(_TABLE.c[column] == bindparam(column) for column in _KEY_COLUMNS))
-_SELECT = select(_TABLE.c.state, _TABLE.c.data_enc).where(_MATCH)
-LOCK = select(func.pg_advisory_xact_lock(bindparam("lock")))
+_KEY = {column: bindparam(column) for column in _KEY_COLUMNS}
+_LOAD = Statement(select(_TABLE.c.state, _TABLE.c.data_enc)
+                  .where(and_(*(_TABLE.c[column] == value for column, value in _KEY.items()))))
 
 
-@prebuilt
-def _upsert(dialect: str) -> Any:
+def _upsert(dialect: str) -> Executable:
     changes = {"state": bindparam("state"), "data_enc": bindparam("data_enc"),
                "updated_at": bindparam("now")}
-    statement = upsert_module(dialect).insert(_TABLE).values(
-        **{column: bindparam(column) for column in _KEY_COLUMNS}, **changes)
+    statement = dialect_insert(dialect, _TABLE).inline().values(**_KEY, **changes)
     return statement.on_conflict_do_update(index_elements=list(_KEY_COLUMNS), set_=changes)
 
 
-class SqlConversationRepository:
-    """Load and save one conversation inside the caller's transaction."""
+_SAVE = Statement(_upsert)
 
-    def __init__(self, session: AsyncSession, cipher: PersonalDataCipher) -> None:
-        self._session = session
+
+class SqlConversationRepository:
+    """Load and save one conversation inside the caller's transaction (a session, or the
+    driver under the update's session: storage.statements)."""
+
+    def __init__(self, db: AsyncSession | Runner, cipher: PersonalDataCipher) -> None:
+        self._db = runner(db)
         self._cipher = cipher
 
     async def load(
@@ -102,10 +108,10 @@ class SqlConversationRepository:
         transaction ends: on PostgreSQL an advisory lock on the key (it holds also for a
         conversation that has no row yet), so two processes never interleave one
         conversation; SQLite's BEGIN IMMEDIATE already serialises every writer."""
-        values = key_values(key)
-        if for_update and dialect_name(self._session) == "postgresql":
-            await self._session.execute(LOCK, {"lock": advisory_key(values)})
-        row = (await self._session.execute(_SELECT, values)).first()
+        values = _key_values(key)
+        if for_update and self._db.dialect == "postgresql":
+            await self._db.run(ADVISORY_LOCK, {"lock": _advisory_key(values)})
+        row = await self._db.row(_LOAD, values)
         if row is None:
             return None, {}
         state, data_enc = row
@@ -114,8 +120,8 @@ class SqlConversationRepository:
     async def save(
         self, key: KeyLike, state: str | None, data: Mapping[str, Any], now: datetime
     ) -> None:
-        await self._session.execute(_upsert(self._session), {
-            **key_values(key),
+        await self._db.run(_SAVE, {
+            **_key_values(key),
             "state": state,
             "data_enc": self._cipher.encrypt_json(dict(data)) if data else None,
             "now": now,

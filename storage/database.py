@@ -113,10 +113,12 @@ async def rolled_back(cleanup: Awaitable[None]) -> None:
         log.warning("undoing a failed transaction failed too", exc_info=True)
 
 
-def dialect_insert(session: AsyncSession, table: Any) -> Any:
-    """An INSERT in the session's dialect: the form that knows ON CONFLICT (an upsert),
-    which SQLAlchemy's generic `insert` does not."""
-    if session.get_bind().dialect.name == "postgresql":
+def dialect_insert(dialect: AsyncSession | str, table: Any) -> Any:
+    """An INSERT in the dialect (a session's, or one named): the form that knows ON
+    CONFLICT (an upsert), which SQLAlchemy's generic `insert` does not. Over a Table, a
+    list of rows runs as one executemany without the ORM's bookkeeping."""
+    name = dialect if isinstance(dialect, str) else dialect.get_bind().dialect.name
+    if name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)
 

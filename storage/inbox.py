@@ -24,11 +24,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.crypto import PersonalDataCipher
 from storage.models import InboxUpdate
+from storage.statements import ADVISORY_LOCK
 
 # The key of the advisory lock that makes inbox claims one at a time across processes.
 CLAIM_LOCK = 0x1AB0C5_C1A1
@@ -85,8 +86,8 @@ class SqlInbox:
         elsewhere or not due yet. Reads the oldest 10 x `limit` rows."""
         if self._session.get_bind().dialect.name == "postgresql":
             # Claims one at a time: a claim must see every hold made before it, committed.
-            await self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                                        {"key": CLAIM_LOCK})
+            await self._session.execute(ADVISORY_LOCK.built("postgresql"),
+                                        {"lock": CLAIM_LOCK})
         rows = (await self._session.scalars(
             select(InboxUpdate)
             .where(InboxUpdate.attempts < max_attempts)

@@ -47,6 +47,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.chats import SqlChats
 from storage.crypto import PersonalDataCipher
 from storage.models import Attachment, BroadcastBody, Chat, OutboxMessage
+from storage.statements import Runner, Statement, runner
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
 UNREACHABLE, CANCELLED = "unreachable", "cancelled"
@@ -132,23 +133,28 @@ def _free(now: datetime) -> ColumnElement[bool]:
     return or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until <= now)
 
 
-_INSERT = insert(OutboxMessage.__table__).values(
+# Inline: the new row's id is not fetched (no RETURNING), nobody reads it.
+_QUEUE = Statement(insert(_TABLE).inline().values(
     channel=bindparam("channel"), chat_id=bindparam("chat_id"), body_enc=bindparam("body_enc"),
     status=PENDING, kind=bindparam("kind"), broadcast_id=bindparam("broadcast_id"), attempts=0,
     next_attempt_at=bindparam("now"), created_at=bindparam("now"),
-)
+))
 
 
-def check_kind(kind: str) -> None:
+def _check_kind(kind: str) -> None:
     """Refuse a row no sender would ever take, at the moment it is queued."""
     if kind not in PRIORITY:
         raise ValueError(f"unknown outbox kind {kind!r}: the sender would never take it")
 
 
 class SqlOutbox:
-    def __init__(self, session: AsyncSession, cipher: PersonalDataCipher) -> None:
-        self._session = session
+    def __init__(self, db: AsyncSession | Runner, cipher: PersonalDataCipher) -> None:
+        self._db = runner(db)
         self._cipher = cipher
+
+    @property
+    def _session(self) -> AsyncSession:
+        return self._db.session
 
     async def add(
         self,
@@ -162,8 +168,8 @@ class SqlOutbox:
         """Queue one message; `kind` says whether it answers the user ("reply") or the bot
         starts it ("news", "reminder", "broadcast", "report"). Inserted at once (not at the
         session's flush), so a chat's rows get their ids in the order they were queued."""
-        check_kind(kind)
-        await self._session.execute(_INSERT, {
+        _check_kind(kind)
+        await self._db.run(_QUEUE, {
             "channel": channel, "chat_id": chat_id, "body_enc": self._cipher.encrypt_json(body),
             "kind": kind, "broadcast_id": broadcast_id, "now": now,
         })
@@ -430,4 +436,4 @@ class SqlOutbox:
         return True, first
 
     def _dialect(self) -> str:
-        return self._session.get_bind().dialect.name
+        return self._db.dialect

@@ -52,13 +52,13 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from flows import states
 from flows.enrollment_status import HOLDING_STATUSES, EnrollmentStatus
 from flows.time_zone import JAKARTA
+from storage.database import dialect_insert
 from storage.interfaces import Address
 from storage.models import (
     Asn,
@@ -181,10 +181,8 @@ async def claim(session: AsyncSession, keys: Sequence[LogKey], now: datetime) ->
     """
     if not keys:
         return set()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     written = await session.execute(
-        insert(ReminderLog)
+        dialect_insert(session, ReminderLog)
         .values([{"kind": kind, "subject": subject, "period": period, "queued_at": now}
                  for kind, subject, period in keys])
         .on_conflict_do_nothing(index_elements=["kind", "subject", "period"])

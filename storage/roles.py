@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import roles
 from storage.chats import SqlChats
-from storage.database import dialect_insert
 from storage.interfaces import Address, RoleView
 from storage.models import Asn, Chat, Role, Unit
 from storage.reminders import recipients
@@ -107,13 +106,7 @@ class SqlRoleRepository:
         previous = await self._session.scalar(
             select(Chat.unit_id).where(Chat.channel == channel, Chat.chat_id == chat_id)
         )
-        link = {"unit_id": unit_id, "linked_by_asn_id": asn_id, "linked_at": now}
-        await self._session.execute(
-            dialect_insert(self._session, Chat)
-            .values(channel=channel, chat_id=chat_id, chat_type="group", **link)
-            .on_conflict_do_update(index_elements=["channel", "chat_id"],
-                                   set_={**link, "chat_type": "group"})
-        )
+        await SqlChats(self._session).link_group(channel, chat_id, unit_id, asn_id, now)
         return previous
 
     # --- what the command line does ----------------------------------------------------

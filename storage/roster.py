@@ -11,20 +11,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.interfaces import AsnView, KecamatanView
 from storage.models import Asn, ChannelIdentity, LoginAttempt, Unit
+from storage.statements import Runner, Statement, runner
 
 # What an AsnView is read from: one row per ASN, joined with their OPD.
 _ASN_COLUMNS = (Asn.id, Asn.nip, Asn.name, Unit.name, Asn.unit_id, Asn.kecamatan_id,
                 Asn.reminders_enabled)
 
 
-def asn_view(row: Sequence[Any]) -> AsnView:
+def _asn_view(row: Sequence[Any]) -> AsnView:
     """One row of the ASN columns (id, NIP, name, unit name, unit id, kecamatan id,
-    reminders): from SQLAlchemy here, or straight from the driver (update_transaction)."""
+    reminders)."""
     asn_id, nip, name, unit_name, unit_id, kecamatan_id, reminders = row
     return AsnView(id=asn_id, nip=nip, name=name, unit_name=unit_name, unit_id=unit_id,
                    kecamatan_id=kecamatan_id, reminders_enabled=bool(reminders))
 
 
+# "Who is writing", asked on every update.
+_IDENTITY = Statement(
+    select(*_ASN_COLUMNS)
+    .join(ChannelIdentity, ChannelIdentity.asn_id == Asn.id)
+    .join(Unit, Unit.id == Asn.unit_id)
+    .where(ChannelIdentity.channel == bindparam("channel"),
+           ChannelIdentity.external_id == bindparam("external_id")))
 _FAILURES = (select(func.count()).select_from(LoginAttempt)
              .where(LoginAttempt.channel == bindparam("channel"),
                     LoginAttempt.external_id == bindparam("external_id"),
@@ -34,12 +42,20 @@ _KECAMATAN = (select(Unit.id, Unit.name).where(Unit.kind == "kecamatan")
 
 
 class SqlRosterRepository:
-    """RosterRepository over one session (one update, one transaction), all but `identity`:
-    "who is writing" is asked on every update, so the update's transaction answers it
-    straight from the driver (storage.update_transaction)."""
+    """RosterRepository in one transaction: over a session, or over the update's driver
+    runner (storage.update_transaction), which answers `identity` without SQLAlchemy."""
 
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+    def __init__(self, db: AsyncSession | Runner) -> None:
+        self._db = runner(db)
+
+    @property
+    def _session(self) -> AsyncSession:
+        return self._db.session
+
+    async def identity(self, channel: str, external_id: str) -> AsnView | None:
+        """The ASN who proved this account, if any."""
+        row = await self._db.row(_IDENTITY, {"channel": channel, "external_id": external_id})
+        return None if row is None else _asn_view(row)
 
     async def find_by_nip_and_phone(self, nip: str, phone: str) -> AsnView | None:
         row = (
@@ -49,7 +65,7 @@ class SqlRosterRepository:
                 .where(Asn.nip == nip, Asn.phone == phone)
             )
         ).first()
-        return asn_view(row) if row else None
+        return _asn_view(row) if row else None
 
     async def link_identity(
         self, channel: str, external_id: str, chat_id: str, asn_id: int, now: datetime

@@ -14,9 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, String, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.database import dialect_insert
 from storage.models import Asn, Enrollment, Unit
 
 OPD, KECAMATAN = "opd", "kecamatan"
@@ -55,17 +56,6 @@ class UpsertCounts:
     unchanged: int
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
-    """The dialect's Core INSERT, the one that knows ON CONFLICT; over the Table, not the
-    mapped class, so a list of rows runs as one executemany without the ORM's bookkeeping."""
-    name = session.get_bind().dialect.name
-    if name == "sqlite":
-        return sqlite.insert(table)
-    if name == "postgresql":
-        return postgresql.insert(table)
-    raise NotImplementedError(f"bulk upsert is not written for {name}")
-
-
 async def units(session: AsyncSession) -> list[UnitRow]:
     """Every unit; a roster has tens to a few thousand, so they fit in a dict."""
     rows = await session.execute(select(Unit.id, Unit.kind, Unit.name, Unit.code))
@@ -80,7 +70,7 @@ async def ensure_units(
     if not names:
         return {}
     rows = [{"kind": kind, "name": name, "code": code} for name, code in names.items()]
-    statement = _insert(session, Unit.__table__).on_conflict_do_nothing(
+    statement = dialect_insert(session, Unit.__table__).on_conflict_do_nothing(
         index_elements=["kind", "name"]
     )
     await session.execute(statement, rows)
@@ -173,7 +163,7 @@ async def upsert_asn(
             "updated_at": now,
         })
     if changed:
-        statement = _insert(session, Asn.__table__)
+        statement = dialect_insert(session, Asn.__table__)
         statement = statement.on_conflict_do_update(
             index_elements=["nip"],
             set_={column: statement.excluded[column] for column in (*columns, "updated_at")},

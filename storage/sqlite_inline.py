@@ -12,6 +12,11 @@ inside SQLite (busy_timeout 0); a statement refused as busy outside a transactio
 IMMEDIATE, above all) is retried after an asyncio sleep instead, up to `busy_timeout_ms`.
 The price: a long query (a monthly report over a million ASN) holds the loop while it runs,
 as it would hold the database's single writer anyway.
+
+The dialect reaches into private parts of aiosqlite's connection (`_conn`, `_tx`,
+`_connection`, `stop`), which these classes copy. So SQLAlchemy is pinned to its minor
+version (pyproject.toml), and tests/storage/test_sqlite_inline_contract.py reads the
+installed adapter and fails, naming the name, when what it uses changes.
 """
 
 from __future__ import annotations

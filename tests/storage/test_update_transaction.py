@@ -7,10 +7,12 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.dialects import sqlite
 
 from storage.conversations import ConversationKey, SqlConversationRepository
 from storage.models import Asn, ChannelIdentity, Chat, OutboxMessage, ProcessedUpdate
 from storage.outbox import SqlOutbox
+from storage.processed_updates import _CLAIM
 from storage.roster import SqlRosterRepository
 from storage.update_transaction import PostgresTransactions, SqliteTransactions
 from tests.conftest import BUDI, make_settings, migrated_app
@@ -44,9 +46,9 @@ async def test_what_the_fast_statements_write_reads_back_through_the_models(rost
         assert await update.load(KEY) == (None, {})
         await update.save(KEY, "Enrollment:nik", {"nik": "3324015708800001"}, NOW)
         assert await update.load(KEY) == ("Enrollment:nik", {"nik": "3324015708800001"})
-        who = await update.identity("telegram", "1001")
+        who = await update.roster.identity("telegram", "1001")
         assert who is not None and who.nip == BUDI.nip and who.unit_name == BUDI.unit
-        assert await update.identity("telegram", "999") is None
+        assert await update.roster.identity("telegram", "999") is None
         await update.queue("telegram", "1001", {"text": "Halo"}, "reply", NOW)
         await update.inbound("telegram", "1001", "private", NOW)
         with pytest.raises(ValueError, match="unknown outbox kind"):
@@ -70,6 +72,14 @@ async def test_what_the_fast_statements_write_reads_back_through_the_models(rost
         assert due == [("telegram", "1001")]
 
 
+async def test_who_is_writing_reads_alike_through_the_driver_and_the_session(roster_app):
+    async with roster_app.updates() as update:
+        fast = await update.roster.identity("telegram", "1001")
+    async with roster_app.sessions() as session:
+        assert await SqlRosterRepository(session).identity("telegram", "1001") == fast
+    assert fast is not None and fast.nip == BUDI.nip
+
+
 async def test_an_inbound_message_lifts_an_unreachable_mark(roster_app):
     async with roster_app.sessions.begin() as session:
         session.add(Chat(channel="telegram", chat_id="1001", chat_type="private",
@@ -87,7 +97,7 @@ async def test_the_session_is_part_of_the_same_transaction(roster_app):
         # What the session adds, the fast statements see (and the other way round).
         await SqlRosterRepository(update.session).link_identity(
             "telegram", "2002", "2002", await _asn_id(update.session, BUDI.nip), NOW)
-        assert (await update.identity("telegram", "2002")).nip == BUDI.nip
+        assert (await update.roster.identity("telegram", "2002")).nip == BUDI.nip
         await update.save(KEY, "Menu:main", {}, NOW)
         assert (await SqlConversationRepository(update.session, roster_app.cipher).load(KEY)
                 )[0] == "Menu:main"
@@ -116,8 +126,12 @@ async def _asn_id(session, nip: str) -> int:
 
 
 def test_stamps_are_utc_like_the_models():
-    from storage.update_transaction import SqliteTransaction
+    # The time as the driver gets it on SQLite: UTC, in SQLite's text form that sorts.
+    statement = _CLAIM.compiled(sqlite.dialect())
+    assert statement.names[-1] == "now"
 
-    _stamp = SqliteTransaction._time
+    def _stamp(value: datetime) -> str:
+        return statement.parameters({"channel": "telegram", "update_id": "1", "now": value})[-1]
+
     assert _stamp(NOW) == "2026-11-21 01:30:00.000000"
     assert _stamp(datetime(2026, 1, 1, tzinfo=UTC)) == "2026-01-01 00:00:00.000000"
