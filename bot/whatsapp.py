@@ -1,7 +1,7 @@
 """The WhatsApp channel over the Cloud API (pywa's async client): webhooks in, outbox bodies out.
 
 Only translation lives here, as in bot/telegram.py. `read_webhook` turns a verified webhook body
-into `Incoming` messages and `DeliveryReport`s; `WhatsAppTransport.send` turns an outbox body
+into `Incoming` messages and `DeliveryReport`s; `WhatsAppTransport.send` turns an `OutgoingMessage`
 into Cloud API calls and maps the API's errors once into `TransientSendError`,
 `PermanentSendError` or `RecipientUnreachable`.
 
@@ -22,7 +22,7 @@ Sending follows WhatsApp's rules:
 - Choices become up to 3 reply buttons (titles up to 20 characters, all different) or else a
   list (up to 10 rows, titles up to 24 characters; a longer label is cut and shown whole in the
   row's description). A longer list is shown a page at a time: the page carries a row
-  "page:N" that the router answers with the same question on page N (`body["page"]`).
+  "page:N" that the router answers with the same question on page N (`OutgoingMessage.page`).
 - A message the bot starts (kind news, reminder, broadcast, report) outside the 24-hour window
   after the user's last message goes as the approved template named in settings
   (WHATSAPP_TEMPLATE_<KIND>, language WHATSAPP_TEMPLATE_LANGUAGE) with the rendered text as its
@@ -73,7 +73,15 @@ from bot.transport import (
     SendError,
     TransientSendError,
 )
-from flows.events import Channel, ChatType, Incoming, Kind, SharedContact
+from flows.events import (
+    Channel,
+    ChatType,
+    Incoming,
+    Kind,
+    OutgoingButton,
+    OutgoingMessage,
+    SharedContact,
+)
 from flows.router import PAGE_PREFIX
 from messages.renderer import WHATSAPP, Renderer
 from storage.delivery import STATUSES, DeliveryReport
@@ -101,7 +109,6 @@ MESSAGE_KEY_MAX: Final = 64
 # message. A small margin keeps a message queued at 23:59 from arriving after it closed.
 SERVICE_WINDOW: Final = timedelta(hours=24)
 WINDOW_MARGIN: Final = timedelta(minutes=10)
-BOT_STARTED: Final = frozenset({"news", "reminder", "broadcast", "report"})
 
 WEBHOOK_OBJECT: Final = "whatsapp_business_account"
 SIGNATURE_HEADER: Final = pywa_utils.HUB_SIG
@@ -352,20 +359,9 @@ def _status(status: dict[str, Any], clock: Callable[[], datetime]) -> DeliveryRe
 # -- outgoing -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Choice:
-    label: str
-    payload: str
-
-
-def choices_of(body: Mapping[str, Any]) -> list[Choice]:
-    """The body's buttons in reading order; a contact button has no WhatsApp equivalent."""
-    rows = body.get("buttons") or []
-    return [
-        Choice(str(button["label"]), str(button["payload"]))
-        for row in rows for button in row
-        if not button.get("contact")
-    ]
+def choices_of(message: OutgoingMessage) -> list[OutgoingButton]:
+    """The message's buttons in reading order; a contact button has no WhatsApp equivalent."""
+    return [button for row in message.buttons for button in row if not button.contact]
 
 
 def pages(count: int) -> list[tuple[int, int]]:
@@ -382,7 +378,7 @@ def pages(count: int) -> list[tuple[int, int]]:
         start += room - 1
 
 
-def fits_buttons(choices: list[Choice]) -> bool:
+def fits_buttons(choices: list[OutgoingButton]) -> bool:
     labels = [choice.label for choice in choices]
     return (0 < len(choices) <= MAX_BUTTONS
             and all(0 < len(label) <= BUTTON_TITLE_MAX for label in labels)
@@ -420,21 +416,13 @@ def chunks(text: str, limit: int = TEXT_MAX) -> list[str]:
     return pieces
 
 
-def window_open(body: Mapping[str, Any], now: datetime) -> bool:
-    """Whether free-form messages reach the user now (the 24-hour customer service window).
-
-    The sender passes `last_inbound_at` (ISO 8601, or None: never wrote). A body without it
-    (an older sender) counts as open for a reply, which answers a message just received."""
-    if "last_inbound_at" not in body:
-        return body.get("kind", "reply") not in BOT_STARTED
-    value = body["last_inbound_at"]
-    if value is None:
+def window_open(message: OutgoingMessage, now: datetime) -> bool:
+    """Whether free-form messages reach the user now (the 24-hour customer service window
+    after `last_inbound_at`, which the sender sets from the chat; None: never wrote)."""
+    last = message.last_inbound_at
+    if last is None:
         return False
-    try:
-        last = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    except ValueError:
-        return False  # unreadable: the template reaches the user either way
-    if last.tzinfo is None:
+    if last.tzinfo is None:  # a time without its zone is UTC, as the database keeps it
         last = last.replace(tzinfo=UTC)
     return now - last < SERVICE_WINDOW - WINDOW_MARGIN
 
@@ -488,16 +476,16 @@ class WhatsAppTransport:
 
     # -- delivery --------------------------------------------------------------------------
 
-    async def send(self, chat_id: str, body: dict[str, Any]) -> str | None:
-        """Send one outbox body; the id of the (last) message sent."""
+    async def send(self, chat_id: str, message: OutgoingMessage) -> str | None:
+        """Send one rendered message; the id of the (last) message sent."""
         try:
-            if not window_open(body, self._clock()):
-                return await self._send_template(chat_id, body)
+            if not window_open(message, self._clock()):
+                return await self._send_template(chat_id, message)
             try:
-                return await self._send_free(chat_id, body)
+                return await self._send_free(chat_id, message)
             except ReEngagementMessage:
                 log.info("whatsapp: the 24-hour window was closed; sending the template")
-                return await self._send_template(chat_id, body)
+                return await self._send_template(chat_id, message)
         except WhatsAppError as error:
             raise send_error(error) from error
         except httpx.TimeoutException as error:
@@ -509,18 +497,18 @@ class WhatsAppTransport:
             # answer of another shape than documented: sending the same again will not help.
             raise PermanentSendError(f"whatsapp request: {type(error).__name__}") from error
 
-    async def _send_free(self, to: str, body: Mapping[str, Any]) -> str:
-        text = str(body.get("text") or "")
-        choices = choices_of(body)
-        attachment = body.get("attachment")
+    async def _send_free(self, to: str, message: OutgoingMessage) -> str:
+        text = message.text
+        choices = choices_of(message)
+        attachment = message.attachment
         sent: list[str] = []
-        if isinstance(attachment, Mapping):
+        if attachment is not None:
             caption = text if text and len(text) <= CAPTION_MAX and not choices else None
-            message = await self._client.send_image(
-                to=to, image=bytes(attachment["data"]), caption=caption,
-                mime_type=str(attachment.get("content_type") or "image/png"),
+            image = await self._client.send_image(
+                to=to, image=attachment.data, caption=caption,
+                mime_type=attachment.content_type or "image/png",
             )
-            sent.append(message.id)
+            sent.append(image.id)
             if caption is not None:
                 text = ""
         if not choices or len(text) > INTERACTIVE_BODY_MAX:
@@ -530,12 +518,13 @@ class WhatsAppTransport:
             text = ""
         if choices:
             prompt = text or self._renderer.text("whatsapp/choose", {}, WHATSAPP)
-            sent.append(await self._send_choices(to, prompt, choices, int(body.get("page", 0))))
+            sent.append(await self._send_choices(to, prompt, choices, message.page))
         if not sent:
-            raise PermanentSendError("whatsapp: nothing to send in this body")
+            raise PermanentSendError("whatsapp: nothing to send in this message")
         return message_key(sent[-1])
 
-    async def _send_choices(self, to: str, text: str, choices: list[Choice], page: int) -> str:
+    async def _send_choices(self, to: str, text: str, choices: list[OutgoingButton],
+                            page: int) -> str:
         if fits_buttons(choices):
             buttons = [Button(title=choice.label, callback_data=choice.payload)
                        for choice in choices]
@@ -561,7 +550,7 @@ class WhatsAppTransport:
         return (await self._client.send_message(to=to, text=text, buttons=listing)).id
 
     @staticmethod
-    def _row(choice: Choice) -> SectionRow:
+    def _row(choice: OutgoingButton) -> SectionRow:
         if len(choice.label) <= ROW_TITLE_MAX:
             return SectionRow(title=choice.label, callback_data=choice.payload)
         return SectionRow(title=_cut(choice.label, ROW_TITLE_MAX), callback_data=choice.payload,
@@ -576,16 +565,15 @@ class WhatsAppTransport:
             "report": settings.whatsapp_template_report,
         }.get(kind, settings.whatsapp_template_news)
 
-    async def _send_template(self, to: str, body: Mapping[str, Any]) -> str:
+    async def _send_template(self, to: str, message: OutgoingMessage) -> str:
         params: list[BaseParams | dict[str, Any]] = []
-        attachment = body.get("attachment")
-        if isinstance(attachment, Mapping):
+        attachment = message.attachment
+        if attachment is not None:
             params.append(HeaderImage.params(
-                image=bytes(attachment["data"]),
-                mime_type=str(attachment.get("content_type") or "image/png")))
-        params.append(BodyText.params(template_parameter(str(body.get("text") or ""))))
+                image=attachment.data, mime_type=attachment.content_type or "image/png"))
+        params.append(BodyText.params(template_parameter(message.text)))
         sent = await self._client.send_template(
-            to=to, name=self.template_name(str(body.get("kind", "reply"))),
+            to=to, name=self.template_name(message.kind),
             language=self._language, params=params,
         )
         return message_key(sent.id)

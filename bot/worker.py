@@ -24,10 +24,8 @@ from bot.app import App, on_stop_signals
 from bot.dispatcher import numeric_id
 from bot.logs import hold_libraries_at_their_floors
 from bot.settings import NotConfigured
-from bot.telegram import (
-    TelegramBot,
-    telegram_configured,
-)
+from bot.telegram.api import telegram_configured
+from bot.telegram.channel import TelegramBot
 from bot.whatsapp import WhatsAppTransport, whatsapp_configured
 
 log = logging.getLogger(__name__)

@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from admin.cli import cli
 from bot.app import App, create_app
 from bot.settings import Settings
-from bot.telegram import TelegramBot
+from bot.telegram.channel import TelegramBot
 from bot.web import (
     ServeNotConfigured,
     WebServer,
