@@ -67,14 +67,9 @@ from bot.telegram.webhook import process_webhook_update, webhook_secret_ok
 from bot.transport import Transport
 from bot.unavailable import Apologies, database_unavailable, error_summary
 from bot.waits import first_of
-from bot.whatsapp import (
-    SIGNATURE_HEADER,
-    WhatsAppTransport,
-    is_webhook_body,
-    signature_ok,
-    verify_token_ok,
-    whatsapp_configured,
-)
+from bot.whatsapp.api import whatsapp_configured
+from bot.whatsapp.transport import WhatsAppTransport
+from bot.whatsapp.webhook import SIGNATURE_HEADER, is_webhook_body, signature_ok, verify_token_ok
 from storage.delivery import SqlDelivery
 from storage.inbox import InboxItem, SqlInbox
 

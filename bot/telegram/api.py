@@ -40,7 +40,6 @@ def use_timedelta_periods() -> None:
     os.environ.setdefault("PTB_TIMEDELTA", "true")
 
 
-
 def seconds(period: int | float | timedelta) -> float:
     """A PTB time period in seconds, whichever form PTB hands out."""
     if isinstance(period, timedelta):
@@ -54,7 +53,6 @@ def bot_id_from_token(token: str) -> int:
     if not head.isdigit():
         raise TelegramNotConfigured(["TELEGRAM_BOT_TOKEN"], "malformed")
     return int(head)
-
 
 
 def secret(value: SecretStr | None) -> str | None:

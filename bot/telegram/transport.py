@@ -61,7 +61,6 @@ def _chat_id(value: str) -> int | str:
     return int(value) if value.lstrip("-").isdigit() else value
 
 
-
 class TelegramTransport:
     """Translates between Telegram and the dispatcher; holds no conversation state."""
 

@@ -322,6 +322,18 @@ async def test_a_body_no_key_can_read_fails_alone_and_blocks_nothing(fake_app):
     assert [status for _, status, _ in await statuses(app)] == ["failed", "sent", "sent"]
 
 
+async def test_a_body_that_is_not_a_message_fails_alone_and_blocks_nothing(fake_app):
+    """Decoded once, when claimed: a body of another shape never reaches a transport."""
+    app, transport, _ = fake_app
+    async with app.sessions.begin() as session:
+        await SqlOutbox(session, app.cipher).add("telegram", "555", {"buttons": []},
+                                                 app.clock())
+    await add(app, "555", "baru")
+    await app.sender.drain(wait=True)
+    assert transport.texts() == ["baru"]
+    assert [status for _, status, _ in await statuses(app)] == ["failed", "sent"]
+
+
 async def test_an_unknown_kind_is_refused_when_queued(fake_app):
     app, _, _ = fake_app
     async with app.sessions.begin() as session:

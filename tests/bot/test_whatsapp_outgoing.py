@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from pywa.errors import WhatsAppError
 
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
-from bot.whatsapp import (
+from bot.whatsapp.errors import send_error
+from bot.whatsapp.layout import (
     choices_of,
     chunks,
     fits_buttons,
     pages,
-    send_error,
     template_parameter,
     window_open,
 )

@@ -32,7 +32,8 @@ from bot.web import (
     WebServer,
     web_server_from_settings,
 )
-from bot.whatsapp import WhatsAppNotConfigured, WhatsAppTransport, message_key
+from bot.whatsapp.api import WhatsAppNotConfigured, message_key
+from bot.whatsapp.transport import WhatsAppTransport
 from storage.inbox import InboxCounts, SqlInbox
 from storage.models import (
     Chat,

@@ -21,7 +21,8 @@ from bot.app import App
 from bot.settings import Settings
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
 from bot.web import web_server_from_settings
-from bot.whatsapp import WhatsAppTransport, message_key
+from bot.whatsapp.api import message_key
+from bot.whatsapp.transport import WhatsAppTransport
 from flows.events import Attachment, Markup, OutgoingButton, OutgoingMessage
 from storage.models import (
     ChannelIdentity,
