@@ -156,7 +156,7 @@ def run(
     webhook: Annotated[bool, typer.Option(help="Mode webhook (untuk server web).")] = False,
 ) -> None:
     """Jalankan bot Telegram (long polling, atau webhook)."""
-    from bot.telegram import run_telegram
+    from bot.telegram.channel import run_telegram
 
     settings = load_settings()
     if settings.telegram_bot_token is None:

@@ -27,7 +27,6 @@ import argparse
 import asyncio
 import random
 import time
-from typing import Any
 
 from sqlalchemy import func, select, update
 
@@ -36,7 +35,7 @@ from bench.dataset import Dataset, dataset
 from bench.results import Recorder, add_common_arguments, engines
 from bot.app import App, create_app
 from bot.console import ConsoleTransport, make
-from flows.events import Channel, Kind
+from flows.events import Channel, Kind, OutgoingMessage
 from storage.models import Asn, Broadcast, ChannelIdentity, OutboxMessage, Unit
 from storage.roles import SqlRoleRepository
 from tests.support.chat import ChatClient
@@ -61,7 +60,7 @@ class RecordingTransport:
         self.started: list[float] = []
         self._random = random.Random(channel.value)
 
-    async def send(self, chat_id: str, body: dict[str, Any]) -> str | None:
+    async def send(self, chat_id: str, message: OutgoingMessage) -> str | None:
         self.started.append(time.monotonic())
         await asyncio.sleep(self._random.uniform(0.100, 0.150))
         if len(self.started) >= self.wanted:
@@ -109,8 +108,8 @@ async def _camat_at_preview(app: App) -> ChatClient:
 def _button(client: ChatClient, label: str) -> str:
     for row in client.last.buttons:
         for button in row:
-            if button["label"].startswith(label):
-                return str(button["payload"])
+            if button.label.startswith(label):
+                return button.payload
     raise RuntimeError(f"no button {label!r} on the preview")
 
 

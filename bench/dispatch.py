@@ -38,7 +38,7 @@ from bench import aiogram_baseline
 from bench.dataset import dataset
 from bench.results import Recorder, add_common_arguments, engines
 from bot.app import App, create_app
-from bot.telegram import TelegramTransport
+from bot.telegram.transport import TelegramTransport
 from flows.enrollment_status import EnrollmentStatus
 from storage.models import DeductionAgreement, Enrollment
 

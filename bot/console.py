@@ -14,24 +14,31 @@ from typing import Any
 
 from flows.answers import number_of
 from flows.button_words import AmbiguousWords, named_choice
-from flows.events import Channel, Incoming, Kind, SharedContact
+from flows.events import (
+    Attachment,
+    Channel,
+    Incoming,
+    Kind,
+    OutgoingButton,
+    OutgoingMessage,
+    SharedContact,
+)
 from messages.renderer import Renderer
 
 
 @dataclass(frozen=True, slots=True)
 class Shown:
-    """One message as the terminal user saw it."""
+    """One message as the terminal user saw it (tests read the conversation from these)."""
 
     chat_id: str
     text: str
-    buttons: list[list[dict[str, Any]]] = field(default_factory=list)
-    # A picture sent with the text (the monthly chart, a camat's invitation QR code): the
-    # sender's {"filename", "content_type", "data"}.
-    attachment: dict[str, Any] | None = None
+    buttons: list[list[OutgoingButton]] = field(default_factory=list)
+    # A picture sent with the text (the monthly chart, a camat's invitation QR code).
+    attachment: Attachment | None = None
 
     @property
     def labels(self) -> list[str]:
-        return [button["label"] for row in self.buttons for button in row]
+        return [button.label for row in self.buttons for button in row]
 
 
 class ConsoleTransport:
@@ -47,30 +54,29 @@ class ConsoleTransport:
         # of a submission) is printed under a line saying whose it is.
         self._own_chat = own_chat
         self.shown: list[Shown] = []
-        self._choices: dict[str, list[dict[str, Any]]] = {}
+        self._choices: dict[str, list[OutgoingButton]] = {}
 
-    async def send(self, chat_id: str, body: dict[str, Any]) -> str | None:
-        attachment = body.get("attachment")
-        shown = Shown(chat_id, body["text"], body.get("buttons") or [],
-                      dict(attachment) if isinstance(attachment, dict) else None)
+    async def send(self, chat_id: str, message: OutgoingMessage) -> str | None:
+        shown = Shown(chat_id, message.text, [list(row) for row in message.buttons],
+                      message.attachment)
         self.shown.append(shown)
         lines = [""]
         if self._own_chat is not None and chat_id != self._own_chat:
             lines.append(self._renderer.text("console/for_other", {"chat_id": chat_id}))
         if shown.attachment is not None:
             lines.append(self._renderer.text(
-                "console/picture", {"filename": shown.attachment.get("filename") or ""}))
+                "console/picture", {"filename": shown.attachment.filename}))
         lines.append(shown.text)
         if shown.buttons:
             self._choices[chat_id] = [button for row in shown.buttons for button in row]
             for number, button in enumerate(self._choices[chat_id], start=1):
-                lines.append(f"  [{number}] {button['label']}")
-        elif body.get("remove_keyboard"):
+                lines.append(f"  [{number}] {button.label}")
+        elif message.remove_keyboard:
             self._choices.pop(chat_id, None)
         self._write("\n".join(lines))
         return str(len(self.shown))
 
-    def button_for(self, user_id: str, typed: str) -> dict[str, Any] | None:
+    def button_for(self, user_id: str, typed: str) -> OutgoingButton | None:
         """The button a typed number or label names, among those last shown to this user.
 
         Words follow the flows' rule (flows/button_words.py); words that fit two buttons are
@@ -81,7 +87,7 @@ class ConsoleTransport:
         if number is not None and 1 <= number <= len(choices):
             return choices[number - 1]
         try:
-            return named_choice(value, [(str(button["label"]), button) for button in choices])
+            return named_choice(value, [(button.label, button) for button in choices])
         except AmbiguousWords:
             return None
 
@@ -92,14 +98,14 @@ class ConsoleTransport:
         (see admin/terminal.py) and then sends `contact(...)`.
         """
         button = self.button_for(user_id, line)
-        if button is not None and not button.get("contact"):
-            return make(user_id, Kind.BUTTON, payload=button["payload"], text=button["label"])
+        if button is not None and not button.contact:
+            return make(user_id, Kind.BUTTON, payload=button.payload, text=button.label)
         kind = Kind.COMMAND if line.strip().startswith("/") else Kind.TEXT
         return make(user_id, kind, text=line)
 
     def wants_contact(self, user_id: str, line: str) -> bool:
         button = self.button_for(user_id, line)
-        return bool(button and button.get("contact"))
+        return button is not None and button.contact
 
     @staticmethod
     def contact(user_id: str, phone: str, owner: str | None = None) -> Incoming:

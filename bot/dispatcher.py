@@ -166,12 +166,12 @@ class Dispatcher:
             # A message to someone else (a coordinator told of a submission) is news the bot
             # starts, not an answer: on WhatsApp it may need a template.
             kind = "reply" if address == own else "news"
-            body = self._renderer.render(reply, address.channel).as_body()
+            body = self._renderer.render(reply, address.channel).as_json()
             await update.queue(address.channel, address.chat_id, body, kind, now)
 
     def _wording(self, template: str, context: Any) -> str:
         return self._renderer.text(template, dict(context), PLAIN)
 
     def _render(self, reply: Reply, channel: str) -> dict[str, Any]:
-        return self._renderer.render(reply, channel).as_body()
+        return self._renderer.render(reply, channel).as_json()
 

@@ -32,7 +32,7 @@ class Notifier:
     ) -> None:
         rendered = self._renderer.render(reply, address.channel)
         await SqlOutbox(session, self._cipher).add(
-            address.channel, address.chat_id, rendered.as_body(), now,
+            address.channel, address.chat_id, rendered.as_json(), now,
             kind=kind, broadcast_id=broadcast_id,
         )
 

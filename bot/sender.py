@@ -57,7 +57,7 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -72,6 +72,7 @@ from bot.transport import (
 )
 from bot.unavailable import database_unavailable, error_summary
 from bot.waits import first_of
+from flows.events import Attachment, OutgoingMessage
 from storage.crypto import CipherError, PersonalDataCipher
 from storage.outbox import PRIORITY, AttachmentData, ChatQueue, Outcome, QueuedRow, SqlOutbox
 
@@ -113,12 +114,28 @@ def is_group_chat(channel: str, chat_id: str, chat_type: str | None) -> bool:
     return channel == "telegram" and chat_id.startswith("-")
 
 
+def _decoded(outbox: SqlOutbox, row: QueuedRow) -> OutgoingMessage | None:
+    """A row's body as the message it stores; None (and logged) when it cannot be."""
+    try:
+        return OutgoingMessage.from_json(outbox.body(row.body_enc))
+    except CipherError:
+        log.error("outbox row %s: its body cannot be decrypted with the configured keys",
+                  row.id)
+    except ValueError:
+        log.error("outbox row %s: its body is not an outgoing message", row.id)
+    return None
+
+
+def _attachment(data: AttachmentData) -> Attachment:
+    return Attachment(data.filename, data.content_type, data.data)
+
+
 @dataclass(slots=True)
 class _Claimed:
-    """A claimed row ready to send: the body the transport gets, and the claim."""
+    """A claimed row ready to send: the message the transport gets, and the claim."""
 
     row: QueuedRow
-    body: dict[str, Any]
+    message: OutgoingMessage
     claimed_until: datetime
     launch_by: float  # pacer time after which it is too late to start sending it
 
@@ -211,7 +228,7 @@ class OutboxSender:
         self._origin = clock()
         self._slept_until = -math.inf
         self._waiting: dict[ChatKey, float] = {}  # chats blocked in the database, until
-        self._attachments: OrderedDict[int, AttachmentData] = OrderedDict()
+        self._attachments: OrderedDict[int, Attachment] = OrderedDict()
         self._outcomes: list[Outcome] = []
         self._unrecorded = 0  # sends started whose outcome is not committed yet
         self._changed = asyncio.Event()  # a send answered, or outcomes committed
@@ -462,8 +479,8 @@ class OutboxSender:
             got = await outbox.claim(wanted, at, until)
             given_back: list[int] = []
             # A broadcast's rows share one encrypted body: each is opened once.
-            bodies = self._open_bodies(outbox, (row for _, rows in plan.values()
-                                                for row in rows if row.id in got))
+            messages = self._open_bodies(outbox, (row for _, rows in plan.values()
+                                                  for row in rows if row.id in got))
             taken: list[tuple[ChatQueue, list[QueuedRow]]] = []
             unreadable: list[Outcome] = []
             for queue, rows in plan.values():
@@ -471,7 +488,7 @@ class OutboxSender:
                 kept = list(itertools.takewhile(lambda row: row.id in got, rows))
                 given_back += [row.id for row in rows[len(kept):] if row.id in got]
                 for n, row in enumerate(kept):
-                    if bodies.get(row.body_enc) is None:  # written under a key now gone
+                    if messages.get(row.body_enc) is None:  # a key now gone, or not a message
                         unreadable.append(Outcome(row.id, row.channel, row.chat_id, "failed",
                                                   until, row.attempts, error=UNREADABLE))
                         given_back += [later.id for later in kept[n + 1:]]
@@ -486,27 +503,23 @@ class OutboxSender:
                 marked += await outbox.mark_chat_unreachable(
                     queue.channel, queue.chat_id, UNREACHABLE_REASON, at)
             attachments = await self._load_attachments(
-                outbox, (body for body in bodies.values() if body is not None))
+                outbox, (message for message in messages.values() if message is not None))
         launch_by = now + (self._claim.total_seconds() / 2)
         for queue, rows in taken:
-            self._queue(state, queue, rows, until, launch_by, attachments, bodies)
+            self._queue(state, queue, rows, until, launch_by, attachments, messages)
         return sum(len(rows) for _, rows in taken) + marked
 
     @staticmethod
     def _open_bodies(outbox: SqlOutbox, rows: Iterable[QueuedRow]
-                     ) -> dict[str, dict[str, Any] | None]:
-        """Each distinct encrypted body decrypted once; None when no configured key reads
-        it (the row can never be sent: it is marked failed rather than block the outbox)."""
-        bodies: dict[str, dict[str, Any] | None] = {}
+                     ) -> dict[str, OutgoingMessage | None]:
+        """Each distinct encrypted body decrypted and decoded once, the one place a stored
+        body is read; None when no configured key reads it or it is not a message (the row
+        can never be sent: it is marked failed rather than block the outbox)."""
+        messages: dict[str, OutgoingMessage | None] = {}
         for row in rows:
-            if row.body_enc not in bodies:
-                try:
-                    bodies[row.body_enc] = outbox.body(row.body_enc)
-                except CipherError:
-                    log.error("outbox row %s: its body cannot be decrypted with the "
-                              "configured keys", row.id)
-                    bodies[row.body_enc] = None
-        return bodies
+            if row.body_enc not in messages:
+                messages[row.body_enc] = _decoded(outbox, row)
+        return messages
 
     def _budgeted(self, queue: ChatQueue, now: float, budget: dict[str, int],
                   room: int) -> list[QueuedRow]:
@@ -518,16 +531,15 @@ class OutboxSender:
         budget[queue.channel] -= count
         return list(queue.rows[:count])
 
-    async def _load_attachments(self, outbox: SqlOutbox,
-                                bodies: Iterable[Mapping[str, Any]]
-                                ) -> dict[int, AttachmentData]:
+    async def _load_attachments(self, outbox: SqlOutbox, messages: Iterable[OutgoingMessage]
+                                ) -> dict[int, Attachment]:
         """The attachments the claimed rows show, each read once (and kept for the next
         batches: the monthly chart goes to many groups)."""
-        wanted = {body["image"] for body in bodies if isinstance(body.get("image"), int)}
+        wanted = {message.image for message in messages if message.image is not None}
         missing = wanted - self._attachments.keys()
         if missing:
             for attachment_id, data in (await outbox.attachments(missing)).items():
-                self._attachments[attachment_id] = data
+                self._attachments[attachment_id] = _attachment(data)
         found = {}
         for attachment_id in wanted:
             if attachment_id in self._attachments:
@@ -538,29 +550,24 @@ class OutboxSender:
         return found
 
     def _queue(self, state: _Run, queue: ChatQueue, rows: list[QueuedRow], until: datetime,
-               launch_by: float, attachments: Mapping[int, AttachmentData],
-               bodies: Mapping[str, dict[str, Any] | None]) -> None:
-        """Put a chat's claimed rows on its channel's lane as a new line, with the bodies the
-        transport gets: the rendered body plus kind, last_inbound_at and the attachment.
+               launch_by: float, attachments: Mapping[int, Attachment],
+               messages: Mapping[str, OutgoingMessage | None]) -> None:
+        """Put a chat's claimed rows on its channel's lane as a new line, with the messages
+        the transport gets: the rendered one plus kind, last_inbound_at and the attachment.
         (A chat that has a line is never claimed again meanwhile: `_excluded` leaves it out,
         and its first pending row is ours, so `chat_queues` would stop before it.)"""
         key = (queue.channel, queue.chat_id)
         line = state.lines[key] = _Line(
             key, is_group_chat(queue.channel, queue.chat_id, queue.chat_type))
-        last_inbound = queue.last_inbound_at.isoformat() if queue.last_inbound_at else None
         for row in rows:
-            body = bodies[row.body_enc] or {}
-            message = {**body, "kind": row.kind, "last_inbound_at": last_inbound}
-            image = body.get("image")
-            if isinstance(image, int):
-                if image in attachments:
-                    found = attachments[image]
-                    message["attachment"] = {"filename": found.filename,
-                                             "content_type": found.content_type,
-                                             "data": found.data}
-                else:
-                    log.warning("outbox row %s shows attachment %s, which is gone; sending "
-                                "the text alone", row.id, image)
+            rendered = messages[row.body_enc]
+            assert rendered is not None  # `_claim_rows` kept only rows with a message
+            attachment = attachments.get(rendered.image) if rendered.image is not None else None
+            if rendered.image is not None and attachment is None:
+                log.warning("outbox row %s shows attachment %s, which is gone; sending "
+                            "the text alone", row.id, rendered.image)
+            message = replace(rendered, kind=row.kind, last_inbound_at=queue.last_inbound_at,
+                              attachment=attachment)
             line.rows.append(_Claimed(row, message, until, launch_by))
         lane = state.lanes.get(queue.channel)
         if lane is None:
@@ -618,7 +625,7 @@ class OutboxSender:
         outcome: Outcome | None = None
         keep_going = True
         try:
-            message_id = await transport.send(row.chat_id, claimed.body)
+            message_id = await transport.send(row.chat_id, claimed.message)
         except RecipientUnreachable as error:
             log.info("outbox row %s: the recipient on %s cannot be reached", row.id, row.channel)
             outcome = self._outcome(claimed, "unreachable", error=str(error))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
 
-from flows.events import Channel
+from flows.events import Channel, OutgoingMessage
 
 
 class SendError(Exception):
@@ -28,8 +28,10 @@ class RecipientUnreachable(PermanentSendError):
 
 
 class Transport(Protocol):
+    """A channel as the sender (and the apology) see it: one typed message in, its id out."""
+
     channel: Channel
 
-    async def send(self, chat_id: str, body: dict[str, Any]) -> str | None:
+    async def send(self, chat_id: str, message: OutgoingMessage) -> str | None:
         """Deliver one rendered message; return the platform's message id."""
         ...

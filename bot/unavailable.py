@@ -15,7 +15,8 @@ import sqlite3
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from asyncpg import exceptions as pg
@@ -159,8 +160,11 @@ class Apologies:
         # Taken before the send: two updates of one chat failing together apologise once.
         self._told[key] = now
         try:
-            body = self._renderer.render(Reply(TEMPLATE), channel).as_body()
-            await transport.send(chat_id, body)
+            # Sent straight away in answer to the update in hand: the user has just written
+            # (on WhatsApp the 24-hour window is open).
+            message = replace(self._renderer.render(Reply(TEMPLATE), channel),
+                              last_inbound_at=datetime.now(UTC))
+            await transport.send(chat_id, message)
         except Exception as error:
             self._told.pop(key, None)
             log.warning("telling a %s user the service is unavailable failed: %s",

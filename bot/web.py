@@ -61,23 +61,15 @@ from bot.app import App, on_stop_signals
 from bot.dispatcher import numeric_id
 from bot.logs import hold_libraries_at_their_floors
 from bot.settings import NotConfigured
-from bot.telegram import (
-    TelegramBot,
-    process_webhook_update,
-    telegram_configured,
-    webhook_secret_ok,
-)
+from bot.telegram.api import telegram_configured
+from bot.telegram.channel import TelegramBot
+from bot.telegram.webhook import process_webhook_update, webhook_secret_ok
 from bot.transport import Transport
 from bot.unavailable import Apologies, database_unavailable, error_summary
 from bot.waits import first_of
-from bot.whatsapp import (
-    SIGNATURE_HEADER,
-    WhatsAppTransport,
-    is_webhook_body,
-    signature_ok,
-    verify_token_ok,
-    whatsapp_configured,
-)
+from bot.whatsapp.api import whatsapp_configured
+from bot.whatsapp.transport import WhatsAppTransport
+from bot.whatsapp.webhook import SIGNATURE_HEADER, is_webhook_body, signature_ok, verify_token_ok
 from storage.delivery import SqlDelivery
 from storage.inbox import InboxItem, SqlInbox
 
@@ -431,7 +423,7 @@ class WebServer:
         if not isinstance(data, dict) or type(data.get("update_id")) is not int:
             return _refuse(400, "not a Telegram update", request)
         try:
-            Update.de_json(data, bot.application.bot)
+            Update.de_json(data, bot.bot)
         except Exception:
             return _refuse(400, "not a Telegram update", request)
         return await self._keep("telegram", data)

@@ -24,11 +24,10 @@ from bot.app import App, on_stop_signals
 from bot.dispatcher import numeric_id
 from bot.logs import hold_libraries_at_their_floors
 from bot.settings import NotConfigured
-from bot.telegram import (
-    TelegramBot,
-    telegram_configured,
-)
-from bot.whatsapp import WhatsAppTransport, whatsapp_configured
+from bot.telegram.api import telegram_configured
+from bot.telegram.channel import TelegramBot
+from bot.whatsapp.api import whatsapp_configured
+from bot.whatsapp.transport import WhatsAppTransport
 
 log = logging.getLogger(__name__)
 

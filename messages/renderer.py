@@ -1,4 +1,4 @@
-"""Turns a `Reply` into the text and keyboard one channel shows.
+"""Turns a `Reply` into the `OutgoingMessage` one channel shows: its text and keyboard.
 
 Escaping is the renderer's job, per channel: Telegram reads HTML, so every value from the
 context is escaped and `b()` makes bold tags; WhatsApp bolds with asterisks; the terminal shows
@@ -9,57 +9,26 @@ error in tests instead of an empty gap in a user's message.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import markupsafe
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template
-from markupsafe import Markup
 
-from flows.events import Button, Reply
+from flows.events import Button, Markup, OutgoingButton, OutgoingMessage, Reply
 from messages import formatting
 
 TEMPLATES = Path(__file__).parent / "templates"
 LABELS = Path(__file__).parent / "labels.toml"
 
 
-# Which markup each channel speaks.
-HTML, WHATSAPP, PLAIN = "html", "whatsapp", "plain"
+# Which markup each channel speaks (the names callers of `text` use).
+HTML, WHATSAPP, PLAIN = Markup.HTML, Markup.WHATSAPP, Markup.PLAIN
 MARKUP_BY_CHANNEL = {"telegram": HTML, "whatsapp": WHATSAPP, "console": PLAIN}
 
 
-@dataclass(frozen=True, slots=True)
-class Rendered:
-    """What the outbox stores and the sender sends."""
-
-    text: str
-    buttons: list[list[dict[str, Any]]]
-    inline: bool
-    remove_keyboard: bool
-    markup: str
-    image: int | None = None
-    page: int = 0
-    confidential: bool = False
-
-    def as_body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {
-            "text": self.text,
-            "buttons": self.buttons,
-            "inline": self.inline,
-            "remove_keyboard": self.remove_keyboard,
-            "markup": self.markup,
-        }
-        if self.image is not None:
-            body["image"] = self.image
-        if self.page:
-            body["page"] = self.page
-        if self.confidential:
-            body["confidential"] = True
-        return body
-
-
-def _environment(markup: str) -> Environment:
+def _environment(markup: Markup) -> Environment:
     env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         undefined=StrictUndefined,
@@ -80,7 +49,7 @@ def _environment(markup: str) -> Environment:
         angka=formatting.number,
     )
     if markup == HTML:
-        env.globals["b"] = lambda value: Markup("<b>%s</b>") % value
+        env.globals["b"] = lambda value: markupsafe.Markup("<b>%s</b>") % value
     elif markup == WHATSAPP:
         env.globals["b"] = lambda value: f"*{value}*"
     else:
@@ -89,7 +58,7 @@ def _environment(markup: str) -> Environment:
 
 
 @cache
-def _compiled() -> tuple[dict[str, Environment], dict[str, Template | _Fixed]]:
+def _compiled() -> tuple[dict[Markup, Environment], dict[str, Template | _Fixed]]:
     """The environments (which cache compiled templates) and the labels, built on first use
     and shared by every Renderer of the process: compiling is costly, the result immutable."""
     envs = {markup: _environment(markup) for markup in (HTML, WHATSAPP, PLAIN)}
@@ -116,12 +85,13 @@ class Renderer:
     def __init__(self) -> None:
         self._envs, self._labels = _compiled()
 
-    def render(self, reply: Reply, channel: str) -> Rendered:
+    def render(self, reply: Reply, channel: str) -> OutgoingMessage:
         markup = MARKUP_BY_CHANNEL[channel]
         text = self.text(reply.template, reply.context, markup)
-        return Rendered(
+        return OutgoingMessage(
             text=text,
-            buttons=[[self._button(button) for button in row] for row in reply.buttons],
+            buttons=tuple(tuple(self._button(button) for button in row)
+                          for row in reply.buttons),
             inline=reply.inline,
             remove_keyboard=reply.remove_keyboard,
             markup=markup,
@@ -130,7 +100,7 @@ class Renderer:
             confidential=reply.confidential,
         )
 
-    def text(self, template: str, context: dict[str, Any], markup: str = PLAIN) -> str:
+    def text(self, template: str, context: dict[str, Any], markup: Markup = PLAIN) -> str:
         """The message body; `plain` is also the form kept as the wording of a consent."""
         rendered = self._envs[markup].get_template(f"{template}.j2").render(context)
         return rendered.strip()
@@ -144,10 +114,7 @@ class Renderer:
     def label_keys(self) -> list[str]:
         return sorted(self._labels)
 
-    def _button(self, button: Button) -> dict[str, Any]:
-        return {
-            "label": self.label(button.label, button.context),
-            "payload": button.payload,
-            "contact": button.request_contact,
-        }
+    def _button(self, button: Button) -> OutgoingButton:
+        return OutgoingButton(self.label(button.label, button.context), button.payload,
+                              button.request_contact)
 

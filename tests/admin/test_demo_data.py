@@ -27,6 +27,7 @@ from admin.demo_data import (
 )
 from admin.kecamatan import read_kecamatan
 from bot.console import ConsoleTransport
+from flows.events import Attachment, OutgoingMessage
 from flows.masking import mask_nik
 from flows.nik import parse_nik
 from flows.nip import parse_nip
@@ -266,9 +267,9 @@ async def test_a_message_for_another_console_user_says_whose_it_is(app):
     seen: list[str] = []
     console = ConsoleTransport(app.renderer, write=seen.append, own_chat="1")
 
-    await console.send("1", {"text": "Untuk saya"})
-    await console.send("2", {"text": "Ada pendaftaran baru", "attachment": {
-        "filename": "undangan.png", "content_type": "image/png", "data": b"png"}})
+    await console.send("1", OutgoingMessage("Untuk saya"))
+    await console.send("2", OutgoingMessage("Ada pendaftaran baru", attachment=Attachment(
+        filename="undangan.png", content_type="image/png", data=b"png")))
 
     assert seen[0] == "\nUntuk saya"
     assert seen[1].splitlines()[1:] == [

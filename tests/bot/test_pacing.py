@@ -36,12 +36,12 @@ class TimedTransport:
         self.refused: list[tuple[datetime, str]] = []
         self.throttled: dict[str, list[float]] = defaultdict(list)
 
-    async def send(self, chat_id, body):
+    async def send(self, chat_id, message):
         waits = self.throttled.get(chat_id)
         if waits:
             self.refused.append((self.clock(), chat_id))
             raise TransientSendError("429", retry_after=waits.pop(0))
-        self.sent.append((self.clock(), chat_id, body["text"]))
+        self.sent.append((self.clock(), chat_id, message.text))
         return str(len(self.sent))
 
     def times(self, chat_id: str | None = None) -> list[datetime]:

@@ -11,7 +11,8 @@ from sqlalchemy import event, select, update
 
 from bot.app import create_app
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
-from flows.events import Channel
+from flows import events
+from flows.events import Channel, OutgoingMessage
 from storage.chats import SqlChats
 from storage.crypto import PersonalDataCipher, generate_key
 from storage.models import Attachment, OutboxMessage
@@ -30,10 +31,10 @@ class RecordingTransport:
         self.sent: list[tuple[str, str]] = []
         self.failures: list[Exception] = []
 
-    async def send(self, chat_id, body):
+    async def send(self, chat_id, message):
         if self.failures:
             raise self.failures.pop(0)
-        self.sent.append((chat_id, body["text"]))
+        self.sent.append((chat_id, message.text))
         return f"m{len(self.sent)}"
 
 
@@ -107,26 +108,26 @@ async def test_body_is_encrypted_at_rest(setup):
 
 
 class BodyTransport:
-    """Keeps every body it was given; some chats cannot be reached, some fail for a while."""
+    """Keeps every message it was given; some chats cannot be reached, some fail for a while."""
 
     channel = Channel.TELEGRAM
 
     def __init__(self) -> None:
-        self.bodies: list[tuple[str, dict]] = []
+        self.bodies: list[tuple[str, OutgoingMessage]] = []
         self.unreachable: set[str] = set()
         self.failing: dict[str, int] = {}
 
-    async def send(self, chat_id, body):
+    async def send(self, chat_id, message):
         if chat_id in self.unreachable:
             raise RecipientUnreachable("forbidden: Forbidden: bot was blocked by the user")
         if self.failing.get(chat_id):
             self.failing[chat_id] -= 1
             raise TransientSendError("network: TimedOut")
-        self.bodies.append((chat_id, body))
+        self.bodies.append((chat_id, message))
         return f"m{len(self.bodies)}"
 
     def texts(self, chat_id=None):
-        return [body["text"] for chat, body in self.bodies if chat_id in (None, chat)]
+        return [message.text for chat, message in self.bodies if chat_id in (None, chat)]
 
 
 @pytest.fixture
@@ -170,13 +171,12 @@ async def test_the_transport_gets_kind_last_message_time_and_the_chart(fake_app)
     await app.sender.drain(wait=True)
 
     by_chat = dict(transport.bodies)
-    assert by_chat["-100777"]["kind"] == "report"
-    assert by_chat["-100777"]["last_inbound_at"] == wrote_at.isoformat()
-    assert by_chat["-100777"]["attachment"] == {
-        "filename": "progres-2026-10.png", "content_type": "image/png",
-        "data": b"\x89PNG chart"}
-    assert by_chat["-1000"]["last_inbound_at"] is None  # never wrote
-    assert (by_chat["555"]["kind"], "attachment" in by_chat["555"]) == ("reply", False)
+    assert by_chat["-100777"].kind == "report"
+    assert by_chat["-100777"].last_inbound_at == wrote_at
+    assert by_chat["-100777"].attachment == events.Attachment(
+        filename="progres-2026-10.png", content_type="image/png", data=b"\x89PNG chart")
+    assert by_chat["-1000"].last_inbound_at is None  # never wrote
+    assert (by_chat["555"].kind, by_chat["555"].attachment is not None) == ("reply", False)
     assert len(reads) == 1  # six messages with the chart, one read
     assert {status for _, status, _ in await statuses(app)} == {"sent"}
 
@@ -257,7 +257,7 @@ async def test_a_429_does_not_count_towards_giving_up(fake_app):
     app, transport, _ = fake_app
     throttled = [TransientSendError("429", retry_after=5) for _ in range(12)]
 
-    async def send(chat_id, body):
+    async def send(chat_id, message):
         if throttled:
             raise throttled.pop()
         return "m1"
@@ -280,9 +280,9 @@ async def test_stopping_gives_back_what_was_claimed_and_not_sent(sqlite_url):
     stop = asyncio.Event()
     send = transport.send
 
-    async def send_then_stop(chat_id, body):
+    async def send_then_stop(chat_id, message):
         stop.set()  # asked to stop while the first message is on its way
-        return await send(chat_id, body)
+        return await send(chat_id, message)
 
     transport.send = send_then_stop
     running = asyncio.create_task(app.sender.run(stop, poll_seconds=0.05))
@@ -320,6 +320,18 @@ async def test_a_body_no_key_can_read_fails_alone_and_blocks_nothing(fake_app):
     await app.sender.drain(wait=True)
     assert sorted(transport.texts()) == ["baru", "lain"]
     assert [status for _, status, _ in await statuses(app)] == ["failed", "sent", "sent"]
+
+
+async def test_a_body_that_is_not_a_message_fails_alone_and_blocks_nothing(fake_app):
+    """Decoded once, when claimed: a body of another shape never reaches a transport."""
+    app, transport, _ = fake_app
+    async with app.sessions.begin() as session:
+        await SqlOutbox(session, app.cipher).add("telegram", "555", {"buttons": []},
+                                                 app.clock())
+    await add(app, "555", "baru")
+    await app.sender.drain(wait=True)
+    assert transport.texts() == ["baru"]
+    assert [status for _, status, _ in await statuses(app)] == ["failed", "sent"]
 
 
 async def test_an_unknown_kind_is_refused_when_queued(fake_app):

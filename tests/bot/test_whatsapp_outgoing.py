@@ -12,16 +12,16 @@ from hypothesis import strategies as st
 from pywa.errors import WhatsAppError
 
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
-from bot.whatsapp import (
-    Choice,
+from bot.whatsapp.errors import send_error
+from bot.whatsapp.layout import (
     choices_of,
     chunks,
     fits_buttons,
     pages,
-    send_error,
     template_parameter,
     window_open,
 )
+from flows.events import OutgoingButton, OutgoingMessage
 
 NOW = datetime(2025, 8, 21, 9, 0, tzinfo=UTC)
 
@@ -52,17 +52,18 @@ def test_every_choice_is_on_exactly_one_page_of_at_most_ten_rows(count: int) -> 
 
 
 def test_buttons_only_for_up_to_three_short_different_labels() -> None:
-    assert fits_buttons([Choice("💾 Simpan", "a"), Choice("✏️ Ubah", "b"), Choice("Batal", "c")])
-    assert not fits_buttons([Choice(str(n), str(n)) for n in range(4)])
-    assert not fits_buttons([Choice("❌ Pekerja tidak setuju", "no")])  # 22 characters
-    assert not fits_buttons([Choice("Ya", "a"), Choice("Ya", "b")])
+    assert fits_buttons([OutgoingButton("💾 Simpan", "a"), OutgoingButton("✏️ Ubah", "b"),
+                         OutgoingButton("Batal", "c")])
+    assert not fits_buttons([OutgoingButton(str(n), str(n)) for n in range(4)])
+    assert not fits_buttons([OutgoingButton("❌ Pekerja tidak setuju", "no")])  # 22 characters
+    assert not fits_buttons([OutgoingButton("Ya", "a"), OutgoingButton("Ya", "b")])
     assert not fits_buttons([])
 
 
 def test_a_contact_button_has_no_whatsapp_form() -> None:
-    body = {"buttons": [[{"label": "📱 Bagikan", "payload": "contact", "contact": True}],
-                        [{"label": "Ya", "payload": "y", "contact": False}]]}
-    assert choices_of(body) == [Choice("Ya", "y")]
+    share = OutgoingButton("📱 Bagikan", "contact", contact=True)
+    message = OutgoingMessage("", buttons=((share,), (OutgoingButton("Ya", "y"),)))
+    assert choices_of(message) == [OutgoingButton("Ya", "y")]
 
 
 def test_a_template_parameter_is_one_clean_line() -> None:
@@ -92,19 +93,18 @@ def test_long_texts_are_cut_at_line_ends() -> None:
     assert chunks("") == []
 
 
-@pytest.mark.parametrize(("body", "is_open"), [
-    ({"kind": "reply"}, True),  # an older sender: a reply answers a message just received
-    ({"kind": "news"}, False),
-    ({"kind": "news", "last_inbound_at": None}, False),
-    ({"kind": "news", "last_inbound_at": (NOW - timedelta(hours=2)).isoformat()}, True),
-    ({"kind": "report", "last_inbound_at": (NOW - timedelta(hours=23, minutes=55)
-                                           ).isoformat()}, False),  # the safety margin
-    ({"kind": "reply", "last_inbound_at": (NOW - timedelta(days=2)).isoformat()}, False),
-    ({"kind": "news", "last_inbound_at": "2025-08-21T08:00:00"}, True),  # naive: UTC
-    ({"kind": "news", "last_inbound_at": NOW - timedelta(minutes=1)}, True),
+@pytest.mark.parametrize(("kind", "last_inbound_at", "is_open"), [
+    ("news", None, False),  # never wrote
+    ("news", NOW - timedelta(hours=2), True),
+    ("report", NOW - timedelta(hours=23, minutes=55), False),  # the safety margin
+    ("reply", NOW - timedelta(days=2), False),
+    ("news", datetime(2025, 8, 21, 8, 0), True),  # naive: UTC
+    ("news", NOW - timedelta(minutes=1), True),
 ])
-def test_the_24_hour_window(body: dict[str, object], is_open: bool) -> None:
-    assert window_open(body, NOW) is is_open
+def test_the_24_hour_window(kind: str, last_inbound_at: datetime | None, is_open: bool
+                            ) -> None:
+    message = OutgoingMessage("Halo", kind=kind, last_inbound_at=last_inbound_at)
+    assert window_open(message, NOW) is is_open
 
 
 def _error(code: int, status: int = 400, transient: bool | None = None) -> WhatsAppError:

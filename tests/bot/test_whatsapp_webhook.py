@@ -14,13 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot.whatsapp import (
-    is_webhook_body,
-    message_key,
-    read_webhook,
-    signature_ok,
-    verify_token_ok,
-)
+from bot.whatsapp.api import message_key
+from bot.whatsapp.webhook import is_webhook_body, read_webhook, signature_ok, verify_token_ok
 from flows.events import Channel, ChatType, Kind
 from tests.conftest import make_settings
 

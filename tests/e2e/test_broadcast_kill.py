@@ -25,7 +25,7 @@ from bot.app import App
 from bot.notify import Notifier
 from bot.sender import MAX_IN_FLIGHT
 from bot.settings import NotConfigured, Settings
-from bot.whatsapp import message_key
+from bot.whatsapp.api import message_key
 from bot.worker import run_worker
 from flows.events import Reply
 from storage.broadcasts import broadcast_progress

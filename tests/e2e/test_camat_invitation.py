@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.app import App
-from bot.telegram import TelegramBot
+from bot.telegram.channel import TelegramBot
 from tests.conftest import BUDI, make_settings, migrated_app
 from tests.e2e.test_telegram import FAST_CHAT_RATE, TelegramUser, identify, make_bot
 from tests.support.fake_telegram import FakeTelegram

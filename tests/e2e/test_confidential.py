@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from bot.telegram import TelegramTransport
+from bot.telegram.transport import TelegramTransport
 from flows.events import Reply
 from messages.renderer import Renderer
 from storage.interfaces import PendingEnrollment
@@ -35,7 +35,7 @@ async def test_a_confidential_reply_is_sent_protected_and_others_are_not(
     fake.chats([USER])
     async with bot:
         for reply in (identity_reply(), Reply("coordinator/not_decided")):
-            await transport.send(str(USER), renderer.render(reply, "telegram").as_body())
+            await transport.send(str(USER), renderer.render(reply, "telegram"))
     protected, ordinary = fake.calls_of("sendMessage")
     assert FULL_NIK in protected.params["text"]
     assert protected.params.get("protect_content") is True

@@ -29,7 +29,8 @@ from sqlalchemy import func, select
 from admin.demo_data import DemoPerson, demo_people, write_demo_data
 from bot.app import App
 from bot.settings import Settings
-from bot.telegram import TelegramBot, process_webhook_update
+from bot.telegram.channel import TelegramBot
+from bot.telegram.webhook import process_webhook_update
 from storage.models import (
     Asn,
     AuditLog,

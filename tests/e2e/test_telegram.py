@@ -13,6 +13,7 @@ import signal
 import socket
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -22,17 +23,13 @@ from telegram import Bot, Message, Update
 
 from bot.app import App, create_app
 from bot.settings import Settings
-from bot.telegram import (
-    TelegramBot,
-    TelegramNotConfigured,
-    TelegramTransport,
-    keyboard,
-    process_webhook_update,
-    run_telegram,
-    webhook_secret_ok,
-)
+from bot.telegram.api import TelegramNotConfigured
+from bot.telegram.channel import TelegramBot, run_telegram
+from bot.telegram.keyboards import keyboard
+from bot.telegram.transport import TelegramTransport
+from bot.telegram.webhook import process_webhook_update, webhook_secret_ok
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
-from flows.events import ChatType, Kind
+from flows.events import Attachment, ChatType, Kind, Markup, OutgoingButton, OutgoingMessage
 from storage.chats import SqlChats
 from storage.models import (
     ChannelIdentity,
@@ -413,7 +410,7 @@ async def test_a_restarted_bot_resumes_the_conversation(
     second = make_bot(second_app)
     await second.start()
     try:
-        assert second.application is not first.application
+        assert second.bot is not first.bot
         user = TelegramUser(fake, second_app)
         assert await user.state() == state
         shown = await enrol_from_name(user)
@@ -546,8 +543,7 @@ async def test_send_maps_telegram_errors_once(fake: FakeTelegram) -> None:
     """The transport alone against the fake: which failures are worth a retry."""
     bot = fake.bot()
     transport = TelegramTransport(bot)
-    body = {"text": "<b>Halo</b>", "buttons": [], "inline": True, "remove_keyboard": False,
-            "markup": "html"}
+    body = OutgoingMessage("<b>Halo</b>", markup=Markup.HTML)
     async with bot:
         with pytest.raises(RecipientUnreachable, match=r"(?i)chat not found"):
             await transport.send("777", body)
@@ -570,7 +566,7 @@ async def test_send_maps_telegram_errors_once(fake: FakeTelegram) -> None:
         with pytest.raises(RecipientUnreachable, match="deactivated"):
             await transport.send("1002", body)
         with pytest.raises(PermanentSendError, match=r"(?i)can't parse entities") as raised:
-            await transport.send(str(USER), {**body, "text": "1 < 2"})
+            await transport.send(str(USER), replace(body, text="1 < 2"))
         assert not isinstance(raised.value, RecipientUnreachable)  # the text, not the chat
 
 
@@ -583,10 +579,9 @@ async def test_a_chart_goes_as_a_photo_with_the_text_as_its_caption(
     bot = fake.bot()
     transport = TelegramTransport(bot)
     fake.chats([-1001234])
-    attachment = {"filename": "progres.png", "content_type": "image/png", "data": CHART}
-    body = {"text": "<b>Progres Oktober</b> &amp; peringkat", "buttons": [], "inline": True,
-            "markup": "html", "image": 7, "attachment": attachment, "kind": "report",
-            "last_inbound_at": None}
+    attachment = Attachment(filename="progres.png", content_type="image/png", data=CHART)
+    body = OutgoingMessage("<b>Progres Oktober</b> &amp; peringkat", markup=Markup.HTML,
+                           image=7, attachment=attachment, kind="report", last_inbound_at=None)
     async with bot:
         message_id = await transport.send("-1001234", body)
     [photo] = fake.messages(-1001234)
@@ -601,10 +596,10 @@ async def test_a_caption_too_long_follows_the_photo_as_a_message(fake: FakeTeleg
     transport = TelegramTransport(bot)
     fake.chats([-1001234])
     text = "<b>Peringkat</b>\n" + "\n".join(f"{n}. Dinas &amp; Badan {n}" for n in range(80))
-    choice = {"label": "Lihat", "payload": "see", "contact": False}
-    body = {"text": text, "buttons": [[choice]], "inline": True, "markup": "html",
-            "attachment": {"filename": "progres.png", "content_type": "image/png",
-                           "data": CHART}}
+    choice = OutgoingButton("Lihat", "see")
+    body = OutgoingMessage(text, buttons=((choice,),), markup=Markup.HTML,
+                           attachment=Attachment(filename="progres.png",
+                                                 content_type="image/png", data=CHART))
     async with bot:
         message_id = await transport.send("-1001234", body)
     photo, message = fake.messages(-1001234)
@@ -633,17 +628,18 @@ async def test_the_fake_answers_the_rest_of_what_ptb_calls(fake: FakeTelegram) -
 
 
 def test_keyboards_follow_the_body() -> None:
-    contact = {"label": "📱", "payload": "contact", "contact": True}
-    choice = {"label": "Ya", "payload": "yes", "contact": False}
-    inline = keyboard({"buttons": [[choice]], "inline": True})
+    contact = OutgoingButton("📱", "contact", contact=True)
+    choice = OutgoingButton("Ya", "yes")
+    inline = keyboard(OutgoingMessage("", buttons=((choice,),), inline=True))
     assert inline is not None and inline.to_dict() == {
         "inline_keyboard": [[{"text": "Ya", "callback_data": "yes"}]]}
-    reply = keyboard({"buttons": [[contact]], "inline": False, "remove_keyboard": True})
+    reply = keyboard(OutgoingMessage("", buttons=((contact,),), inline=False,
+                                     remove_keyboard=True))
     assert reply is not None and reply.to_dict()["keyboard"] == [
         [{"text": "📱", "request_contact": True}]]
-    removed = keyboard({"buttons": [], "inline": True, "remove_keyboard": True})
+    removed = keyboard(OutgoingMessage("", inline=True, remove_keyboard=True))
     assert removed is not None and removed.to_dict() == {"remove_keyboard": True}
-    assert keyboard({"buttons": [], "inline": True, "remove_keyboard": False}) is None
+    assert keyboard(OutgoingMessage("", inline=True, remove_keyboard=False)) is None
 
 
 # -- translation ---------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from bot.app import App
 from bot.settings import Settings
-from bot.telegram import TelegramBot
+from bot.telegram.channel import TelegramBot
 from storage.models import OutboxMessage, ProcessedUpdate
 from tests.conftest import BUDI, _postgres_admin, make_settings, migrated_app
 from tests.e2e.test_telegram import (

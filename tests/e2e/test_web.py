@@ -26,13 +26,14 @@ from typer.testing import CliRunner
 from admin.cli import cli
 from bot.app import App, create_app
 from bot.settings import Settings
-from bot.telegram import TelegramBot
+from bot.telegram.channel import TelegramBot
 from bot.web import (
     ServeNotConfigured,
     WebServer,
     web_server_from_settings,
 )
-from bot.whatsapp import WhatsAppNotConfigured, WhatsAppTransport, message_key
+from bot.whatsapp.api import WhatsAppNotConfigured, message_key
+from bot.whatsapp.transport import WhatsAppTransport
 from storage.inbox import InboxCounts, SqlInbox
 from storage.models import (
     Chat,

@@ -21,7 +21,9 @@ from bot.app import App
 from bot.settings import Settings
 from bot.transport import PermanentSendError, RecipientUnreachable, TransientSendError
 from bot.web import web_server_from_settings
-from bot.whatsapp import WhatsAppTransport, message_key
+from bot.whatsapp.api import message_key
+from bot.whatsapp.transport import WhatsAppTransport
+from flows.events import Attachment, Markup, OutgoingButton, OutgoingMessage
 from storage.models import (
     ChannelIdentity,
     Chat,
@@ -313,9 +315,11 @@ async def transport_for(settings: Settings, wa_app: App
         await transport.close()
 
 
-def body(text: str = "Halo *Budi*", **extra: Any) -> dict[str, Any]:
-    return {"text": text, "buttons": [], "inline": True, "remove_keyboard": False,
-            "markup": "whatsapp", **extra}
+def body(text: str = "Halo *Budi*", **fields: Any) -> OutgoingMessage:
+    """A message rendered for WhatsApp; unless told otherwise, a reply to a user who has
+    just written (the sender sets `last_inbound_at` from the chat)."""
+    fields.setdefault("last_inbound_at", datetime.now(UTC))
+    return OutgoingMessage(text, markup=Markup.WHATSAPP, **fields)
 
 
 async def test_send_maps_cloud_api_errors_once(
@@ -355,8 +359,8 @@ async def test_bot_started_messages_use_the_template_when_the_window_is_closed(
     now = datetime(2025, 8, 21, 9, 0, tzinfo=UTC)
     transport = transport_for(now)
     text = "*Kabar pendaftaran*\nPendaftaran SITI AMINAH\tsudah     diverifikasi.\n\nTerima kasih"
-    inside = (now - timedelta(hours=2)).isoformat()
-    outside = (now - timedelta(hours=30)).isoformat()
+    inside = now - timedelta(hours=2)
+    outside = now - timedelta(hours=30)
     await transport.send(WA_ID, body(text, kind="news", last_inbound_at=inside))
     assert graph.sent[-1].type == "text" and graph.sent[-1].text == text
     await transport.send(WA_ID, body(text, kind="news", last_inbound_at=outside))
@@ -387,9 +391,9 @@ async def test_the_chart_goes_as_an_image_with_its_caption(
     now = datetime(2025, 9, 1, 1, 0, tzinfo=UTC)
     transport = transport_for(now)
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-    chart = {"filename": "laporan.png", "content_type": "image/png", "data": png}
+    chart = Attachment(filename="laporan.png", content_type="image/png", data=png)
     await transport.send(WA_ID, body("*Laporan bulanan*", kind="report", attachment=chart,
-                                     last_inbound_at=(now - timedelta(hours=1)).isoformat()))
+                                     last_inbound_at=now - timedelta(hours=1)))
     image = graph.sent[-1]
     assert image.type == "image" and image.text == "*Laporan bulanan*"
     assert graph.uploads[image.payload["image"]["id"]].data == png
@@ -406,8 +410,8 @@ async def test_a_long_list_of_choices_is_paged_and_long_labels_are_kept_whole(
     graph: FakeGraph, transport_for: Callable[..., WhatsAppTransport]
 ) -> None:
     transport = transport_for()
-    choices = [[{"label": f"Pilihan nomor {n} yang panjang sekali", "payload": f"c:{n}",
-                 "contact": False}] for n in range(1, 24)]
+    choices = tuple((OutgoingButton(f"Pilihan nomor {n} yang panjang sekali", f"c:{n}"),)
+                    for n in range(1, 24))
     for page in range(3):  # 9 + 8 + 6 choices
         await transport.send(WA_ID, body("Pilih satu:", buttons=choices, page=page))
     assert graph.rejected == []
@@ -429,7 +433,7 @@ async def test_a_long_text_with_choices_goes_before_them(
     graph: FakeGraph, transport_for: Callable[..., WhatsAppTransport]
 ) -> None:
     transport = transport_for()
-    yes = [[{"label": "Ya", "payload": "y", "contact": False}]]
+    yes = ((OutgoingButton("Ya", "y"),),)
     await transport.send(WA_ID, body("baris panjang\n" * 120, buttons=yes))
     text, question = graph.sent[-2:]
     assert text.type == "text" and len(text.text) > 1024

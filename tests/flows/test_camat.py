@@ -14,7 +14,7 @@ from telegram import Bot
 
 from bot.invitations import QR_SCALE, telegram_link
 from bot.settings import Settings
-from bot.telegram import TelegramTransport
+from bot.telegram.transport import TelegramTransport
 from storage.models import Asn, Attachment, OutboxMessage, Unit
 from tests.conftest import BUDI, make_settings
 from tests.flows.conftest import login
@@ -128,8 +128,8 @@ async def test_the_invitation_is_a_qr_picture_of_the_bots_link_with_its_words(ca
     assert TELEGRAM in invitation.text and "Rp16.800 sebulan" in invitation.text
     assert "Masuk dengan NIP dan nomor HP Anda yang terdaftar." in invitation.text
     assert invitation.attachment is not None
-    assert invitation.attachment["filename"] == "undangan-asn-peduli-telegram.png"
-    png = invitation.attachment["data"]
+    assert invitation.attachment.filename == "undangan-asn-peduli-telegram.png"
+    png = invitation.attachment.data
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     expected = [[bool(module) for module in row]
                 for row in segno.make(TELEGRAM, error="m").matrix]
@@ -167,7 +167,7 @@ async def test_telegrams_username_from_getme_and_whatsapps_number_make_the_links
     await client.send("/siaran")
     shown = await client.press("📨 Undangan untuk ASN")
 
-    assert [message.attachment["filename"] for message in shown[1:3]] == [
+    assert [message.attachment.filename for message in shown[1:3]] == [
         "undangan-asn-peduli-telegram.png", "undangan-asn-peduli-whatsapp.png"]
     assert TELEGRAM in shown[1].text and "tekan \"Mulai\"" in shown[1].text
     assert "https://wa.me/6281200001111" in shown[2].text

@@ -193,9 +193,9 @@ async def test_a_button_pressed_twice_decides_once(coordinator, ahmad):
     await enrol(ahmad, NIK_SITI)
     await open_first(coordinator)
     await coordinator.press("✅ Setujui")
-    yes = [b for row in coordinator.last.buttons for b in row if b["label"].startswith("✅")]
+    yes = [b for row in coordinator.last.buttons for b in row if b.label.startswith("✅")]
     await coordinator.press("✅ Ya, setujui")
-    shown = await coordinator.press_payload(yes[0]["payload"])
+    shown = await coordinator.press_payload(yes[0].payload)
     assert "Tombol itu sudah tidak berlaku" in shown[0].text
     assert (await coordinator.state())[0] == "Coordinator:pending"
     assert len(await rows(coordinator, AuditLog, action="enrollment.verified")) == 1

@@ -184,7 +184,7 @@ async def stand(at, state, tmp_path) -> Stand:
     _copy(live, snapshot)
     stored_state, data = await chat.state()
     assert stored_state == state
-    payloads = sorted({button["payload"] for shown in chat.history for row in shown.buttons
+    payloads = sorted({button.payload for shown in chat.history for row in shown.buttons
                        for button in row})
     async with chat.app.sessions() as session:
         last_outbox = await session.scalar(select(func.max(OutboxMessage.id))) or 0

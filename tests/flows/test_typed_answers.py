@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.console import ConsoleTransport
-from flows.events import Kind
+from flows.events import Kind, OutgoingButton, OutgoingMessage
 from messages.renderer import Renderer
 from storage.models import Enrollment, Unit
 from tests.support.chat import ChatClient
@@ -212,12 +212,12 @@ async def test_an_invalid_answer_near_a_buttons_words_is_still_explained(at):
 
 async def test_the_terminal_reads_a_buttons_words_by_the_same_rule():
     console = ConsoleTransport(Renderer(), write=lambda _text: None)
-    await console.send("7", {"text": "Pilih:", "buttons": [
-        [{"label": "✅ Setujui no. 5", "payload": "co:ok:5"},
-         {"label": "❌ Tolak no. 5", "payload": "co:no:5"}],
-        [{"label": "⛔ Hentikan: DEWI", "payload": "wk:stop:1"}],
-        [{"label": "⛔ Hentikan: Dewi", "payload": "wk:stop:2"}],
-    ]})
+    await console.send("7", OutgoingMessage("Pilih:", buttons=(
+        (OutgoingButton("✅ Setujui no. 5", "co:ok:5"),
+         OutgoingButton("❌ Tolak no. 5", "co:no:5")),
+        (OutgoingButton("⛔ Hentikan: DEWI", "wk:stop:1"),),
+        (OutgoingButton("⛔ Hentikan: Dewi", "wk:stop:2"),),
+    )))
     pressed = console.incoming("7", "setujui no. 5")
     assert (pressed.kind, pressed.payload) == (Kind.BUTTON, "co:ok:5")
     assert console.incoming("7", "2").payload == "co:no:5"

@@ -188,7 +188,7 @@ async def test_the_ktp_data_is_never_shown_in_a_group_chat(coordinator, ahmad, c
             invitations=QrInvitations(session, {}),
             config=app.settings.flow_config(),
             wording=lambda template, values: app.renderer.text(template, dict(values)),
-            render=lambda reply, channel: app.renderer.render(reply, channel).as_body(),
+            render=lambda reply, channel: app.renderer.render(reply, channel).as_json(),
             label=app.renderer.label,
             asn=budi,
         )
@@ -282,7 +282,7 @@ async def test_a_double_tap_on_setujui_decides_nothing(coordinator, ahmad):
     await coordinator.send("/verifikasi")
     await coordinator.press("🔎 1.")
     await coordinator.press("✅ Setujui")
-    approve = coordinator.history[-2].buttons[0][0]["payload"]
+    approve = coordinator.history[-2].buttons[0][0].payload
     shown = await coordinator.press_payload(approve)
     assert "Tombol itu sudah tidak berlaku" in shown[0].text
     assert (await coordinator.state())[0] == Coordinator.confirm_approve

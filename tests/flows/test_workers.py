@@ -156,11 +156,11 @@ async def test_a_stop_button_for_another_asns_worker_stops_nothing(budi):
 
 async def test_an_old_stop_button_after_stopping_does_nothing(at):
     chat = await at("Workers:list")
-    old = next(b for row in chat.last.buttons for b in row if b["label"].startswith("⛔"))
+    old = next(b for row in chat.last.buttons for b in row if b.label.startswith("⛔"))
     await chat.press("⛔ Hentikan")
     await chat.press("Keberatan biaya")
     await chat.press("⛔ Ya, hentikan")
-    shown = await chat.press_payload(old["payload"])
+    shown = await chat.press_payload(old.payload)
     assert STALE in shown[0].text
     assert await chat.state() == ("Workers:list", {})
     shown = await chat.press_payload("stop:yes")  # a confirmation of an earlier moment

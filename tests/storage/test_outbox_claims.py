@@ -41,9 +41,9 @@ class Transport:
         self.name = name
         self.log = log
 
-    async def send(self, chat_id, body):
+    async def send(self, chat_id, message):
         await asyncio.sleep(0.001)  # a platform's answer takes time: senders interleave
-        self.log.sent.append((self.name, chat_id, body["text"]))
+        self.log.sent.append((self.name, chat_id, message.text))
         return f"{self.name}-{len(self.log.sent)}"
 
 

@@ -52,13 +52,13 @@ class ChatClient:
                 break
         else:
             raise AssertionError("no message with buttons yet")
-        matches = [b for b in buttons if b["label"] == label] or [
-            b for b in buttons if b["label"].startswith(label)
+        matches = [b for b in buttons if b.label == label] or [
+            b for b in buttons if b.label.startswith(label)
         ]
         if not matches:
-            raise AssertionError(f"no button {label!r} among {[b['label'] for b in buttons]}")
+            raise AssertionError(f"no button {label!r} among {[b.label for b in buttons]}")
         button = matches[0]
-        return await self.press_payload(button["payload"], button["label"])
+        return await self.press_payload(button.payload, button.label)
 
     async def press_payload(self, payload: str, label: str = "") -> list[Shown]:
         return await self.deliver(make(self.user_id, Kind.BUTTON, payload=payload, text=label))
