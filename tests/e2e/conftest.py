@@ -1,5 +1,6 @@
 """What every end-to-end test shares: no connection leaves 127.0.0.1, the fake platforms,
-and the child processes a test starts (killed and reaped at its end, whatever happened)."""
+the child processes a test starts (killed and reaped at its end, whatever happened), and the
+Telegram bot polling the fake Bot API on a seeded SQLite database."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.app import App
+from bot.settings import Settings
+from bot.telegram import TelegramBot
+from tests.conftest import migrated_app
 from tests.support.fake_graph import FakeGraph
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.loopback import loopback_only
 from tests.support.processes import kill
+from tests.support.telegram_user import fast_settings, make_bot
 
 
 @pytest.fixture(autouse=True)
@@ -41,3 +47,27 @@ async def children() -> AsyncIterator[list[asyncio.subprocess.Process]]:
     for child in started:
         kill(child)
         await asyncio.wait_for(child.wait(), 10)
+
+
+@pytest.fixture
+def tg_settings(sqlite_url: str, fake: FakeTelegram) -> Settings:
+    """The Telegram bot's settings: a SQLite file, the fake Bot API, replies unpaced."""
+    return fast_settings(sqlite_url, fake)
+
+
+@pytest.fixture
+async def tg_app(tg_settings: Settings) -> AsyncIterator[App]:
+    """The application on its migrated database with Budi and Sri on the roster."""
+    async with migrated_app(tg_settings, roster=True) as application:
+        yield application
+
+
+@pytest.fixture
+async def bot(tg_app: App) -> AsyncIterator[TelegramBot]:
+    """The Telegram bot polling the fake Bot API, stopped at the end of the test."""
+    runner = make_bot(tg_app)
+    await runner.start()
+    try:
+        yield runner
+    finally:
+        await runner.stop()

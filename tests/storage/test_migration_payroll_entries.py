@@ -1,8 +1,8 @@
 """Migration 0006 (payroll_entries, deduction_refunds) both ways on SQLite and PostgreSQL.
 
 Upgraded, it rebuilds what the payroll lists exported before it asked for, from their audit
-rows, as the former rule chose then (tests/storage/test_reports.py's fixture, counted by
-hand below);
+rows, as the former rule chose then (tests/support/report_world.py's fixture, counted
+by hand below);
 downgraded to 0005 both tables go and the rest stays; upgraded again, the same rows are back.
 
 Former rule at the moment of an export: submitted by then, from the agreement's first month,
@@ -27,9 +27,9 @@ from sqlalchemy import func, inspect, select
 from messages.formatting import JAKARTA
 from storage.database import _alembic_config, current_revision
 from storage.models import AuditLog, DeductionRefund, PayrollEntry, Unit
-from tests.admin.test_exports import month
 from tests.conftest import make_settings, migrated_app
-from tests.storage.test_reports import seed_reports
+from tests.support.office_files import month
+from tests.support.report_world import seed_reports
 
 TABLES = {"payroll_entries", "deduction_refunds"}
 AUGUST_RUN = datetime(2025, 7, 25, 10, 0, tzinfo=JAKARTA)
