@@ -89,15 +89,22 @@ async def assert_enrolled(app: App) -> None:
         assert NIK not in column
 
 
+@pytest.fixture
+async def naming(fake: FakeTelegram, tg_app: App, bot: TelegramBot) -> TelegramUser:
+    """Budi, identified, enrolling a worker: the NIK given, the worker's name asked next."""
+    user = TelegramUser(fake, tg_app)
+    await identify(user)
+    await enrol_until_nik(user)
+    return user
+
+
 # -- the whole enrolment -------------------------------------------------------------------
 
 
 async def test_enrol_a_worker_over_telegram_from_start_to_agreed_deduction(
-    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+    fake: FakeTelegram, tg_app: App, naming: TelegramUser
 ) -> None:
-    user = TelegramUser(fake, tg_app)
-    await identify(user)
-    await enrol_until_nik(user)
+    user = naming
     shown = await enrol_from_name(user)
     assert "sudah dikirim" in texts(shown)
     await assert_enrolled(tg_app)
@@ -123,11 +130,9 @@ async def test_enrol_a_worker_over_telegram_from_start_to_agreed_deduction(
 
 
 async def test_a_sticker_gets_an_explanation_and_changes_nothing(
-    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+    fake: FakeTelegram, tg_app: App, naming: TelegramUser
 ) -> None:
-    user = TelegramUser(fake, tg_app)
-    await identify(user)
-    await enrol_until_nik(user)
+    user = naming
     before = await user.state()
     assert before[0] == "Enrollment:name"
     [explanation] = await user.sticker()
@@ -178,11 +183,9 @@ async def test_a_stale_button_is_explained_and_the_step_stays(
 
 
 async def test_a_5000_character_text_is_refused_kindly(
-    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+    fake: FakeTelegram, tg_app: App, naming: TelegramUser
 ) -> None:
-    user = TelegramUser(fake, tg_app)
-    await identify(user)
-    await enrol_until_nik(user)
+    user = naming
     before = await user.state()
     [explanation] = await user.send("A" * 5000)
     assert len(explanation.text) < 4096 and "A" * 100 not in explanation.text
@@ -190,11 +193,9 @@ async def test_a_5000_character_text_is_refused_kindly(
 
 
 async def test_a_redelivered_update_is_processed_once(
-    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+    fake: FakeTelegram, tg_app: App, naming: TelegramUser
 ) -> None:
-    user = TelegramUser(fake, tg_app)
-    await identify(user)
-    await enrol_until_nik(user)
+    user = naming
     name_update = fake.push_text(USER, "Siti Aminah")
     [ask_birth_date] = await user.settle(name_update)
     assert "lahir" in ask_birth_date.text
