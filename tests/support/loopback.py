@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import uvicorn
@@ -51,6 +51,21 @@ async def wait_until(condition: Callable[[], Any], within: float = 10.0,
         if time.monotonic() > deadline:
             raise AssertionError(what() if callable(what) else f"not within {within} s: {what}")
         await asyncio.sleep(every)
+
+
+Sent = TypeVar("Sent")
+
+
+async def wait_for_sent(sent: Callable[[], list[Sent]], n: int, within: float,
+                        shown: Callable[[list[Sent]], object], to: object,
+                        rejected: Callable[[], list[str]]) -> list[Sent]:
+    """What a fake platform sent `to` a chat, once there are at least `n` messages (at most
+    `within` seconds; an AssertionError shows what was sent and what it refused instead)."""
+    await wait_until(
+        lambda: len(sent()) >= n, within,
+        lambda: (f"expected {n} messages to {to}, got {shown(sent())}; "
+                 f"rejected: {rejected()}"))
+    return sent()
 
 
 class LoopbackServer:
