@@ -41,6 +41,7 @@ from tests.support.fake_graph import (
     running,
     wamid_of,
 )
+from tests.support.loopback import Unread, latest
 from tests.support.processes import conversation_state, settle
 
 WA_ID = BUDI.phone.lstrip("+")  # Budi writes from his roster number
@@ -65,7 +66,7 @@ class WhatsAppUser:
         self.server = server
         self.app = app
         self.wa_id = wa_id
-        self._seen = len(graph.messages(wa_id))
+        self._unread = Unread(lambda: graph.messages(wa_id))
 
     async def post(self, body: dict[str, Any]) -> list[SentWhatsApp]:
         """Post a signed webhook body with one message; what the user got back for it."""
@@ -77,9 +78,7 @@ class WhatsAppUser:
         await settle(self.app, "whatsapp", message_key(wamid), within,
                      lambda: (f"message {wamid} not processed and delivered; "
                               f"rejected: {self.graph.rejected}"))
-        messages = self.graph.messages(self.wa_id)
-        new, self._seen = messages[self._seen:], len(messages)
-        return new
+        return self._unread()
 
     async def send(self, text: str) -> list[SentWhatsApp]:
         return await self.post(self.graph.text(self.wa_id, text))
@@ -94,10 +93,8 @@ class WhatsAppUser:
 
     @property
     def last_with_choices(self) -> SentWhatsApp:
-        for message in reversed(self.graph.messages(self.wa_id)):
-            if message.choices:
-                return message
-        raise AssertionError("no message with choices yet")
+        return latest(self.graph.messages(self.wa_id), lambda message: message.choices,
+                      "choices")
 
     async def state(self) -> tuple[str | None, dict[str, Any]]:
         return await conversation_state(self.app, int(self.graph.phone_number_id),

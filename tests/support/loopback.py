@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import pytest
 import uvicorn
@@ -54,6 +54,28 @@ async def wait_until(condition: Callable[[], Any], within: float = 10.0,
 
 
 Sent = TypeVar("Sent")
+
+
+class Unread(Generic[Sent]):
+    """What a fake platform sent to one chat, read as its user reads it: each call gives the
+    messages that came since the call before (at first, since the user started reading)."""
+
+    def __init__(self, sent: Callable[[], list[Sent]]) -> None:
+        self._sent = sent
+        self._seen = len(sent())
+
+    def __call__(self) -> list[Sent]:
+        messages = self._sent()
+        new, self._seen = messages[self._seen:], len(messages)
+        return new
+
+
+def latest(messages: list[Sent], has: Callable[[Sent], object], what: str) -> Sent:
+    """The newest of `messages` that `has` something (buttons, choices) the user can tap."""
+    for message in reversed(messages):
+        if has(message):
+            return message
+    raise AssertionError(f"no message with {what} yet")
 
 
 async def wait_for_sent(sent: Callable[[], list[Sent]], n: int, within: float,

@@ -16,6 +16,7 @@ from bot.telegram import TelegramBot
 from tests.conftest import BUDI, make_settings
 from tests.support.chat import texts
 from tests.support.fake_telegram import FakeTelegram, SentMessage
+from tests.support.loopback import Unread, latest
 from tests.support.processes import conversation_state, settle
 
 USER = 1001  # Budi's Telegram user id (and private chat id)
@@ -47,14 +48,12 @@ class TelegramUser:
         self.fake = fake
         self.app = app
         self.user_id = user_id
-        self._seen = len(fake.messages(user_id))
+        self._unread = Unread(lambda: fake.messages(user_id))
 
     async def settle(self, update_id: int, within: float = 10.0) -> list[SentMessage]:
         """Wait until the update is committed and the outbox delivered; the new messages."""
         await settle(self.app, "telegram", str(update_id), within)
-        messages = self.fake.messages(self.user_id)
-        new, self._seen = messages[self._seen:], len(messages)
-        return new
+        return self._unread()
 
     async def send(self, text: str) -> list[SentMessage]:
         return await self.settle(self.fake.push_text(self.user_id, text))
@@ -76,10 +75,8 @@ class TelegramUser:
 
     @property
     def last_with_buttons(self) -> SentMessage:
-        for message in reversed(self.fake.messages(self.user_id)):
-            if message.inline_buttons:
-                return message
-        raise AssertionError("no message with inline buttons yet")
+        return latest(self.fake.messages(self.user_id), lambda message: message.inline_buttons,
+                      "inline buttons")
 
     async def state(self) -> tuple[str | None, dict[str, Any]]:
         return await conversation_state(self.app, BOT_ID, self.user_id)
