@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -38,14 +38,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.cli_output import progress_bar, say
 from admin.imports import (
-    EXIT_OK,
-    EXIT_REFUSED,
-    EXIT_UNUSABLE,
     SCIENTIFIC,
     CsvFile,
+    ImportTotals,
     UnusableFile,
     column_positions,
     header_key,
+    import_and_tell,
     shown_cell,
 )
 from bot.app import App
@@ -93,6 +92,21 @@ class Problem:
     reason: dict[str, Any]
 
 
+@dataclass(slots=True)
+class Totals(ImportTotals[Problem]):
+    """What one `bpjs import` did, for the summary the admin reads and the audit row."""
+
+    registered: int = 0
+    rejected: int = 0
+    unchanged: int = 0
+    pending: int = 0
+    told: int = 0
+    not_told: int = 0
+    refunded: int = 0  # enrolments with months to give back
+    refund_months: int = 0
+    refund_total: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
     """A row that passed the checks of its own cells."""
@@ -104,25 +118,6 @@ class Result:
     nik_numeric: bool
     kpj_number: str | None
     reason: str | None
-
-
-@dataclass(slots=True)
-class Totals:
-    rows: int = 0
-    registered: int = 0
-    rejected: int = 0
-    unchanged: int = 0
-    pending: int = 0
-    told: int = 0
-    not_told: int = 0
-    refunded: int = 0  # enrolments with months to give back
-    refund_months: int = 0
-    refund_total: int = 0
-    problems: list[Problem] = field(default_factory=list)
-
-    @property
-    def refused(self) -> int:
-        return len(self.problems)
 
 
 def _cell(value: object) -> Cell:
@@ -406,12 +401,12 @@ def _consecutive(months: list[date]) -> bool:
     return index == list(range(index[0], index[0] + len(index)))
 
 
-async def import_results(app: App, path: Path) -> tuple[int, Totals]:
-    """Import the file in one transaction; the exit code and what happened."""
+async def import_results(app: App, path: Path) -> Totals:
+    """Import the file in one transaction; what happened (its exit code among it)."""
     _, rows = read_rows(path)
     totals = Totals(rows=len(rows))
     if not rows:
-        return EXIT_UNUSABLE, totals
+        return totals
     results: list[Result] = []
     for line, cells in rows:
         checked = check_row(line, cells)
@@ -443,21 +438,14 @@ async def import_results(app: App, path: Path) -> tuple[int, Totals]:
             now=app.clock(),
         )
     totals.problems.sort(key=lambda problem: problem.line)
-    return (EXIT_REFUSED if totals.problems else EXIT_OK), totals
+    return totals
 
 
 async def import_results_file(app: App, path: Path) -> int:
     """`asn-peduli bpjs import`: import, tell the admin everything, return the exit code."""
-    try:
-        code, totals = await import_results(app, path)
-    except UnusableFile as unusable:
-        unusable.tell()
-        return EXIT_UNUSABLE
-    if totals.rows == 0:
-        say("bpjs_empty", path=str(path))
+    code, totals = await import_and_tell("bpjs", path, lambda: import_results(app, path))
+    if totals is None:
         return code
-    if totals.problems:
-        say("bpjs_problems", problems=totals.problems)
     say("bpjs_summary", path=str(path), rows=totals.rows, registered=totals.registered,
         rejected=totals.rejected, unchanged=totals.unchanged, pending=totals.pending,
         refused=totals.refused, told=totals.told, not_told=totals.not_told,

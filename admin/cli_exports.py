@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import Annotated
@@ -62,6 +64,17 @@ def _output(path: Path, allowed: tuple[str, ...]) -> Path:
     return path
 
 
+@contextmanager
+def _nothing_written_on(error: type[Exception], template: str, **context: object
+                        ) -> Iterator[None]:
+    """An export that raises `error` has written nothing: say `template` and exit 2."""
+    try:
+        yield
+    except error:
+        say(template, **context)
+        raise typer.Exit(EXIT_NOTHING_WRITTEN) from None
+
+
 @export_cli.command("report")
 def export_report_command(
     month: MonthOption,
@@ -75,11 +88,8 @@ def export_report_command(
 
     async def work(app: App) -> None:
         await app.migrate()
-        try:
+        with _nothing_written_on(MonthNotStarted, "export_month_future", month=first):
             report = await export_report(app, first, path)
-        except MonthNotStarted:
-            say("export_month_future", month=first)
-            raise typer.Exit(EXIT_NOTHING_WRITTEN) from None
         totals = report.totals
         say("export_report_written", month=first, path=str(path), at=report.at,
             live=report.report.live, participating=totals.asn_participating,
@@ -107,11 +117,8 @@ def export_chart_command(
 
     async def work(app: App) -> None:
         await app.migrate()
-        try:
+        with _nothing_written_on(MonthNotStarted, "export_month_future", month=first):
             report = await export_chart(app, first, kind.value, path)
-        except MonthNotStarted:
-            say("export_month_future", month=first)
-            raise typer.Exit(EXIT_NOTHING_WRITTEN) from None
         say("export_chart_written", month=first, path=str(path), kind=kind.value,
             at=report.at, live=report.live, units=len(report.units(kind.value)))
 
@@ -132,11 +139,8 @@ def export_payroll_command(
     async def work(app: App) -> None:
         await app.migrate()
         label = app.renderer.text("cli/export_progress", {"what": "payroll"})
-        try:
+        with _nothing_written_on(NoPremiumRate, "export_no_rate", month=first):
             done = await export_payroll(app, first, path, label)
-        except NoPremiumRate:
-            say("export_no_rate", month=first)
-            raise typer.Exit(EXIT_NOTHING_WRITTEN) from None
         say("export_payroll_written", month=first, path=str(path), asn=done.asn,
             workers=done.workers, premium=done.premium, total=done.total, format=done.format,
             refunds=done.refunds, refund_asn=done.refund_asn, refund_total=done.refund_total,

@@ -9,6 +9,9 @@ command itself is wrong (unknown role, a unit missing or not allowed, settings m
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -90,30 +93,55 @@ async def _announce(app: App, session: AsyncSession, change: str, asn_id: int, r
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Asked:
+    """The ASN and the role a grant or revoke names, found in the data."""
+
+    role: str
+    kind: str | None  # the kind of unit the role is held for; None for admin
+    asn_id: int
+    name: str
+    own_unit: str
+    now: datetime
+
+
+@asynccontextmanager
+async def _role_change(app: App, nip: str, role: str, unit: str | None, *,
+                       unit_required: bool
+                       ) -> AsyncIterator[tuple[AsyncSession, SqlRoleRepository, _Asked]]:
+    """What grant and revoke check first (the role, its unit, the NIP), then the one
+    transaction the change runs in: a refusal raised inside it rolls everything back."""
+    wanted = _role(role)
+    _check_unit_given(wanted, unit, required=unit_required)
+    await app.migrate()
+    now = app.clock()
+    async with app.sessions.begin() as session:
+        roles = SqlRoleRepository(session)
+        asn_id, name, own_unit = await _asn(roles, nip)
+        yield session, roles, _Asked(wanted, ROLE_UNIT_KIND[wanted], asn_id, name, own_unit,
+                                     now)
+
+
 @role_cli.command("grant")
 def grant(nip: NipArgument, role: RoleArgument, unit: UnitOption = None) -> None:
     """Beri peran kepada ASN (koordinator OPD, camat, atau admin)."""
 
     async def work(app: App) -> int:
-        wanted = _role(role)
-        _check_unit_given(wanted, unit, required=True)
-        await app.migrate()
-        now = app.clock()
-        async with app.sessions.begin() as session:
-            roles = SqlRoleRepository(session)
-            asn_id, name, own_unit = await _asn(roles, nip)
-            kind = ROLE_UNIT_KIND[wanted]
-            target = await _unit(roles, unit, kind) if kind and unit else None
+        async with _role_change(app, nip, role, unit, unit_required=True) as (
+                session, roles, asked):
+            target = (await _unit(roles, unit, asked.kind) if asked.kind and unit else None)
             unit_id = target.id if target else None
             unit_name = target.name if target else None
-            facts = {"nip": nip.strip(), "name": name, "role": wanted, "unit": unit_name}
-            if not await roles.grant(asn_id, wanted, unit_id, now):
+            facts = {"nip": nip.strip(), "name": asked.name, "role": asked.role,
+                     "unit": unit_name}
+            if not await roles.grant(asked.asn_id, asked.role, unit_id, asked.now):
                 say("role_already", **facts)
                 return OK
-            told = await _announce(app, session, "granted", asn_id, wanted, unit_id,
-                                   unit_name, now)
+            told = await _announce(app, session, "granted", asked.asn_id, asked.role, unit_id,
+                                   unit_name, asked.now)
         say("role_granted", **facts, told=told,
-            other_opd=own_unit if wanted == "coordinator" and own_unit != unit_name else None)
+            other_opd=(asked.own_unit if asked.role == "coordinator"
+                       and asked.own_unit != unit_name else None))
         return OK
 
     raise typer.Exit(with_app(work))
@@ -124,30 +152,26 @@ def revoke(nip: NipArgument, role: RoleArgument, unit: UnitOption = None) -> Non
     """Cabut peran ASN (tanpa --unit: untuk semua unitnya)."""
 
     async def work(app: App) -> int:
-        wanted = _role(role)
-        _check_unit_given(wanted, unit, required=False)
-        await app.migrate()
-        now = app.clock()
-        async with app.sessions.begin() as session:
-            roles = SqlRoleRepository(session)
-            asn_id, name, _ = await _asn(roles, nip)
-            kind = ROLE_UNIT_KIND[wanted]
-            held = [held for held in await roles.roles_of(asn_id) if held.role == wanted]
-            if kind is not None and unit is not None:
-                target = await _unit(roles, unit, kind)
+        async with _role_change(app, nip, role, unit, unit_required=False) as (
+                session, roles, asked):
+            held = [held for held in await roles.roles_of(asked.asn_id)
+                    if held.role == asked.role]
+            if asked.kind is not None and unit is not None:
+                target = await _unit(roles, unit, asked.kind)
                 held = [held for held in held if held.unit_id == target.id]
                 names = [target.name]
             else:
                 names = [held.unit_name for held in held if held.unit_name]
-            facts = {"nip": nip.strip(), "name": name, "role": wanted, "units": names}
+            facts = {"nip": nip.strip(), "name": asked.name, "role": asked.role,
+                     "units": names}
             if not held:
                 say("role_not_held", **facts)
                 return OK
             told = False
             for item in held:
-                await roles.revoke(asn_id, wanted, item.unit_id)
-                told = await _announce(app, session, "revoked", asn_id, wanted, item.unit_id,
-                                       item.unit_name, now)
+                await roles.revoke(asked.asn_id, asked.role, item.unit_id)
+                told = await _announce(app, session, "revoked", asked.asn_id, asked.role,
+                                       item.unit_id, item.unit_name, asked.now)
             facts["units"] = [item.unit_name for item in held if item.unit_name]
         say("role_revoked", **facts, told=told)
         return OK

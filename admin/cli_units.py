@@ -8,9 +8,12 @@ units of different kinds), 2 the command itself is wrong (a bad kind or name).
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.cli_app import with_app
 from admin.cli_output import say
@@ -54,6 +57,25 @@ def _refused(refusal: UnitChangeRefused) -> typer.Exit:
     return typer.Exit(DATA_MISMATCH if refusal.reason in _MISMATCH else USAGE)
 
 
+@asynccontextmanager
+async def _unit_change(app: App) -> AsyncIterator[AsyncSession]:
+    """The one transaction of a rename or merge; a refusal by the rules is said, ends the
+    command with its exit code and writes nothing."""
+    await app.migrate()
+    async with app.sessions.begin() as session:
+        try:
+            yield session
+        except UnitChangeRefused as refusal:
+            raise _refused(refusal) from None
+
+
+async def _audit(app: App, session: AsyncSession, action: str, unit_id: int,
+                 details: dict[str, Any]) -> None:
+    await SqlAuditRepository(session).record(
+        action, actor_asn_id=None, channel="cli", subject=f"unit:{unit_id}", details=details,
+        now=app.clock())
+
+
 @unit_cli.command("list")
 def list_units(kind: KindOption = None) -> None:
     """Daftar OPD dan kecamatan dengan jumlah ASN-nya."""
@@ -79,17 +101,11 @@ def rename(
     wanted = _kind(kind)
 
     async def work(app: App) -> None:
-        await app.migrate()
-        now = app.clock()
-        async with app.sessions.begin() as session:
-            try:
-                unit = await one_unit(session, name, wanted)
-                renamed = await rename_unit(session, unit, new_name)
-            except UnitChangeRefused as refusal:
-                raise _refused(refusal) from None
-            await SqlAuditRepository(session).record(
-                "unit.renamed", actor_asn_id=None, channel="cli", subject=f"unit:{unit.id}",
-                details={"kind": unit.kind, "from": unit.name, "to": renamed.name}, now=now)
+        async with _unit_change(app) as session:
+            unit = await one_unit(session, name, wanted)
+            renamed = await rename_unit(session, unit, new_name)
+            await _audit(app, session, "unit.renamed", unit.id,
+                         {"kind": unit.kind, "from": unit.name, "to": renamed.name})
         say("unit_renamed", kind=unit.kind, old=unit.name, new=renamed.name)
 
     with_app(work)
@@ -108,19 +124,12 @@ def merge(
     wanted = _kind(kind)
 
     async def work(app: App) -> None:
-        await app.migrate()
-        now = app.clock()
-        async with app.sessions.begin() as session:
-            try:
-                found = await one_unit(session, source, wanted)
-                into = await one_unit(session, target, wanted)
-                plan = await (merge_plan if dry_run else merge_units)(session, found, into)
-            except UnitChangeRefused as refusal:
-                raise _refused(refusal) from None
+        async with _unit_change(app) as session:
+            found = await one_unit(session, source, wanted)
+            into = await one_unit(session, target, wanted)
+            plan = await (merge_plan if dry_run else merge_units)(session, found, into)
             if not dry_run:
-                await SqlAuditRepository(session).record(
-                    "unit.merged", actor_asn_id=None, channel="cli",
-                    subject=f"unit:{into.id}", details=plan.summary(), now=now)
+                await _audit(app, session, "unit.merged", into.id, plan.summary())
         say("unit_merge", plan=plan, dry_run=dry_run, listed=LISTED)
 
     with_app(work)

@@ -39,6 +39,9 @@ def unit_columns(kind_header: str) -> tuple[Column, ...]:
 
 @dataclass(frozen=True, slots=True)
 class ReportExport:
+    """What `export report` wrote: the month's report (kept or live) and its region totals,
+    for the summary the command says."""
+
     report: MonthlyReport
     totals: RegionTotals
 

@@ -1,6 +1,7 @@
 """What the admin's two imports share (`roster import`, `bpjs import`): a CSV read as Excel in
-Indonesia saves it, headers matched whatever their spelling, the exit codes, and the error
-that stops an import before it changes anything.
+Indonesia saves it, headers matched whatever their spelling, the exit codes, the error that
+stops an import before it changes anything, and what the admin is told of an unusable, empty
+or partly refused file.
 
 Excel writes UTF-8 (with or without a BOM), Windows-1252 or UTF-16 ("Unicode Text"), separated
 by commas, semicolons (the list separator of Indonesian regional settings) or tabs.
@@ -11,9 +12,10 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from admin.cli_output import say
 
@@ -38,6 +40,49 @@ class UnusableFile(Exception):
     def tell(self) -> None:
         """Say why to the admin (cli/<template>)."""
         say(self.template, **self.context)
+
+
+ProblemT = TypeVar("ProblemT")
+
+
+@dataclass(slots=True)
+class ImportTotals(Generic[ProblemT]):
+    """The counts both imports keep: the rows read and the rows refused (with their line)."""
+
+    rows: int = 0
+    problems: list[ProblemT] = field(default_factory=list)
+
+    @property
+    def refused(self) -> int:
+        return len(self.problems)
+
+    @property
+    def exit_code(self) -> int:
+        """2 for a file without rows, 1 when any row was refused, else 0."""
+        if self.rows == 0:
+            return EXIT_UNUSABLE
+        return EXIT_REFUSED if self.problems else EXIT_OK
+
+
+TotalsT = TypeVar("TotalsT", bound=ImportTotals[Any])
+
+
+async def import_and_tell(name: str, path: Path, run: Callable[[], Awaitable[TotalsT]]
+                          ) -> tuple[int, TotalsT | None]:
+    """Run an import and tell the admin what every import tells: why the file is unusable,
+    that it is empty, or which rows were refused (cli/<name>_empty, cli/<name>_problems).
+    The totals come back only when there is a summary still to say."""
+    try:
+        totals = await run()
+    except UnusableFile as unusable:
+        unusable.tell()
+        return EXIT_UNUSABLE, None
+    if totals.rows == 0:
+        say(f"{name}_empty", path=str(path))
+        return totals.exit_code, None
+    if totals.problems:
+        say(f"{name}_problems", problems=totals.problems)
+    return totals.exit_code, totals
 
 
 def header_key(name: object, aliases: Mapping[str, str]) -> str:

@@ -17,6 +17,8 @@ KECAMATAN_CSV = Path(storage.__file__).parent / "data" / "kendal_kecamatan.csv"
 
 @dataclass(frozen=True, slots=True)
 class Kecamatan:
+    """One kecamatan of the region as Kemendagri lists it: its code and its name."""
+
     code: str
     name: str
 

@@ -23,13 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin.cli_output import progress_bar, say
 from admin.imports import (
-    EXIT_OK,
-    EXIT_REFUSED,
-    EXIT_UNUSABLE,
     SCIENTIFIC,
     CsvFile,
+    ImportTotals,
     UnusableFile,
     column_positions,
+    import_and_tell,
     shown_cell,
 )
 from bot.app import App
@@ -62,6 +61,21 @@ class Problem:
 
 
 @dataclass(slots=True)
+class Totals(ImportTotals[Problem]):
+    """What one `roster import` did, for the summary the admin reads."""
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    new_units: list[str] = field(default_factory=list)
+    kecamatan_known: int = 0
+
+    @property
+    def taken(self) -> int:
+        return self.added + self.updated + self.unchanged
+
+
+@dataclass(slots=True)
 class Checked:
     """A row that passed every check, its unit still a name (it may not exist yet)."""
 
@@ -71,25 +85,6 @@ class Checked:
     phone: str
     kecamatan_id: int | None
     position: str | None
-
-
-@dataclass(slots=True)
-class Totals:
-    rows: int = 0
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    new_units: list[str] = field(default_factory=list)
-    kecamatan_known: int = 0
-
-    @property
-    def refused(self) -> int:
-        return len(self.problems)
-
-    @property
-    def taken(self) -> int:
-        return self.added + self.updated + self.unchanged
 
 
 def clean(text: str) -> str:
@@ -278,8 +273,8 @@ class RosterWriter:
         self._totals.unchanged += counts.unchanged
 
 
-async def import_roster(app: App, path: Path) -> tuple[int, Totals]:
-    """Import the file; the exit code and what happened, for the caller to report."""
+async def import_roster(app: App, path: Path) -> Totals:
+    """Import the file; what happened (its exit code among it), for the caller to report."""
     roster = RosterFile(path)
     totals = Totals()
     try:
@@ -318,28 +313,19 @@ async def import_roster(app: App, path: Path) -> tuple[int, Totals]:
                 progress.update(task, completed=totals.rows, total=totals.rows)
     finally:
         roster.close()
-    if totals.rows == 0:
-        return EXIT_UNUSABLE, totals
-    return (EXIT_REFUSED if totals.problems else EXIT_OK), totals
+    return totals
 
 
 async def import_roster_file(app: App, path: Path) -> int:
     """`asn-peduli roster import`: import, tell the admin everything, return the exit code."""
-    try:
-        code, totals = await import_roster(app, path)
-    except UnusableFile as unusable:
-        unusable.tell()
-        return EXIT_UNUSABLE
-    if totals.rows == 0:
-        say("roster_empty", path=str(path))
+    code, totals = await import_and_tell("roster", path, lambda: import_roster(app, path))
+    if totals is None:
         return code
-    if totals.problems:
-        say("roster_problems", problems=totals.problems)
-        if not totals.kecamatan_known and any(
-            reason["code"] == "kecamatan_unknown"
-            for problem in totals.problems for reason in problem.reasons
-        ):
-            say("roster_no_kecamatan")
+    if not totals.kecamatan_known and any(
+        reason["code"] == "kecamatan_unknown"
+        for problem in totals.problems for reason in problem.reasons
+    ):
+        say("roster_no_kecamatan")
     if totals.new_units:
         say("roster_new_units", names=totals.new_units, limit=NEW_UNITS_SHOWN)
     say("roster_summary", path=str(path), rows=totals.rows, taken=totals.taken,

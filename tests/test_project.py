@@ -84,3 +84,28 @@ def test_ruff_is_clean():
         cwd=ROOT, capture_output=True, text=True, timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _imported_modules(path: Path) -> set[str]:
+    """The dotted names `path` imports, with `from tests.x import test_y` as tests.x.test_y."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def test_no_test_module_imports_another():
+    """A world, seed or helper two test modules share lives in tests/support/, named for what
+    it holds: a test module that borrows from another breaks when that one is moved or split,
+    and a reader looking for the shared thing finds it among tests of something else."""
+    offenders = sorted(
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in (ROOT / "tests").rglob("*.py")
+        for module in _imported_modules(path)
+        if module.startswith("tests.") and module.rsplit(".", 1)[-1].startswith("test_")
+    )
+    assert offenders == []

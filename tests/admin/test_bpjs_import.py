@@ -12,23 +12,21 @@ from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import func, select
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from admin.bpjs_import import ResultApplier, import_results_file
 from admin.cli import cli
 from storage.models import AuditLog, DeductionRefund, Enrollment, OutboxMessage
 from tests.conftest import make_settings, migrated_app
-from tests.storage.test_reports import Fixture, seed_reports
 from tests.support.cli import point_cli_at
+from tests.support.office_files import write_csv
+from tests.support.outbox_texts import news
+from tests.support.processes import count
+from tests.support.report_world import Fixture, seed_reports
 
 NOW = datetime(2025, 10, 6, 2, 0, tzinfo=UTC)
 A2_CHAT = "5002"  # a2 linked a Telegram chat; a10 never did
-
-
-def write_csv(path: Path, lines: list[str]) -> Path:
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
 
 
 async def enrollment(app, enrollment_id: int) -> Enrollment:
@@ -36,19 +34,6 @@ async def enrollment(app, enrollment_id: int) -> Enrollment:
         found = await session.get(Enrollment, enrollment_id)
         assert found is not None
         return found
-
-
-async def news(app, chat_id: str) -> list[str]:
-    async with app.sessions() as session:
-        rows = await session.scalars(
-            select(OutboxMessage).where(OutboxMessage.chat_id == chat_id,
-                                        OutboxMessage.kind == "news").order_by(OutboxMessage.id))
-        return [app.cipher.decrypt_json(row.body_enc)["text"] for row in rows]
-
-
-async def count(app, model) -> int:
-    async with app.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def assert_no_full_nik(output: str, fixture: Fixture) -> None:

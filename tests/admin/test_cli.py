@@ -4,19 +4,15 @@ environment, the way a newcomer runs it from the README."""
 from __future__ import annotations
 
 import os
-import sqlite3
 import subprocess
 import sys
-from contextlib import closing
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from typer.testing import CliRunner
 
-from admin.cli import cli
 from storage.crypto import generate_key
-from tests.support.cli import SETTING_NAMES, clear_settings
+from tests.support.cli import SETTING_NAMES, clear_settings, query, run
 
 DATA = Path(__file__).parents[1] / "data" / "roster"
 EXECUTABLE = Path(sys.executable).with_name("asn-peduli")
@@ -37,18 +33,6 @@ def env_values(path: Path) -> dict[str, str]:
     pairs = (line.split("=", 1) for line in path.read_text().splitlines()
              if line and not line.startswith("#"))
     return dict(pairs)
-
-
-def query(database: Path, sql: str) -> list[tuple]:
-    with closing(sqlite3.connect(database)) as connection:
-        return connection.execute(sql).fetchall()
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 def test_init_env_writes_fresh_keys_and_keeps_an_existing_file(fresh_dir):

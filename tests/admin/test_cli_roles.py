@@ -4,59 +4,33 @@ codes, idempotent grants, every change audited, the ASN told in their chat."""
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from admin.cli import cli
-from bot.app import create_app
-from bot.settings import Settings
 from tests.conftest import BUDI, SRI, make_settings, seed_roster
+from tests.support.cli import prepare_database, query
+from tests.support.cli import run as run_cli
 
 UNKNOWN_NIP = "197001012000011999"
 
 
 @pytest.fixture
-def database(tmp_path, monkeypatch) -> Iterator[Path]:
+def database(tmp_path, monkeypatch) -> Path:
     """A migrated, seeded SQLite file; the settings reach the command through the
     environment, as they do for an operator."""
     path = tmp_path / "asn.db"
-    settings = make_settings(f"sqlite+aiosqlite:///{path}")
-
-    async def prepare() -> None:
-        app = create_app(settings)
-        try:
-            await app.migrate()
-            await seed_roster(app)
-        finally:
-            await app.close()
-
-    asyncio.run(prepare())
-    for name in Settings.model_fields:
-        monkeypatch.delenv(name.upper(), raising=False)
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("DATABASE_URL", settings.database_url)
-    monkeypatch.setenv("DATA_ENCRYPTION_KEYS", settings.data_encryption_keys.get_secret_value())
-    monkeypatch.setenv("NIK_HASH_KEY", settings.nik_hash_key.get_secret_value())
-    yield path
+    prepare_database(monkeypatch, make_settings(f"sqlite+aiosqlite:///{path}"), tmp_path,
+                     seed_roster)
+    return path
 
 
 def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["role", *args])
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
-
-
-def query(path: Path, sql: str) -> list[tuple]:
-    with closing(sqlite3.connect(path)) as connection:
-        return connection.execute(sql).fetchall()
+    """One `asn-peduli role` command: its exit code and output."""
+    return run_cli("role", *args)
 
 
 def roles(path: Path) -> list[tuple]:

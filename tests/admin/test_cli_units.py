@@ -6,24 +6,21 @@ are checked on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sqlite3
-from collections.abc import Iterator
 from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
 
-from bot.app import App, create_app
+from bot.app import App
 from storage.models import Asn, Broadcast, Chat, Role, Unit, Worker
 from storage.reports import unit_progress
 from storage.units import UnitChangeRefused, merge_units, one_unit, rename_unit
-from tests.admin.test_exports import run
 from tests.conftest import make_settings
-from tests.support.cli import point_cli_at
+from tests.support.cli import prepare_database, query, run
+from tests.support.processes import count
 
 NOW = datetime(2025, 8, 21, 3, 0, tzinfo=UTC)
 
@@ -68,26 +65,10 @@ async def seed(app: App) -> dict[str, int]:
 
 
 @pytest.fixture
-def database(tmp_path, monkeypatch) -> Iterator[Path]:
+def database(tmp_path, monkeypatch) -> Path:
     path = tmp_path / "asn.db"
-    settings = make_settings(f"sqlite+aiosqlite:///{path}")
-
-    async def prepare() -> None:
-        app = create_app(settings)
-        try:
-            await app.migrate()
-            await seed(app)
-        finally:
-            await app.close()
-
-    asyncio.run(prepare())
-    point_cli_at(monkeypatch, settings, tmp_path)
-    yield path
-
-
-def query(path: Path, sql: str) -> list[tuple]:
-    with closing(sqlite3.connect(path)) as connection:
-        return connection.execute(sql).fetchall()
+    prepare_database(monkeypatch, make_settings(f"sqlite+aiosqlite:///{path}"), tmp_path, seed)
+    return path
 
 
 def snapshot(path: Path) -> list[list[tuple]]:
@@ -202,11 +183,6 @@ def test_an_opd_and_a_kecamatan_of_one_name_need_the_kind(database):
 
 
 # --- the rules on both engines ------------------------------------------------------------
-
-async def count(app: App, model, *where) -> int:
-    async with app.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
 
 async def test_a_kecamatan_merge_moves_people_addresses_broadcasts_and_the_camat(app_any_db):
     ids = await seed(app_any_db)

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import shlex
-import sqlite3
-from contextlib import closing
 from datetime import date
 from pathlib import Path
 
 import phonenumbers
 import pytest
 from sqlalchemy import func, select, text
-from typer.testing import CliRunner
 
-from admin.cli import cli
 from admin.demo_data import (
     COVERAGE,
     DEMO_ASN,
@@ -40,14 +35,10 @@ from storage.models import (
     Unit,
     Worker,
 )
-from tests.conftest import make_settings, migrated_app, seed_roster
+from tests.conftest import make_settings, seed_roster
 from tests.support.chat import ChatClient, texts
-from tests.support.cli import point_cli_at
-
-
-async def count(app, model, *where) -> int:
-    async with app.sessions() as session:
-        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+from tests.support.cli import prepare_database, query, run
+from tests.support.processes import count
 
 
 async def table_counts(app) -> dict[str, int]:
@@ -210,26 +201,13 @@ async def test_ensure_demo_data_leaves_a_real_roster_alone(app, capsys):
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def cli_run(*args: str, stdin: str | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args), input=stdin)
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
-
-
 @pytest.fixture
 def demo_database(tmp_path, monkeypatch) -> Path:
     """A demo roster of 100 ASN in a SQLite file the command line is pointed at."""
-    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}")
-
-    async def prepare() -> None:
-        async with migrated_app(settings) as app:
-            await write_demo_data(app, asn_count=100)
-
-    asyncio.run(prepare())
     folder = tmp_path / "work"
     folder.mkdir()
-    point_cli_at(monkeypatch, settings, folder)
+    prepare_database(monkeypatch, make_settings(f"sqlite+aiosqlite:///{tmp_path / 'demo.db'}"),
+                     folder, lambda app: write_demo_data(app, asn_count=100))
     return tmp_path / "demo.db"
 
 
@@ -239,27 +217,25 @@ def test_every_role_command_of_the_readme_works_on_the_demo_roster(demo_database
                 if "asn-peduli role grant" in line and "NIP ROLE" not in line]
     assert len(commands) == 3
     for command in commands:
-        code, out = cli_run(*command)
+        code, out = run(*command)
         assert code == 0, (command, out)
     for person in DEMO_ROLE_HOLDERS:
         unit = {"coordinator": ["--unit", person.unit],
                 "camat": ["--unit", f"Kecamatan {person.kecamatan}"], "admin": []}[person.role]
-        code, out = cli_run("role", "grant", person.nip, str(person.role), *unit)
+        code, out = run("role", "grant", person.nip, str(person.role), *unit)
         assert code == 0, (person, out)
-    code, out = cli_run("role", "list")
+    code, out = run("role", "list")
     assert "197001011995031002" in out and "Patebon" in out
 
 
 def test_a_second_person_chats_as_another_console_user(demo_database):
     camat = DEMO_ROLE_HOLDERS[1]
-    code, out = cli_run("chat", "--user", "2",
+    code, out = run("chat", "--user", "2",
                         stdin=f"{camat.nip}\n1\n{camat.phone_local}\n")
 
     assert code == 0, out
     assert f"Terima kasih, {camat.name} ({camat.unit}). Akun Anda sudah terhubung." in out
-    with closing(sqlite3.connect(demo_database)) as database:
-        states = dict(database.execute(
-            "SELECT user_id, state FROM conversation_states").fetchall())
+    states = dict(query(demo_database, "SELECT user_id, state FROM conversation_states"))
     assert states == {2: "Menu:main"}
 
 

@@ -13,7 +13,7 @@ import io
 import re
 import zipfile
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -26,11 +26,12 @@ from admin.export_payroll import export_payroll
 from admin.export_report import export_report
 from bot.app import App
 from storage.models import Asn, DeductionRefund, Enrollment, Unit, Worker
-from tests.admin.test_exports import AUGUST, csv_rows
 from tests.conftest import make_settings, migrated_app
-from tests.storage.test_reports import KESEHATAN, SOSIAL, Fixture, seed_reports
+from tests.support.office_files import csv_rows
+from tests.support.report_world import AT, KESEHATAN, SOSIAL, Fixture, seed_reports
+from tests.support.shop import NOW
 
-NOW = datetime(2025, 10, 5, 3, 0, tzinfo=UTC)
+AUGUST = AT.date().replace(month=8)
 SEPTEMBER = AUGUST.replace(month=9)  # a1 pays for E1 and E2 in September, b1 and b2 for one
 # How openpyxl reads a month or date cell back.
 AUGUST_CELL, SEPTEMBER_CELL = datetime(2025, 8, 1), datetime(2025, 9, 1)

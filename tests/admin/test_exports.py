@@ -4,8 +4,6 @@ in an owner-only file, and the commands say what they wrote."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import stat
 from collections.abc import AsyncIterator
@@ -15,14 +13,11 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
-from typer.testing import CliRunner
 
-from admin.cli import cli
 from admin.export_bpjs import COLUMNS as BATCH_COLUMNS
 from admin.export_bpjs import export_bpjs_batch
 from admin.export_payroll import export_payroll
 from admin.export_report import export_report
-from bot.settings import PremiumRow
 from storage.models import (
     AuditLog,
     DeductionAgreement,
@@ -31,46 +26,12 @@ from storage.models import (
     PayrollEntry,
 )
 from storage.reports import unit_progress
-from tests.conftest import make_settings, migrated_app
-from tests.storage.test_reports import AT, KESEHATAN, SATPOL, SOSIAL, seed_reports
-from tests.support.cli import point_cli_at
+from tests.support.cli import point_cli_at, run
+from tests.support.office_files import csv_rows, month, payroll_table, sep, sheet_rows
+from tests.support.report_world import AT, KESEHATAN, SATPOL, SOSIAL, seed_reports
+from tests.support.shop import NOW, SCHEDULE
 
 AUGUST = AT.date().replace(month=8)
-NOW = datetime(2025, 10, 5, 3, 0, tzinfo=UTC)
-# The regular premium, a 50% discount in September 2025 only, then the regular one again.
-SCHEDULE = [
-    PremiumRow(effective_from=datetime(2022, 1, 1).date(), jkk=10_000, jkm=6_800),
-    PremiumRow(effective_from=datetime(2025, 9, 1).date(), jkk=5_000, jkm=3_400),
-    PremiumRow(effective_from=datetime(2025, 10, 1).date(), jkk=10_000, jkm=6_800),
-]
-
-
-def month(text: str):
-    year, number = text.split("-")
-    return datetime(int(year), int(number), 1).date()
-
-
-@pytest.fixture
-async def shop(sqlite_url):
-    """The report fixture on SQLite with the discounted schedule and a fixed clock."""
-    settings = make_settings(sqlite_url, premium_schedule=SCHEDULE)
-    async with migrated_app(settings, clock=lambda: NOW) as app:
-        yield app
-
-
-def sheet_rows(path: Path, title: str) -> list[tuple]:
-    workbook = load_workbook(path)
-    try:
-        return [tuple(row) for row in workbook[title].iter_rows(values_only=True)]
-    finally:
-        workbook.close()
-
-
-def csv_rows(path: Path) -> list[list[str]]:
-    raw = path.read_bytes()
-    assert raw.startswith(b"\xef\xbb\xbf"), "Excel needs the BOM to read UTF-8"
-    assert b"\r\n" in raw
-    return list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""), delimiter=";"))
 
 
 def mode(path: Path) -> int:
@@ -116,7 +77,7 @@ async def test_the_report_workbook_holds_the_numbers_of_unit_progress(app_any_db
         assert all(isinstance(value, int) for row in rows for value in (row[2], row[3]))
     workbook.close()
 
-    # and by hand, as tests/storage/test_reports.py counted them
+    # and by hand, as tests/support/report_world.py counted them
     assert sheet_rows(path, "OPD")[1:] == [
         (1, KESEHATAN, 10, 5, 0.5, 2, 4, 1),
         (1, SOSIAL, 4, 2, 0.5, 2, 3, -1),
@@ -152,20 +113,6 @@ async def test_the_current_month_is_reported_as_of_now(app, tmp_path):
 
 
 # --- the payroll-deduction list -------------------------------------------------------------
-
-def payroll_table(path: Path, title: str) -> tuple[list[str], tuple, list[tuple], tuple]:
-    """An XLSX list's sheet as its parts: the heading lines, the header, the rows, the TOTAL
-    row (the last)."""
-    rows = sheet_rows(path, title)
-    start = next(index for index, row in enumerate(rows) if row[0] == "NIP")
-    heading = [row[0] for row in rows[:start] if row[0] is not None]
-    return heading, rows[start], rows[start + 1:-1], rows[-1]
-
-
-def sep(month_number: int) -> datetime:
-    """A month cell as openpyxl reads it back."""
-    return datetime(2025, month_number, 1)
-
 
 # Only workers BPJS registered before the month began; the regular premium in August.
 PAYROLL_AUGUST = [
@@ -375,13 +322,6 @@ def cli_env(shop, tmp_path, monkeypatch):
     point_cli_at(monkeypatch, shop.settings, folder, PREMIUM_SCHEDULE=json.dumps(
         [row.model_dump(mode="json") for row in SCHEDULE]))
     return folder
-
-
-def run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
 
 
 @pytest.fixture

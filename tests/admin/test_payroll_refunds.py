@@ -6,7 +6,7 @@ to give back: all of them for a worker it refuses, those before the first deduct
 one it registers. The ASN is told how much for which months; the next payroll list carries
 the refunds to the treasurer, once, with a total; the ASN's other worker is still deducted.
 
-The clock is 5 October 2025 10:00 WIB (tests/admin/test_exports.py's shop); September 2025 has the
+The clock is 5 October 2025 10:00 WIB (tests/support/shop.py); September 2025 has the
 discounted premium (Rp8.400), the other months Rp16.800.
 """
 
@@ -20,16 +20,15 @@ from sqlalchemy import select, update
 from admin.bpjs_import import import_results_file
 from admin.export_payroll import export_payroll
 from storage.models import AuditLog, DeductionRefund, Enrollment, OutboxMessage, PayrollEntry
-from tests.admin import test_exports
-from tests.admin.test_bpjs_import import count, news, write_csv
-from tests.admin.test_exports import NOW, csv_rows, month, payroll_table, sep
-from tests.storage.test_reports import KESEHATAN, SOSIAL, Fixture, seed_reports
-
-shop = test_exports.shop  # SQLite, the clock above, the discounted September
+from tests.support.office_files import csv_rows, month, payroll_table, sep, write_csv
+from tests.support.outbox_texts import news
+from tests.support.processes import count
+from tests.support.report_world import KESEHATAN, SOSIAL, Fixture, seed_reports
+from tests.support.shop import NOW
 
 A1_CHAT, A2_CHAT = "5001", "5002"  # a10 never linked a chat
 # What the former lists took: (enrolment, month, amount). a1's second worker E2 still waits
-# for BPJS here; a10's E11 and a2's E3 are verified (tests/storage/test_reports.py).
+# for BPJS here; a10's E11 and a2's E3 are verified (tests/support/report_world.py).
 LISTED_BEFORE = [
     ("E2", "2025-09", 8_400), ("E2", "2025-10", 16_800),
     ("E11", "2025-08", 16_800), ("E11", "2025-09", 8_400), ("E11", "2025-10", 16_800),

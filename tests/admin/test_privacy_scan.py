@@ -39,13 +39,16 @@ from datetime import date
 from pathlib import Path
 
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
-from admin.cli import cli
 from admin.cli_app import load_settings
 from storage.models import DeductionAgreement
 from tests.conftest import BUDI, SRI, make_settings, migrated_app
-from tests.e2e.test_telegram import (
+from tests.support.chat import ChatClient, texts
+from tests.support.cli import point_cli_at, run
+from tests.support.fake_telegram import FakeTelegram
+from tests.support.loopback import loopback_only
+from tests.support.processes import cli_env, kill, start_cli
+from tests.support.telegram_user import (
     FAST_CHAT_RATE,
     NIK,
     TelegramUser,
@@ -53,11 +56,6 @@ from tests.e2e.test_telegram import (
     enrol_until_nik,
     identify,
 )
-from tests.support.chat import ChatClient, texts
-from tests.support.cli import point_cli_at
-from tests.support.fake_telegram import FakeTelegram
-from tests.support.loopback import loopback_only
-from tests.support.processes import cli_env, kill, start_cli
 
 
 @dataclass(frozen=True)
@@ -128,11 +126,9 @@ async def enrol(client: ChatClient, worker: WorkerData, kecamatan: str) -> None:
 
 def cli_run(*args: str) -> str:
     """One `asn-peduli` command, as the admin types it; its output."""
-    result = CliRunner().invoke(cli, list(args))
-    if result.exception and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    assert result.exit_code == 0, result.output
-    return result.output
+    code, out = run(*args)
+    assert code == 0, out
+    return out
 
 
 def file_texts(path: Path) -> dict[str, bytes]:

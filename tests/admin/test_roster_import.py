@@ -6,11 +6,13 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from admin.roster_file import import_roster_file
+from bot.app import App
 from flows.phone import InvalidPhone, parse_e164, to_e164
 from storage.models import Asn, Unit
 from tests.conftest import BUDI, seed_roster
@@ -60,12 +62,16 @@ def assert_no_phone_in_full(output: str, phones: list[str]) -> None:
         assert digits_only(phone)[-9:] not in flat, phone
 
 
+async def imported(app: App, path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    """`roster import` of `path`: its exit code and what it told the admin."""
+    code = await import_roster_file(app, path)
+    return code, capsys.readouterr().out
+
+
 async def test_good_file_is_taken_with_phones_in_e164(app_any_db, capsys):
     await seed_roster(app_any_db)
 
-    code = await import_roster_file(app_any_db, DATA / "good.csv")
-
-    out = capsys.readouterr().out
+    code, out = await imported(app_any_db, DATA / "good.csv", capsys)
     assert code == 0
     assert "6 baris dibaca" in out
     assert "diterima: 6 (baru 6, diperbarui 0, tidak berubah 0)" in out
@@ -97,9 +103,7 @@ async def test_importing_the_same_file_again_changes_nothing(app_any_db, capsys)
     before = await roster(app_any_db)
     capsys.readouterr()
 
-    code = await import_roster_file(app_any_db, DATA / "good.csv")
-
-    out = capsys.readouterr().out
+    code, out = await imported(app_any_db, DATA / "good.csv", capsys)
     assert code == 0
     assert "diterima: 6 (baru 0, diperbarui 0, tidak berubah 6)" in out
     assert "OPD baru" not in out
@@ -121,9 +125,7 @@ async def test_a_changed_row_updates_the_roster(app, tmp_path, capsys):
     path.write_text(changed)
     capsys.readouterr()
 
-    code = await import_roster_file(app, path)
-
-    out = capsys.readouterr().out
+    code, out = await imported(app, path, capsys)
     assert code == 0
     assert "diterima: 6 (baru 0, diperbarui 1, tidak berubah 5)" in out
     assert "OPD baru dibuat (1): Dinas Sosial." in out
@@ -139,9 +141,7 @@ async def test_a_changed_row_updates_the_roster(app, tmp_path, capsys):
 async def test_rows_with_problems_are_listed_and_the_good_rows_taken(app_any_db, capsys):
     await seed_roster(app_any_db)
 
-    code = await import_roster_file(app_any_db, DATA / "problems.csv")
-
-    out = capsys.readouterr().out
+    code, out = await imported(app_any_db, DATA / "problems.csv", capsys)
     assert code == 1
     assert "5 baris ditolak dan tidak disimpan:" in out
     assert "baris 3: NIP harus 18 angka (tertulis 17 angka)" in out
@@ -178,9 +178,8 @@ async def test_every_other_refusal_reason_is_told(app, tmp_path, capsys):
         f"198807072012122005,Sri Rahayu,Diskominfo,085611112005,{long_text}\n"
     )
 
-    assert await import_roster_file(app, path) == 1
-
-    out = capsys.readouterr().out
+    code, out = await imported(app, path, capsys)
+    assert code == 1
     assert "baris 2: NIP kosong\n" in out
     assert "baris 3: NIP tidak diawali tanggal lahir yang benar (TTTTBBHH)\n" in out
     assert "baris 4: nama lebih dari 200 karakter\n" in out
@@ -201,9 +200,8 @@ async def test_many_new_units_are_summed_up(app, tmp_path, capsys):
     path = tmp_path / "units.csv"
     path.write_text("\n".join(lines) + "\n")
 
-    assert await import_roster_file(app, path) == 0
-
-    out = capsys.readouterr().out
+    code, out = await imported(app, path, capsys)
+    assert code == 0
     assert "OPD baru dibuat (25): Unit Baru 01, Unit Baru 02," in out
     assert "Unit Baru 20, dan 5 lainnya." in out and "Unit Baru 21" not in out
     assert "Periksa ejaannya" in out
@@ -214,9 +212,7 @@ async def test_a_file_without_a_required_column_writes_nothing(app_any_db, capsy
     await seed_roster(app_any_db)
     before = await roster(app_any_db)
 
-    code = await import_roster_file(app_any_db, DATA / "missing_column.csv")
-
-    out = capsys.readouterr().out
+    code, out = await imported(app_any_db, DATA / "missing_column.csv", capsys)
     assert code == 2
     assert "kolom wajib no_hp tidak ditemukan" in out
     assert "Kolom yang ditemukan: nip, nama, unit, kecamatan." in out
@@ -229,9 +225,7 @@ async def test_a_file_without_a_required_column_writes_nothing(app_any_db, capsy
 async def test_semicolons_a_bom_and_capitalised_headers_as_excel_writes_them(app, capsys):
     await seed_roster(app)
 
-    code = await import_roster_file(app, DATA / "semicolon_bom.csv")
-
-    out = capsys.readouterr().out
+    code, out = await imported(app, DATA / "semicolon_bom.csv", capsys)
     assert code == 0
     assert "2 baris dibaca" in out  # the trailing ";;;;;" row is blank, not a refusal
     held = await roster(app)
@@ -276,9 +270,8 @@ async def test_a_broken_file_half_way_writes_nothing(app, tmp_path, capsys):
     runaway = "x" * 200_000  # beyond what any CSV cell may hold
     path.write_text((DATA / "good.csv").read_text() + f"199505052020011007,{runaway},,,\n")
 
-    assert await import_roster_file(app, path) == 2
-
-    out = capsys.readouterr().out
+    code, out = await imported(app, path, capsys)
+    assert code == 2
     assert "tidak dapat dibaca sebagai CSV (masalah di baris 8)" in out
     assert "Tidak ada data yang disimpan." in out
     assert await roster(app) == before
@@ -299,9 +292,8 @@ async def test_an_unclosed_quote_or_a_stray_control_character_refuses_the_row(
         "198807072012122005,Sri Rahayu,Diskominfo,085611112005\n"
     )
 
-    assert await import_roster_file(app, path) == 1
-
-    out = capsys.readouterr().out
+    code, out = await imported(app, path, capsys)
+    assert code == 1
     assert "baris 3: kolom nama berisi karakter tak terlihat" in out
     assert "baris 4: baris ini sampai baris 6 terbaca sebagai satu sel" in out
     assert set(await roster(app)) == {BUDI.nip, "199001012015032002", "197001011995031001"}
@@ -322,9 +314,7 @@ async def test_a_file_with_only_a_header_or_nothing_at_all_is_refused(app, tmp_p
 
 
 async def test_an_installation_without_kecamatan_says_so_once(app, capsys):
-    code = await import_roster_file(app, DATA / "good.csv")
-
-    out = capsys.readouterr().out
+    code, out = await imported(app, DATA / "good.csv", capsys)
     assert code == 1
     assert out.count("tidak dikenal") == 5  # the sixth row leaves kecamatan empty
     assert out.count("Basis data belum berisi daftar kecamatan") == 1
@@ -334,8 +324,8 @@ async def test_a_file_that_is_not_text_or_not_there_is_refused(app, tmp_path, ca
     binary = tmp_path / "roster.xlsx"
     binary.write_bytes(b"PK\x03\x04\x81\x8d\x8f\x90\x9d" * 10)
 
-    assert await import_roster_file(app, binary) == 2
-    out = capsys.readouterr().out
+    code, out = await imported(app, binary, capsys)
+    assert code == 2
     assert f"Berkas {binary} tidak dapat dibaca sebagai CSV. Simpan ulang dari Excel" in out
     assert await import_roster_file(app, tmp_path / "missing.csv") == 2
     assert "tidak dapat dibaca sebagai CSV" in capsys.readouterr().out

@@ -35,9 +35,8 @@ from bot.charts import (
 from storage.interfaces import UnitProgress
 from storage.report_snapshots import MonthlyReport
 from storage.reports import _ranked, unit_progress_all
-from tests.admin.test_exports import run
-from tests.storage.test_reports import AT, seed_reports
-from tests.support.cli import point_cli_at
+from tests.support.cli import point_cli_at, run
+from tests.support.report_world import AT, seed_reports
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 REGION = "Kabupaten Kendal"

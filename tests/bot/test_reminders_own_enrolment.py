@@ -8,7 +8,8 @@ import pytest
 
 from bot.app import App
 from bot.scheduler import Scheduler
-from tests.bot.test_reminders import World, outbox, wib
+from tests.support.outbox_texts import outbox
+from tests.support.reminder_world import World, wib
 
 
 @pytest.fixture

@@ -2,8 +2,8 @@
 moves OPD, new ASN on the roster) no longer changes it, whoever reports it again. The
 running month is counted live and says so.
 
-Built on the hand-counted fixture of tests/storage/test_reports.py (August 2025: Dinas Kesehatan
-5 of 10, Dinas Sosial 2 of 4, 7 of 14 in all)."""
+Built on the hand-counted report world of tests/support/report_world.py (August 2025: Dinas
+Kesehatan 5 of 10, Dinas Sosial 2 of 4, 7 of 14 in all)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from storage.report_snapshots import (
     monthly_report,
 )
 from storage.reports import unit_progress_all
-from tests.storage.test_reports import AT, KESEHATAN, SOSIAL, Fixture, as_rows, seed_reports
+from tests.support.report_world import AT, KESEHATAN, SOSIAL, Fixture, as_rows, seed_reports
 
 AUGUST = date(2025, 8, 1)
 SEPTEMBER_5 = datetime(2025, 9, 5, 3, 0, tzinfo=UTC)  # 10:00 WIB

@@ -33,6 +33,7 @@ from storage.interfaces import Address
 from storage.models import Asn, Broadcast, ChannelIdentity, OutboxMessage, Unit
 from storage.outbox import SqlOutbox
 from tests.conftest import make_settings, migrated_app
+from tests.support.cli import prepare_database, run
 from tests.support.fake_graph import FakeGraph
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.loopback import wait_until
@@ -160,15 +161,18 @@ async def test_a_broadcast_to_2000_survives_a_killed_sender(
         assert TEXT not in output
 
 
-async def test_the_worker_needs_a_channel(sqlite_url: str,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
-    """The worker names what is missing the way the CLI prints it, and exits with code 2."""
-    async with migrated_app(make_settings(sqlite_url)) as app:
-        with pytest.raises(NotConfigured) as problem:
-            await run_worker(app)
-        exited = not_configured(problem.value, "worker")
-        assert exited.exit_code == 2
-        assert "TELEGRAM_BOT_TOKEN" in capsys.readouterr().out
+async def _nothing(app: App) -> None:
+    """No seed: the worker stops before it reads any data."""
+
+
+def test_the_worker_needs_a_channel(sqlite_url: str, monkeypatch: pytest.MonkeyPatch,
+                                    tmp_path: Path) -> None:
+    """`asn-peduli worker` as an operator runs it: run_worker raises NotConfigured and the
+    command names what is missing, exit 2."""
+    prepare_database(monkeypatch, make_settings(sqlite_url), tmp_path, _nothing)
+    code, out = run("worker")
+    assert code == 2
+    assert "TELEGRAM_BOT_TOKEN" in out
 
 
 async def test_the_worker_sends_on_whatsapp_when_it_is_configured(
@@ -193,13 +197,10 @@ async def test_the_worker_sends_on_whatsapp_when_it_is_configured(
         assert (row.status, row.platform_message_id) == ("sent", message_key(message.wamid))
 
 
-async def test_a_half_configured_channel_is_named(sqlite_url: str,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    settings = make_settings(sqlite_url, whatsapp_phone_number_id="1234567890")
-    async with migrated_app(settings) as app:
-        with pytest.raises(NotConfigured) as problem:
-            await run_worker(app)
-        exited = not_configured(problem.value, "worker")
-        assert exited.exit_code == 2
-        out = capsys.readouterr().out
-        assert "Pengirim pesan belum bisa berjalan" in out and "WHATSAPP_ACCESS_TOKEN" in out
+def test_a_half_configured_channel_is_named(sqlite_url: str, monkeypatch: pytest.MonkeyPatch,
+                                            tmp_path: Path) -> None:
+    prepare_database(monkeypatch, make_settings(sqlite_url), tmp_path, _nothing)
+    monkeypatch.setenv("WHATSAPP_PHONE_NUMBER_ID", "1234567890")
+    code, out = run("worker")
+    assert code == 2
+    assert "Pengirim pesan belum bisa berjalan" in out and "WHATSAPP_ACCESS_TOKEN" in out

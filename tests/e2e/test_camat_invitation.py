@@ -4,35 +4,15 @@ QR code) with the t.me link in its caption, accepted as Telegram would accept it
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 from bot.app import App
 from bot.telegram.channel import TelegramBot
 from tests.conftest import BUDI, make_settings, migrated_app
 from tests.e2e.test_telegram import FAST_CHAT_RATE, TelegramUser, identify, make_bot
+from bot.telegram import TelegramBot
+from tests.conftest import BUDI
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.route import grant_role
-
-
-@pytest.fixture
-async def tg_app(sqlite_url: str, fake: FakeTelegram) -> AsyncIterator[App]:
-    settings = make_settings(sqlite_url, telegram_bot_token=fake.token,
-                             telegram_api_base_url=fake.url,
-                             telegram_rate_private_chat=FAST_CHAT_RATE)
-    async with migrated_app(settings, roster=True) as application:
-        yield application
-
-
-@pytest.fixture
-async def bot(tg_app: App) -> AsyncIterator[TelegramBot]:
-    runner = make_bot(tg_app)
-    await runner.start()
-    try:
-        yield runner
-    finally:
-        await runner.stop()
+from tests.support.telegram_user import TelegramUser, identify
 
 
 class _Granting:

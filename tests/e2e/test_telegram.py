@@ -1,8 +1,6 @@
 """End to end over Telegram: the real python-telegram-bot client, polling a fake Bot API on
-127.0.0.1, through the dispatcher, flows, SQLite and the outbox sender.
-
-Each step waits until the update is committed (its id is in processed_updates) and the
-outbox is empty, so what a step returns is exactly what the user saw for it.
+127.0.0.1, through the dispatcher, flows, SQLite and the outbox sender; the user and the
+steps they walk are tests/support/telegram_user.py's.
 """
 
 from __future__ import annotations
@@ -43,149 +41,31 @@ from storage.models import (
 from storage.outbox import SqlOutbox
 from tests.conftest import BUDI, make_settings, migrated_app
 from tests.support.chat import texts
-from tests.support.fake_telegram import FakeTelegram, SentMessage, group
+from tests.support.fake_telegram import FakeTelegram, group
 from tests.support.loopback import wait_until
 from tests.support.processes import (
     PENDING,
     cli_env,
-    conversation_state,
     none_left,
-    settle,
     start_cli,
 )
+from tests.support.telegram_user import (
+    NIK,
+    USER,
+    TelegramUser,
+    enrol_from_name,
+    enrol_until_nik,
+    identify,
+    make_bot,
+)
 
-USER = 1001  # Budi's Telegram user id (and private chat id)
-BOT_ID = 123456  # the fake's bot (its token starts with it)
-NIK = "3324015708800001"
-WORKER_PHONE = "0857-1111-2222"
-
-
-# -- fixtures (the fake Bot API `fake` comes from tests/e2e/conftest.py) ----------------------
+# -- fixtures (the fake Bot API `fake`, `tg_settings`, `tg_app` and `bot` come from
+# tests/e2e/conftest.py) ---------------------------------------------------------------
 
 
 def test_the_network_guard_refuses_anything_but_loopback() -> None:
     with pytest.raises(AssertionError, match="outside loopback"):
         socket.create_connection(("192.0.2.1", 443), timeout=1)
-
-
-# Telegram's one message a second per chat would make every step of these conversations
-# wait a second per message of a reply; pacing has its own tests on a fake clock
-# (tests/bot/test_pacing.py), so here a chat may take its replies at once.
-FAST_CHAT_RATE = 1000.0
-
-
-@pytest.fixture
-def settings(sqlite_url: str, fake: FakeTelegram) -> Settings:
-    return make_settings(sqlite_url, telegram_bot_token=fake.token,
-                         telegram_api_base_url=fake.url,
-                         telegram_rate_private_chat=FAST_CHAT_RATE)
-
-
-@pytest.fixture
-async def tg_app(settings: Settings) -> AsyncIterator[App]:
-    async with migrated_app(settings, roster=True) as application:
-        yield application
-
-
-def make_bot(app: App) -> TelegramBot:
-    """Short long-poll and sender intervals keep stops quick; the fake wakes polls at once."""
-    return TelegramBot(app, poll_timeout=1, sender_poll_seconds=0.1)
-
-
-@pytest.fixture
-async def bot(tg_app: App) -> AsyncIterator[TelegramBot]:
-    runner = make_bot(tg_app)
-    await runner.start()
-    try:
-        yield runner
-    finally:
-        await runner.stop()
-
-
-class TelegramUser:
-    """One Telegram user talking to the bot through the fake server."""
-
-    def __init__(self, fake: FakeTelegram, app: App, user_id: int = USER) -> None:
-        self.fake = fake
-        self.app = app
-        self.user_id = user_id
-        self._seen = len(fake.messages(user_id))
-
-    async def settle(self, update_id: int, within: float = 10.0) -> list[SentMessage]:
-        """Wait until the update is committed and the outbox delivered; the new messages."""
-        await settle(self.app, "telegram", str(update_id), within)
-        messages = self.fake.messages(self.user_id)
-        new, self._seen = messages[self._seen:], len(messages)
-        return new
-
-    async def send(self, text: str) -> list[SentMessage]:
-        return await self.settle(self.fake.push_text(self.user_id, text))
-
-    async def press(self, label: str) -> list[SentMessage]:
-        """Press a button of the latest message that has inline buttons."""
-        return await self.settle(self.fake.press(self.last_with_buttons, label))
-
-    async def share_contact(self, phone: str, owner: int | None = None) -> list[SentMessage]:
-        owner = self.user_id if owner is None else owner
-        return await self.settle(self.fake.push_contact(self.user_id, phone, owner))
-
-    async def sticker(self) -> list[SentMessage]:
-        return await self.settle(self.fake.push_sticker(self.user_id))
-
-    @property
-    def last(self) -> SentMessage:
-        return self.fake.messages(self.user_id)[-1]
-
-    @property
-    def last_with_buttons(self) -> SentMessage:
-        for message in reversed(self.fake.messages(self.user_id)):
-            if message.inline_buttons:
-                return message
-        raise AssertionError("no message with inline buttons yet")
-
-    async def state(self) -> tuple[str | None, dict[str, Any]]:
-        return await conversation_state(self.app, BOT_ID, self.user_id)
-
-
-async def identify(user: TelegramUser) -> None:
-    """/start, NIP, own contact: Budi is linked and sees the main menu."""
-    shown = await user.send("/start")
-    assert "Selamat datang" in texts(shown) and "NIP" in shown[-1].text
-    shown = await user.send(BUDI.nip)
-    [ask_phone] = shown
-    # The contact can only be shared through a reply keyboard with request_contact.
-    assert ask_phone.reply_markup == {
-        "keyboard": [[{"text": "📱 Bagikan nomor HP saya", "request_contact": True}]],
-        "one_time_keyboard": True, "resize_keyboard": True,
-    }
-    shown = await user.share_contact("6281234567890")  # Telegram sends it without "+"
-    assert "Budi Santoso" in texts(shown) and "Menu utama" in shown[-1].text
-    assert shown[0].removes_keyboard
-
-
-async def enrol_until_nik(user: TelegramUser) -> None:
-    shown = await user.press("➕ Daftarkan pekerja")
-    assert "hubungan" in shown[-1].text.lower()
-    await user.press("Asisten rumah tangga")
-    shown = await user.send(NIK)
-    assert "nama" in shown[-1].text.lower()
-
-
-async def enrol_from_name(user: TelegramUser) -> list[SentMessage]:
-    """From the name to the agreed deduction; the last step's messages."""
-    await user.send("Siti Aminah")
-    shown = await user.press("✅ Ya")  # the birth date read from the NIK
-    await user.press("Pedagang kecil")
-    await user.send(WORKER_PHONE)
-    await user.press("Patebon")
-    await user.send("Kumpulrejo")
-    shown = await user.press("✅ Pekerja setuju")
-    summary = shown[-1]
-    assert "3324••••••••0001" in summary.text and NIK not in summary.text
-    assert "17 Agustus 1980" in summary.text
-    shown = await user.press("💾 Simpan")
-    assert "Rp16.800" in texts(shown)
-    return await user.press("✅ Saya setuju")
 
 
 async def assert_enrolled(app: App) -> None:
@@ -207,15 +87,22 @@ async def assert_enrolled(app: App) -> None:
         assert NIK not in column
 
 
+@pytest.fixture
+async def naming(fake: FakeTelegram, tg_app: App, bot: TelegramBot) -> TelegramUser:
+    """Budi, identified, enrolling a worker: the NIK given, the worker's name asked next."""
+    user = TelegramUser(fake, tg_app)
+    await identify(user)
+    await enrol_until_nik(user)
+    return user
+
+
 # -- the whole enrolment -------------------------------------------------------------------
 
 
 async def test_enrol_a_worker_over_telegram_from_start_to_agreed_deduction(
-    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+    fake: FakeTelegram, tg_app: App, naming: TelegramUser
 ) -> None:
-    user = TelegramUser(fake, tg_app)
-    await identify(user)
-    await enrol_until_nik(user)
+    user = naming
     shown = await enrol_from_name(user)
     assert "sudah dikirim" in texts(shown)
     await assert_enrolled(tg_app)
@@ -241,11 +128,9 @@ async def test_enrol_a_worker_over_telegram_from_start_to_agreed_deduction(
 
 
 async def test_a_sticker_gets_an_explanation_and_changes_nothing(
-    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+    fake: FakeTelegram, tg_app: App, naming: TelegramUser
 ) -> None:
-    user = TelegramUser(fake, tg_app)
-    await identify(user)
-    await enrol_until_nik(user)
+    user = naming
     before = await user.state()
     assert before[0] == "Enrollment:name"
     [explanation] = await user.sticker()
@@ -296,11 +181,9 @@ async def test_a_stale_button_is_explained_and_the_step_stays(
 
 
 async def test_a_5000_character_text_is_refused_kindly(
-    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+    fake: FakeTelegram, tg_app: App, naming: TelegramUser
 ) -> None:
-    user = TelegramUser(fake, tg_app)
-    await identify(user)
-    await enrol_until_nik(user)
+    user = naming
     before = await user.state()
     [explanation] = await user.send("A" * 5000)
     assert len(explanation.text) < 4096 and "A" * 100 not in explanation.text
@@ -308,11 +191,9 @@ async def test_a_5000_character_text_is_refused_kindly(
 
 
 async def test_a_redelivered_update_is_processed_once(
-    fake: FakeTelegram, tg_app: App, bot: TelegramBot
+    fake: FakeTelegram, tg_app: App, naming: TelegramUser
 ) -> None:
-    user = TelegramUser(fake, tg_app)
-    await identify(user)
-    await enrol_until_nik(user)
+    user = naming
     name_update = fake.push_text(USER, "Siti Aminah")
     [ask_birth_date] = await user.settle(name_update)
     assert "lahir" in ask_birth_date.text
@@ -392,7 +273,7 @@ async def test_a_command_in_a_group_is_answered_in_the_group(
 
 
 async def test_a_restarted_bot_resumes_the_conversation(
-    fake: FakeTelegram, settings: Settings, tg_app: App
+    fake: FakeTelegram, tg_settings: Settings, tg_app: App
 ) -> None:
     first = make_bot(tg_app)
     await first.start()
@@ -406,7 +287,7 @@ async def test_a_restarted_bot_resumes_the_conversation(
         await tg_app.close()
     assert state[0] == "Enrollment:name"
 
-    second_app = create_app(settings)  # a new process would build everything anew
+    second_app = create_app(tg_settings)  # a new process would build everything anew
     second = make_bot(second_app)
     await second.start()
     try:
@@ -432,13 +313,13 @@ async def _start_child(settings: Settings, fake: FakeTelegram, workdir: Path,
 
 
 async def test_the_cli_bot_killed_mid_conversation_resumes_after_a_restart(
-    fake: FakeTelegram, settings: Settings, tg_app: App, tmp_path: Path,
+    fake: FakeTelegram, tg_settings: Settings, tg_app: App, tmp_path: Path,
     children: list[asyncio.subprocess.Process],
 ) -> None:
     """`asn-peduli run` is SIGKILLed after the NIK and started again: the conversation goes
     on at the same step, nothing is lost or done twice, and SIGTERM stops it cleanly."""
     log = tmp_path / "bot.log"
-    first = await _start_child(settings, fake, tmp_path, log)
+    first = await _start_child(tg_settings, fake, tmp_path, log)
     children.append(first)
     user = TelegramUser(fake, tg_app)
     await identify(user)
@@ -448,7 +329,7 @@ async def test_the_cli_bot_killed_mid_conversation_resumes_after_a_restart(
     first.send_signal(signal.SIGKILL)
     assert await asyncio.wait_for(first.wait(), 10) == -signal.SIGKILL
 
-    second = await _start_child(settings, fake, tmp_path, log)
+    second = await _start_child(tg_settings, fake, tmp_path, log)
     children.append(second)
     assert await user.state() == state
     shown = await enrol_from_name(user)

@@ -13,7 +13,6 @@ import asyncio
 import signal
 import sqlite3
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -22,19 +21,21 @@ from sqlalchemy import func, select
 from bot.app import App
 from bot.settings import Settings
 from bot.telegram.channel import TelegramBot
+from bot.telegram import TelegramBot
 from storage.models import OutboxMessage, ProcessedUpdate
-from tests.conftest import BUDI, _postgres_admin, make_settings, migrated_app
-from tests.e2e.test_telegram import (
+from tests.conftest import BUDI, _postgres_admin, migrated_app
+from tests.support.fake_telegram import FakeTelegram, Fault, SentMessage
+from tests.support.loopback import wait_until
+from tests.support.processes import cli_env, conversation_state, settle, start_cli
+from tests.support.telegram_user import (
     BOT_ID,
     FAST_CHAT_RATE,
     NIK,
     USER,
     TelegramUser,
+    fast_settings,
     identify,
 )
-from tests.support.fake_telegram import FakeTelegram, Fault, SentMessage
-from tests.support.loopback import wait_until
-from tests.support.processes import cli_env, conversation_state, settle, start_cli
 
 # A Bot API answer may take this long before the client gives up; a long poll waits this
 # plus POLL_TIMEOUT. Planned slow answers come later than that.
@@ -48,18 +49,6 @@ def faulty_bot(app: App) -> TelegramBot:
     """Short timeouts and waits (at most 1 s between tries) keep the faults quick."""
     return TelegramBot(app, poll_timeout=POLL_TIMEOUT, sender_poll_seconds=0.1,
                        read_timeout=READ_TIMEOUT, max_retry=1.0)
-
-
-def fast_settings(database_url: str, fake: FakeTelegram) -> Settings:
-    return make_settings(database_url, telegram_bot_token=fake.token,
-                         telegram_api_base_url=fake.url,
-                         telegram_rate_private_chat=FAST_CHAT_RATE)
-
-
-@pytest.fixture
-async def tg_app(sqlite_url: str, fake: FakeTelegram) -> AsyncIterator[App]:
-    async with migrated_app(fast_settings(sqlite_url, fake), roster=True) as application:
-        yield application
 
 
 async def processed_count(app: App, update_ids: list[int]) -> dict[int, int]:

@@ -26,8 +26,8 @@ from storage.models import InboxUpdate, ProcessedUpdate
 from tests.conftest import BUDI, make_settings, migrated_app
 from tests.support.fake_graph import FakeGraph, RunningServer, running, until_healthy
 from tests.support.fake_telegram import FakeTelegram
-from tests.support.loopback import HOST, bind_free, wait_until
-from tests.support.processes import cli_env, count, start_cli
+from tests.support.loopback import HOST, wait_until
+from tests.support.processes import count, start_serve
 
 REQUEST_TIMEOUT = 2  # WEB_REQUEST_TIMEOUT_SECONDS here, so the tests wait little
 CLOSED_WITHIN = REQUEST_TIMEOUT + 20  # what a loaded machine may add to it
@@ -51,18 +51,6 @@ def settings(sqlite_url: str, graph: FakeGraph, fake: FakeTelegram) -> Settings:
         sqlite_url, web_request_timeout_seconds=REQUEST_TIMEOUT, web_max_connections=1000,
         telegram_bot_token=fake.token, telegram_api_base_url=fake.url,
         telegram_webhook_secret=TELEGRAM_SECRET, **graph.settings())
-
-
-@pytest.fixture
-async def web_app(settings: Settings) -> AsyncIterator[App]:
-    async with migrated_app(settings, roster=True) as application:
-        yield application
-
-
-@pytest.fixture
-async def server(web_app: App) -> AsyncIterator[RunningServer]:
-    async with running(web_server_from_settings(web_app)) as started:
-        yield started
 
 
 # -- raw connections -------------------------------------------------------------------------
@@ -159,6 +147,12 @@ async def nothing_stored(app: App) -> bool:
     return await count(app, InboxUpdate) == 0 and await count(app, ProcessedUpdate) == 0
 
 
+async def nothing_kept_a_moment_later(app: App) -> bool:
+    """Nothing stored even after the inbox worker had time to pick up anything kept."""
+    await asyncio.sleep(0.2)
+    return await nothing_stored(app)
+
+
 # -- requests that never finish arriving -----------------------------------------------------
 
 
@@ -223,24 +217,14 @@ async def test_serve_under_a_low_open_file_limit_outlasts_300_half_sent_requests
     resource = pytest.importorskip("resource")
     if not hasattr(resource, "prlimit"):
         pytest.skip("needs Linux's prlimit")
-    sock, url = bind_free()
-    port = sock.getsockname()[1]
-    sock.close()  # a free port, for the child to bind
-    env = cli_env(settings, WEB_HOST=HOST, WEB_PORT=str(port),
-                  WEB_REQUEST_TIMEOUT_SECONDS=str(REQUEST_TIMEOUT),
-                  **{name.upper(): str(value) for name, value in graph.settings().items()})
-    log = tmp_path / "serve.log"
-
-    def alive(started: asyncio.subprocess.Process) -> None:
-        assert started.returncode is None, log.read_text()
-
-    child = await start_cli("serve", env, tmp_path, log, lambda started: until_healthy(
-        url, lambda: alive(started), 30, what=log.read_text, every=0.05))
+    serving = await start_serve(settings, graph, tmp_path,
+                                WEB_REQUEST_TIMEOUT_SECONDS=str(REQUEST_TIMEOUT))
+    child, url, log = serving.child, serving.url, serving.log
     children.append(child)
     resource.prlimit(child.pid, resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
     async with connections(url) as opened:
         readers = [await opened.open(HALF_SENT[n % len(HALF_SENT)]) for n in range(300)]
-        await until_healthy(url, lambda: alive(child), CLOSED_WITHIN, what=log.read_text)
+        await until_healthy(url, serving.alive, CLOSED_WITHIN, what=log.read_text)
         assert await all_closed_by_server(readers, CLOSED_WITHIN) == [b""] * 300
     assert await health(url) == 200
     child.send_signal(signal.SIGTERM)
@@ -277,8 +261,7 @@ async def test_json_nested_too_deep_is_refused_and_nothing_is_kept(
     for raw in (*TOO_DEEP, json.dumps(whatsapp).encode()):
         response = await graph.post(server.url, raw)  # correctly signed
         assert response.status_code == 400, raw[:20]
-    await asyncio.sleep(0.2)  # the inbox worker would have picked up anything kept
-    assert await nothing_stored(web_app)
+    assert await nothing_kept_a_moment_later(web_app)
     assert graph.sent == []
 
 
@@ -293,5 +276,4 @@ async def test_telegram_json_nested_too_deep_is_refused_and_nothing_is_kept(
                 headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET,
                          "Content-Type": "application/json"})
             assert response.status_code == 400, raw[:20]
-    await asyncio.sleep(0.2)
-    assert await nothing_stored(web_app)
+    assert await nothing_kept_a_moment_later(web_app)

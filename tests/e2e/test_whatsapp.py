@@ -43,30 +43,20 @@ from tests.support.fake_graph import (
     running,
     wamid_of,
 )
+from tests.support.loopback import Unread, latest
 from tests.support.processes import conversation_state, settle
 
 WA_ID = BUDI.phone.lstrip("+")  # Budi writes from his roster number
 NIK = "3324015708800001"
 
 
-# -- fixtures (the fake Cloud API `graph` comes from tests/e2e/conftest.py) -------------------
+# -- fixtures (the fake Cloud API `graph`, `web_app` and `server` come from
+# tests/e2e/conftest.py) ---------------------------------------------------------------
 
 
 @pytest.fixture
 def settings(sqlite_url: str, graph: FakeGraph) -> Settings:
     return make_settings(sqlite_url, **graph.settings())
-
-
-@pytest.fixture
-async def wa_app(settings: Settings) -> AsyncIterator[App]:
-    async with migrated_app(settings, roster=True) as application:
-        yield application
-
-
-@pytest.fixture
-async def server(wa_app: App) -> AsyncIterator[RunningServer]:
-    async with running(web_server_from_settings(wa_app)) as started:
-        yield started
 
 
 class WhatsAppUser:
@@ -78,7 +68,7 @@ class WhatsAppUser:
         self.server = server
         self.app = app
         self.wa_id = wa_id
-        self._seen = len(graph.messages(wa_id))
+        self._unread = Unread(lambda: graph.messages(wa_id))
 
     async def post(self, body: dict[str, Any]) -> list[SentWhatsApp]:
         """Post a signed webhook body with one message; what the user got back for it."""
@@ -90,9 +80,7 @@ class WhatsAppUser:
         await settle(self.app, "whatsapp", message_key(wamid), within,
                      lambda: (f"message {wamid} not processed and delivered; "
                               f"rejected: {self.graph.rejected}"))
-        messages = self.graph.messages(self.wa_id)
-        new, self._seen = messages[self._seen:], len(messages)
-        return new
+        return self._unread()
 
     async def send(self, text: str) -> list[SentWhatsApp]:
         return await self.post(self.graph.text(self.wa_id, text))
@@ -107,10 +95,8 @@ class WhatsAppUser:
 
     @property
     def last_with_choices(self) -> SentWhatsApp:
-        for message in reversed(self.graph.messages(self.wa_id)):
-            if message.choices:
-                return message
-        raise AssertionError("no message with choices yet")
+        return latest(self.graph.messages(self.wa_id), lambda message: message.choices,
+                      "choices")
 
     async def state(self) -> tuple[str | None, dict[str, Any]]:
         return await conversation_state(self.app, int(self.graph.phone_number_id),
@@ -135,10 +121,10 @@ async def identify(user: WhatsAppUser) -> None:
 
 
 async def test_enrol_a_worker_over_whatsapp_from_hello_to_agreed_deduction(
-    graph: FakeGraph, wa_app: App, server: RunningServer
+    graph: FakeGraph, web_app: App, server: RunningServer
 ) -> None:
-    await load_kecamatan(wa_app)  # Kendal's 20 kecamatan: more than one list page
-    user = WhatsAppUser(graph, server, wa_app)
+    await load_kecamatan(web_app)  # Kendal's 20 kecamatan: more than one list page
+    user = WhatsAppUser(graph, server, web_app)
     await identify(user)
 
     shown = await user.press("➕ Daftarkan pekerja")
@@ -186,7 +172,7 @@ async def test_enrol_a_worker_over_whatsapp_from_hello_to_agreed_deduction(
     assert "sudah dikirim" in texts(shown)
     assert await user.state() == ("Menu:main", {})
 
-    async with wa_app.sessions() as session:
+    async with web_app.sessions() as session:
         enrollment = (await session.scalars(select(Enrollment))).one()
         worker = (await session.scalars(select(Worker))).one()
         agreement = (await session.scalars(select(DeductionAgreement))).one()
@@ -210,10 +196,10 @@ async def test_enrol_a_worker_over_whatsapp_from_hello_to_agreed_deduction(
 
 
 async def test_a_typed_kecamatan_name_needs_no_page_turning(
-    graph: FakeGraph, wa_app: App, server: RunningServer
+    graph: FakeGraph, web_app: App, server: RunningServer
 ) -> None:
-    await load_kecamatan(wa_app)
-    user = WhatsAppUser(graph, server, wa_app)
+    await load_kecamatan(web_app)
+    user = WhatsAppUser(graph, server, web_app)
     await identify(user)
     await user.press("➕ Daftarkan pekerja")
     await user.press("Keluarga/saudara")
@@ -230,15 +216,15 @@ async def test_a_typed_kecamatan_name_needs_no_page_turning(
 
 
 async def test_quick_messages_keep_their_order_per_chat_while_others_move_on(
-    graph: FakeGraph, wa_app: App, server: RunningServer
+    graph: FakeGraph, web_app: App, server: RunningServer
 ) -> None:
     """Webhooks posted at once (and two messages batched in one body, as Meta may do) are
     dispatched in arrival order per chat; another user's conversation goes on beside."""
-    user = WhatsAppUser(graph, server, wa_app)
+    user = WhatsAppUser(graph, server, web_app)
     await identify(user)
     await user.press("➕ Daftarkan pekerja")
     relationship = user.last_with_choices
-    sri = WhatsAppUser(graph, server, wa_app, wa_id=SRI.phone.lstrip("+"))
+    sri = WhatsAppUser(graph, server, web_app, wa_id=SRI.phone.lstrip("+"))
     batched = graph.text(WA_ID, NIK)
     name = graph.text(WA_ID, "Siti Aminah")
     messages_of(batched).append(messages_of(name)[0])
@@ -260,11 +246,11 @@ async def test_quick_messages_keep_their_order_per_chat_while_others_move_on(
 
 
 async def test_a_number_not_on_the_roster_learns_nothing_and_is_limited(
-    graph: FakeGraph, wa_app: App, server: RunningServer
+    graph: FakeGraph, web_app: App, server: RunningServer
 ) -> None:
     """A stranger's number with Budi's NIP gets the same answer as a wrong NIP; failures
     count, and no roster data (name, unit) is ever shown."""
-    stranger = WhatsAppUser(graph, server, wa_app, wa_id="6289900001111")
+    stranger = WhatsAppUser(graph, server, web_app, wa_id="6289900001111")
     await stranger.send("halo")
     for attempt in range(5):
         [answer] = await stranger.send(BUDI.nip)
@@ -275,14 +261,14 @@ async def test_a_number_not_on_the_roster_learns_nothing_and_is_limited(
     [locked] = await stranger.send(BUDI.nip)
     assert "Terlalu banyak percobaan" in locked.text
     assert (await stranger.state())[0] == "Identify:nip"
-    async with wa_app.sessions() as session:
+    async with web_app.sessions() as session:
         assert (await session.scalars(select(ChannelIdentity))).all() == []
 
 
 async def test_a_contact_card_is_no_proof_and_a_sticker_is_explained(
-    graph: FakeGraph, wa_app: App, server: RunningServer
+    graph: FakeGraph, web_app: App, server: RunningServer
 ) -> None:
-    user = WhatsAppUser(graph, server, wa_app)
+    user = WhatsAppUser(graph, server, web_app)
     await user.send("halo")
     before = await user.state()
     [answer] = await user.kind("contacts")
@@ -291,7 +277,7 @@ async def test_a_contact_card_is_no_proof_and_a_sticker_is_explained(
         [explanation] = await user.kind(kind)
         assert "stiker" in explanation.text, kind
         assert await user.state() == before
-    async with wa_app.sessions() as session:
+    async with web_app.sessions() as session:
         assert (await session.scalars(select(ChannelIdentity))).all() == []
 
 
@@ -299,15 +285,15 @@ async def test_a_contact_card_is_no_proof_and_a_sticker_is_explained(
 
 
 @pytest.fixture
-async def transport_for(settings: Settings, wa_app: App
+async def transport_for(settings: Settings, web_app: App
                         ) -> AsyncIterator[Callable[..., WhatsAppTransport]]:
     """`transport_for(now=None)`: the transport alone against the fake, on a fixed clock
     when `now` is given; closed at the end of the test."""
     made: list[WhatsAppTransport] = []
 
     def make(now: datetime | None = None) -> WhatsAppTransport:
-        clock = (lambda: now) if now else wa_app.clock
-        made.append(WhatsAppTransport(settings, wa_app.renderer, clock=clock))
+        clock = (lambda: now) if now else web_app.clock
+        made.append(WhatsAppTransport(settings, web_app.renderer, clock=clock))
         return made[-1]
 
     yield make

@@ -1,26 +1,16 @@
 """Workers and enrolments: encrypted at rest, found by keyed hash, one holder per NIK."""
 
 import asyncio
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 from sqlalchemy import select, text
 
 from storage.enrollments import SqlEnrollmentRepository
-from storage.interfaces import AgreementRecord, EnrollmentNotFound, NikAlreadyHeld, WorkerDraft
+from storage.interfaces import AgreementRecord, EnrollmentNotFound, NikAlreadyHeld
 from storage.models import Asn, Consent, DeductionAgreement, Enrollment, Worker
 from tests.conftest import seed_roster
-
-NIK = "3324015708800001"
-NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
-
-
-def draft(nik: str = NIK, phone: str | None = "+6285711112222") -> WorkerDraft:
-    return WorkerDraft(
-        nik=nik, name="SITI AMINAH", birth_date=date(1980, 8, 17), occupation="art",
-        phone=phone, desa="Kumpulrejo", kecamatan_name="Patebon", kecamatan_id=None,
-        relationship="art",
-    )
+from tests.support.worker_drafts import NIK, NOW, save
 
 
 @pytest.fixture
@@ -28,12 +18,6 @@ async def asn_ids(app_any_db) -> list[int]:
     await seed_roster(app_any_db)
     async with app_any_db.sessions() as session:
         return list((await session.scalars(select(Asn.id).order_by(Asn.id))).all())
-
-
-async def save(app, asn_id: int, nik: str = NIK):
-    async with app.sessions.begin() as session:
-        repo = SqlEnrollmentRepository(session, app.cipher)
-        return await repo.save_draft(asn_id, draft(nik), "v1", "wording", "console", NOW)
 
 
 async def test_personal_data_is_encrypted_and_masked(app_any_db, asn_ids):

@@ -10,7 +10,7 @@ from storage.crypto import generate_key
 from storage.key_checks import KeysChanged
 from storage.models import Asn, KeyCheck
 from tests.conftest import make_settings, migrated_app, seed_roster
-from tests.storage.test_enrollments import save
+from tests.support.worker_drafts import save
 
 
 def same_database(settings, **keys: str):

@@ -1,8 +1,8 @@
 """Migration 0006 (payroll_entries, deduction_refunds) both ways on SQLite and PostgreSQL.
 
 Upgraded, it rebuilds what the payroll lists exported before it asked for, from their audit
-rows, as the former rule chose then (tests/storage/test_reports.py's fixture, counted by
-hand below);
+rows, as the former rule chose then (tests/support/report_world.py's fixture, counted
+by hand below);
 downgraded to 0005 both tables go and the rest stays; upgraded again, the same rows are back.
 
 Former rule at the moment of an export: submitted by then, from the agreement's first month,
@@ -21,23 +21,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from alembic import command
-from sqlalchemy import func, inspect, select
+from sqlalchemy import func, select
 
 from flows.time_zone import JAKARTA
 from storage.database import _alembic_config, current_revision
 from storage.models import AuditLog, DeductionRefund, PayrollEntry, Unit
-from tests.admin.test_exports import month
 from tests.conftest import make_settings, migrated_app
-from tests.storage.test_reports import seed_reports
+from tests.support.migrations import downgrade
+from tests.support.office_files import month
+from tests.support.processes import count
+from tests.support.report_world import seed_reports
 
 TABLES = {"payroll_entries", "deduction_refunds"}
 AUGUST_RUN = datetime(2025, 7, 25, 10, 0, tzinfo=JAKARTA)
 SEPTEMBER_RUN = datetime(2025, 8, 25, 10, 0, tzinfo=JAKARTA)
-
-
-def tables(sync) -> set[str]:
-    return set(inspect(sync).get_table_names())
 
 
 async def test_0006_rebuilds_past_lists_and_takes_the_tables_away_again(database_url):
@@ -58,14 +55,8 @@ async def test_0006_rebuilds_past_lists_and_takes_the_tables_away_again(database
                 enrollment_id=fixture.enrollments["E11"], asn_id=fixture.asn["a10"],
                 month=month("2025-08"), amount=16_800, reason="bpjs_rejected",
                 recorded_at=datetime(2025, 10, 5, tzinfo=UTC)))
-        async with app.engine.begin() as connection:
-            await connection.run_sync(
-                lambda sync: command.downgrade(_alembic_config(sync), "0005"))
-        async with app.engine.connect() as connection:
-            assert await current_revision(connection) == "0005"
-            assert not TABLES & await connection.run_sync(tables)
-            assert (await connection.execute(select(func.count()).select_from(Unit))
-                    ).scalar() == 6
+        assert not TABLES & await downgrade(app, "0005")
+        assert await count(app, Unit) == 6
 
         await app.migrate()  # the upgrade reads the audit rows kept through the downgrade
 

@@ -92,29 +92,17 @@ async def test_0003_keeps_the_bodies_of_broadcasts_queued_before_it_both_ways(da
 async def test_0004_adds_the_key_checks_and_takes_them_away_again(database_url):
     """Upgraded, the first start writes its checks; downgraded to 0003, the table goes (the
     data is untouched); upgraded again, the next start writes them anew."""
-    from alembic import command
-    from sqlalchemy import func, select
-
-    from storage.database import _alembic_config
     from storage.models import KeyCheck, Unit
     from tests.conftest import make_settings, migrated_app
-
-    def tables(sync) -> set[str]:
-        return set(inspect(sync).get_table_names())
+    from tests.support.migrations import downgrade, tables_of
+    from tests.support.processes import count
 
     settings = make_settings(database_url)
     async with migrated_app(settings) as app:
         async with app.sessions.begin() as session:
             session.add(Unit(kind="opd", name="Dinas Kesehatan"))
-        async with app.engine.begin() as connection:
-            assert "key_checks" in await connection.run_sync(tables)
-            await connection.run_sync(
-                lambda sync: command.downgrade(_alembic_config(sync), "0003"))
-        async with app.engine.connect() as connection:
-            assert await current_revision(connection) == "0003"
-            assert "key_checks" not in await connection.run_sync(tables)
-            assert (await connection.execute(select(func.count()).select_from(Unit))
-                    ).scalar() == 1
+        assert "key_checks" in await tables_of(app)
+        assert "key_checks" not in await downgrade(app, "0003")
+        assert await count(app, Unit) == 1
         await app.migrate()
-        async with app.sessions() as session:
-            assert await session.scalar(select(func.count()).select_from(KeyCheck)) == 2
+        assert await count(app, KeyCheck) == 2

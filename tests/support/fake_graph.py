@@ -45,7 +45,13 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.web import WebServer, serve
-from tests.support.loopback import LoopbackServer, bind_free, multipart_form, wait_until
+from tests.support.loopback import (
+    LoopbackServer,
+    bind_free,
+    multipart_form,
+    wait_for_sent,
+    wait_until,
+)
 
 DATA = Path(__file__).parents[1] / "data" / "whatsapp"
 PHONE_NUMBER_ID = "106540352242922"
@@ -215,12 +221,11 @@ class FakeGraph:
 
     async def wait_for_messages(self, wa_id: str, n: int, within: float = 10.0
                                 ) -> list[SentWhatsApp]:
-        await wait_until(
-            lambda: len(self.messages(wa_id)) >= n, within,
-            lambda: (f"expected {n} messages to {wa_id}, got "
-                     f"{[m.text[:50] for m in self.messages(wa_id)]}; rejected: "
-                     f"{[reason for _, reason in self.rejected]}"))
-        return self.messages(wa_id)
+        """All messages sent to `wa_id`, once there are at least `n`."""
+        return await wait_for_sent(
+            lambda: self.messages(wa_id), n, within,
+            lambda sent: [message.text[:50] for message in sent], wa_id,
+            lambda: [reason for _, reason in self.rejected])
 
     # -- webhook bodies, as Meta posts them ------------------------------------------------
 

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from email.parser import BytesParser
 from email.policy import HTTP
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import pytest
 import uvicorn
@@ -51,6 +51,43 @@ async def wait_until(condition: Callable[[], Any], within: float = 10.0,
         if time.monotonic() > deadline:
             raise AssertionError(what() if callable(what) else f"not within {within} s: {what}")
         await asyncio.sleep(every)
+
+
+Sent = TypeVar("Sent")
+
+
+class Unread(Generic[Sent]):
+    """What a fake platform sent to one chat, read as its user reads it: each call gives the
+    messages that came since the call before (at first, since the user started reading)."""
+
+    def __init__(self, sent: Callable[[], list[Sent]]) -> None:
+        self._sent = sent
+        self._seen = len(sent())
+
+    def __call__(self) -> list[Sent]:
+        messages = self._sent()
+        new, self._seen = messages[self._seen:], len(messages)
+        return new
+
+
+def latest(messages: list[Sent], has: Callable[[Sent], object], what: str) -> Sent:
+    """The newest of `messages` that `has` something (buttons, choices) the user can tap."""
+    for message in reversed(messages):
+        if has(message):
+            return message
+    raise AssertionError(f"no message with {what} yet")
+
+
+async def wait_for_sent(sent: Callable[[], list[Sent]], n: int, within: float,
+                        shown: Callable[[list[Sent]], object], to: object,
+                        rejected: Callable[[], list[str]]) -> list[Sent]:
+    """What a fake platform sent `to` a chat, once there are at least `n` messages (at most
+    `within` seconds; an AssertionError shows what was sent and what it refused instead)."""
+    await wait_until(
+        lambda: len(sent()) >= n, within,
+        lambda: (f"expected {n} messages to {to}, got {shown(sent())}; "
+                 f"rejected: {rejected()}"))
+    return sent()
 
 
 class LoopbackServer:

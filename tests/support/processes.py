@@ -1,5 +1,5 @@
 """Helpers of the end-to-end tests: what the database says about an update, and the real
-`asn-peduli` command started as a child process."""
+`asn-peduli` command started as a child process (`serve` among them, ready once healthy)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,8 @@ from bot.app import App
 from bot.settings import Settings
 from storage.conversations import ConversationKey, SqlConversationRepository
 from storage.models import Base, InboxUpdate, OutboxMessage, ProcessedUpdate
-from tests.support.loopback import wait_until
+from tests.support.fake_graph import FakeGraph, until_healthy
+from tests.support.loopback import HOST, bind_free, wait_until
 
 PENDING = OutboxMessage.status == "pending"
 
@@ -108,3 +110,36 @@ def kill(child: asyncio.subprocess.Process) -> None:
     if child.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             child.kill()
+
+
+@dataclass(frozen=True)
+class Serving:
+    """A child `asn-peduli serve`: the process, its address and its log."""
+
+    child: asyncio.subprocess.Process
+    url: str
+    log: Path
+
+    def alive(self) -> None:
+        """Raises, with the log, once the child has exited."""
+        assert self.child.returncode is None, self.log.read_text()
+
+
+async def start_serve(settings: Settings, graph: FakeGraph, workdir: Path, **extra: str
+                      ) -> Serving:
+    """`asn-peduli serve` as an operator runs it: on a free loopback port, with `graph`'s
+    WhatsApp settings and `extra` (setting names in capitals); returned once /health
+    answers."""
+    sock, url = bind_free()
+    port = sock.getsockname()[1]
+    sock.close()  # a free port, for the child to bind
+    env = cli_env(settings, WEB_HOST=HOST, WEB_PORT=str(port), **extra,
+                  **{name.upper(): str(value) for name, value in graph.settings().items()})
+    log = workdir / "serve.log"
+
+    def alive(started: asyncio.subprocess.Process) -> None:
+        assert started.returncode is None, log.read_text()
+
+    child = await start_cli("serve", env, workdir, log, lambda started: until_healthy(
+        url, lambda: alive(started), 30, what=log.read_text, every=0.05))
+    return Serving(child, url, log)
