@@ -36,12 +36,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Generic, TypeVar
 
 from bot.notify import Notifier
-from bot.unavailable import error_summary
 from flows.events import Reply
 from flows.premium import first_premium
 from messages.formatting import JAKARTA
 from storage.attachments import store_attachment
 from storage.models import Attachment
+from storage.outages import error_summary
 from storage.reminders import (
     COORDINATOR,
     NO_WORKER,

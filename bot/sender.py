@@ -70,9 +70,9 @@ from bot.transport import (
     TransientSendError,
     Transport,
 )
-from bot.unavailable import database_unavailable, error_summary
 from bot.waits import first_of
 from storage.crypto import CipherError, PersonalDataCipher
+from storage.outages import database_unavailable, error_summary
 from storage.outbox import PRIORITY, AttachmentData, ChatQueue, Outcome, QueuedRow, SqlOutbox
 
 log = logging.getLogger(__name__)
