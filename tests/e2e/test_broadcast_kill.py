@@ -24,9 +24,9 @@ from sqlalchemy import insert, select
 from bot.app import App
 from bot.notify import Notifier
 from bot.sender import MAX_IN_FLIGHT
+from bot.service import run_worker
 from bot.settings import Settings
 from bot.whatsapp import message_key
-from bot.worker import run_worker
 from flows.events import Reply
 from storage.broadcasts import broadcast_progress
 from storage.interfaces import Address
