@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from admin.cli_app import load_settings, with_app
+from admin.cli_app import load_settings, with_app, with_migrated_app
 from admin.cli_exports import bpjs_cli, export_cli
 from admin.cli_output import not_configured, say
 from admin.cli_roles import role_cli
@@ -195,13 +195,8 @@ def serving(command: str, start: Callable[[App], Awaitable[None]],
     like every command, then `start` until it ends (bot/service.py; every serving process
     runs the scheduler beside the sender). Settings it finds missing or malformed are
     named, exit code 2."""
-
-    async def work(app: App) -> None:
-        await app.migrate()
-        await start(app)
-
     try:
-        with_app(work, settings)
+        with_migrated_app(start, settings)
     except NotConfigured as problem:
         raise not_configured(problem, command) from None
 
