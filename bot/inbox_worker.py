@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from bot.app import App
+from bot.chat_order import WAITING, in_chat_order
 from bot.loops import backoff, supervise
 from bot.waits import first_of
 from bot.webhooks import ChannelWebhook
@@ -33,9 +34,9 @@ INBOX_BATCH = 50
 INBOX_CONCURRENCY = 16
 INBOX_MAX_ATTEMPTS = 10
 INBOX_HOLD = timedelta(minutes=2)
-# What a claimed delivery that was not handled, through no fault of its own, is marked with:
-# it is released, no attempt counted.
-WAITING = "WaitingForEarlierDelivery"
+# What a claimed delivery not handled through no fault of its own is marked with (besides
+# bot/chat_order.py's WAITING, behind an earlier delivery of its chat): it is released, no
+# attempt counted.
 UNAVAILABLE = "DatabaseUnavailable"
 # A failed delivery is tried again after 1 s, 2 s, 4 s ... at most this many seconds.
 MAX_RETRY_DELAY = 300.0
@@ -84,16 +85,8 @@ class InboxWorker:
                 app.clock(), self._batch_size, INBOX_HOLD, self.max_attempts, self._chats)
         if not items:
             return 0
-        previous: dict[str, asyncio.Task[str | None]] = {}
-        tasks: list[asyncio.Task[str | None]] = []
-        for item in items:
-            keys = self._chats(item.channel, item.body)
-            after = {previous[key] for key in keys if key in previous}
-            task = asyncio.create_task(self._handle_after(after, item))
-            for key in keys:
-                previous[key] = task
-            tasks.append(task)
-        outcomes = await asyncio.gather(*tasks)
+        outcomes = await in_chat_order(
+            items, lambda item: self._chats(item.channel, item.body), self._handle, self._slots)
         await self._record(list(zip(items, outcomes, strict=True)))
         return len(items)
 
@@ -141,29 +134,20 @@ class InboxWorker:
         except Exception:
             return set()
 
-    async def _handle_after(self, after: set[asyncio.Task[str | None]], item: InboxItem
-                            ) -> str | None:
-        """Wait for the earlier deliveries of the same chats, then handle this one; None when
-        done, else what went wrong (a class name: safe to log and store)."""
-        if after:
-            await asyncio.wait(after)
-            if any(task.result() is not None for task in after):
-                # An earlier delivery of the same chat failed: this one waits for its retry
-                # (the claim holds the chat's later rows behind it), so the chat's messages
-                # are still taken in the order they came.
-                return WAITING
+    async def _handle(self, item: InboxItem) -> str | None:
+        """Dispatch one delivery; None when done, else what went wrong (a class name: safe
+        to log and store). Nothing is counted against it while the database is down."""
         handler = self._handlers.get(item.channel)
         if handler is None:
             return f"{item.channel} channel not configured"
-        async with self._slots:
-            try:
-                await handler.handle(item.body)
-            except Exception as error:
-                if database_unavailable(error):
-                    log.error("inbox: a %s delivery waits, the database does not answer (%s)",
-                              item.channel, type(error).__name__)
-                    return UNAVAILABLE
-                log.warning("inbox: dispatching a %s delivery failed: %s", item.channel,
-                            error_summary(error))
-                return type(error).__name__
+        try:
+            await handler.handle(item.body)
+        except Exception as error:
+            if database_unavailable(error):
+                log.error("inbox: a %s delivery waits, the database does not answer (%s)",
+                          item.channel, type(error).__name__)
+                return UNAVAILABLE
+            log.warning("inbox: dispatching a %s delivery failed: %s", item.channel,
+                        error_summary(error))
+            return type(error).__name__
         return None
