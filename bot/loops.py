@@ -42,12 +42,12 @@ class Backoff:
     def __init__(self, first: float = RESTART_FIRST, longest: float = RESTART_LONGEST, *,
                  jitter: bool = False) -> None:
         self._first = first
-        self._longest = longest
+        self.longest = longest
         self._jitter = jitter
         self._failures = 0
 
     def next(self) -> float:
-        seconds = backoff(self._failures, self._first, self._longest, jitter=self._jitter)
+        seconds = backoff(self._failures, self._first, self.longest, jitter=self._jitter)
         self._failures += 1
         return seconds
 
@@ -70,7 +70,8 @@ async def supervise(
     `work` returns True when there may be more to do at once (it is called again straight
     away), else the loop waits `idle` seconds. An error is logged under `name` on the
     caller's `log`, and `work` is called again after the next of `pauses` (by default 1 s
-    doubling to 30 s). `wake` cuts either wait short: set after the wait began, it says
+    doubling to 30 s; a failure after work that ran longer than the longest pause starts
+    from the first again). `wake` cuts either wait short: set after the wait began, it says
     there is new work, and that the database answered whoever set it."""
     pauses = pauses or Backoff()
     while not stop.is_set():
@@ -78,8 +79,8 @@ async def supervise(
         try:
             more = await work()
         except Exception as error:
-            if time.monotonic() - started > RESTART_LONGEST:
-                pauses.reset()  # it ran a good while: a new trouble
+            if time.monotonic() - started > pauses.longest:
+                pauses.reset()  # it ran longer than its longest pause: a new trouble
             seconds = pauses.next()
             _log_failure(log, name, error, seconds)
         else:

@@ -107,14 +107,15 @@ class Service:
             if stop is None:
                 stop = asyncio.Event()
                 signals.enter_context(on_stop_signals(stop.set))
-            running = [(asyncio.Event(), name, part) for name, part in self._parts]
-            tasks = [asyncio.create_task(part(halt), name=name) for halt, name, part in running]
+            halts = [asyncio.Event() for _ in self._parts]
+            tasks = [asyncio.create_task(part(halt), name=name)
+                     for (name, part), halt in zip(self._parts, halts, strict=True)]
             stopped = asyncio.ensure_future(stop.wait())
             try:
                 await asyncio.wait([stopped, *tasks], return_when=asyncio.FIRST_COMPLETED)
             finally:
                 stopped.cancel()
-                for (halt, _, _), task in reversed(list(zip(running, tasks, strict=True))):
+                for halt, task in reversed(list(zip(halts, tasks, strict=True))):
                     halt.set()
                     await asyncio.wait([task])
         for task in tasks:

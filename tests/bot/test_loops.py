@@ -6,7 +6,6 @@ import asyncio
 import logging
 import sqlite3
 
-import bot.loops
 from bot.loops import Backoff, backoff, supervise
 
 log = logging.getLogger("tests.loops")
@@ -98,9 +97,8 @@ async def test_a_wake_cuts_the_pause_after_an_error_short():
 
 
 async def test_a_stretch_of_work_longer_than_the_longest_pause_starts_the_pauses_again(
-        caplog, monkeypatch):
+        caplog):
     """A failure after a long good run is a new trouble: its pause is the first again."""
-    monkeypatch.setattr(bot.loops, "RESTART_LONGEST", 0.0)
     stop = asyncio.Event()
     calls = 0
 
@@ -109,10 +107,10 @@ async def test_a_stretch_of_work_longer_than_the_longest_pause_starts_the_pauses
         calls += 1
         if calls == 3:
             stop.set()
-        await asyncio.sleep(0.01)  # longer than RESTART_LONGEST
+        await asyncio.sleep(0.05)  # longer than the longest pause
         raise ValueError("again")
 
     with caplog.at_level(logging.ERROR, logger="tests.loops"):
         await asyncio.wait_for(supervise(work, stop, name="thing", log=log, idle=60,
-                                         pauses=Backoff(0.01, 1.0)), 5)
-    assert [r.getMessage().rsplit(" in ", 1)[1] for r in caplog.records] == ["0.01 s"] * 3
+                                         pauses=Backoff(0.001, 0.004)), 5)
+    assert [r.getMessage().rsplit(" in ", 1)[1] for r in caplog.records] == ["0.001 s"] * 3
