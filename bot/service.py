@@ -125,13 +125,15 @@ class Service:
 async def run_polling(app: App, *, schedule: bool = False) -> None:
     """`asn-peduli run`: Telegram by long polling, until SIGINT/SIGTERM."""
     bot = TelegramBot(app)
+    # The channel's lines under the channel's logger, where operators look for them.
+    channel_log = logging.getLogger("bot.telegram")
     async with Service(app, schedule=schedule) as service:
         await service.open_telegram(bot, menu=True)
         # TelegramBot's own polling loop (bot/telegram.py `Polling`), run as a part.
         service.add("telegram-polling", bot._polling.run)
-        log.info("telegram: polling for updates as bot %s", bot.bot_id)
+        channel_log.info("telegram: polling for updates as bot %s", bot.bot_id)
         await service.run()
-        log.info("telegram: stopping")
+        channel_log.info("telegram: stopping")
 
 
 async def run_worker(app: App, *, schedule: bool = False) -> None:
