@@ -34,9 +34,9 @@ INBOX_BATCH = 50
 INBOX_CONCURRENCY = 16
 INBOX_MAX_ATTEMPTS = 10
 INBOX_HOLD = timedelta(minutes=2)
-# What a claimed delivery not handled through no fault of its own is marked with (besides
-# bot/chat_order.py's WAITING, behind an earlier delivery of its chat): it is released, no
-# attempt counted.
+# A claimed delivery not handled through no fault of its own is released with no attempt
+# counted: UNAVAILABLE while the database is down, or bot/chat_order.py's WAITING when it
+# stood behind an earlier delivery of its chat that was not handled.
 UNAVAILABLE = "DatabaseUnavailable"
 # A failed delivery is tried again after 1 s, 2 s, 4 s ... at most this many seconds.
 MAX_RETRY_DELAY = 300.0
