@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from admin.cli_app import load_settings, with_app
+from admin.cli_app import load_settings, with_app, with_migrated_app
 from admin.cli_exports import bpjs_cli, export_cli
 from admin.cli_output import not_configured, say
 from admin.cli_roles import role_cli
@@ -156,6 +156,7 @@ def run(
     webhook: Annotated[bool, typer.Option(help="Mode webhook (untuk server web).")] = False,
 ) -> None:
     """Jalankan bot Telegram (long polling, atau webhook)."""
+    from bot.service import run_polling
     from bot.telegram.channel import run_telegram
 
     settings = load_settings()
@@ -166,13 +167,10 @@ def run(
                         and settings.telegram_webhook_secret is not None):
         say("telegram_webhook_missing")
         raise typer.Exit(2)
-
-    async def work(app: App) -> None:
-        await app.migrate()
-        schedule(app)
-        await run_telegram(app, webhook=webhook)
-
-    with_configured(work, "run", settings)
+    if webhook:  # points Telegram at the web server (`serve`), then ends
+        serving("run", lambda app: run_telegram(app, webhook=True), settings)
+    else:
+        serving("run", lambda app: run_polling(app, schedule=True), settings)
 
 
 @cli.command("serve")
@@ -180,43 +178,27 @@ def serve() -> None:
     """Jalankan server web: webhook Telegram dan WhatsApp, serta pemeriksaan kesehatan."""
     from bot.web import run_server
 
-    async def work(app: App) -> None:
-        await app.migrate()
-        schedule(app)
-        await run_server(app)
-
-    with_configured(work, "serve")
+    serving("serve", lambda app: run_server(app, schedule=True))
 
 
 @cli.command("worker")
 def worker() -> None:
     """Jalankan pengirim pesan dan penjadwal saja (boleh beberapa proses di PostgreSQL)."""
-    from bot.worker import run_worker
+    from bot.service import run_worker
 
-    async def work(app: App) -> None:
-        await app.migrate()
-        schedule(app)
-        await run_worker(app)
-
-    with_configured(work, "worker")
+    serving("worker", lambda app: run_worker(app, schedule=True))
 
 
-def with_configured(work: Callable[[App], Awaitable[None]], command: str,
-                    settings: Settings | None = None) -> None:
-    """Run a serving command; settings it finds missing or malformed are named, exit 2."""
+def serving(command: str, start: Callable[[App], Awaitable[None]],
+            settings: Settings | None = None) -> None:
+    """Run a serving command: the database brought up to date and the keys checked first,
+    like every command, then `start` until it ends (bot/service.py; every serving process
+    runs the scheduler beside the sender). Settings it finds missing or malformed are
+    named, exit code 2."""
     try:
-        with_app(work, settings)
+        with_migrated_app(start, settings)
     except NotConfigured as problem:
         raise not_configured(problem, command) from None
-
-
-def schedule(app: App) -> None:
-    """Reminders and the monthly report run beside the sender in every serving process; on
-    PostgreSQL several may run at once (the reminder log lets each message out once).
-    Imported here, not at the top: only the serving commands need it."""
-    from bot.scheduler import Scheduler
-
-    app.background.append(Scheduler(app).run)
 
 
 def quiet_logs() -> None:

@@ -60,3 +60,15 @@ def with_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = No
     except KeysChanged as problem:
         say("keys_changed", settings=problem.settings)
         raise typer.Exit(2) from None
+
+
+def with_migrated_app(work: Callable[[App], Awaitable[T]], settings: Settings | None = None
+                      ) -> T:
+    """`with_app` with the database brought up to date and the keys checked first
+    (`App.migrate`), as nearly every command's work begins."""
+
+    async def migrated(app: App) -> T:
+        await app.migrate()
+        return await work(app)
+
+    return with_app(migrated, settings)

@@ -1,11 +1,16 @@
-"""The composition root: settings in, a wired application out. Nothing is built at import."""
+"""The application every command shares: settings in; the database, cipher, renderer, flows,
+dispatcher and outbox sender wired together out. Nothing is built at import.
+
+A serving process (`run`, `serve`, `worker`) runs it with its channels through
+bot/service.py; the office's commands (admin/) use it as it is.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -34,8 +39,6 @@ class App:
     renderer: Renderer
     router: Router
     transports: dict[str, Transport] = field(default_factory=dict)
-    # Loops that run beside the sender in `run_background` (the scheduler's, for one).
-    background: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     # How the dispatcher runs one update's transaction (storage/update_transaction.py).
     updates: UpdateTransactions = field(init=False)
@@ -77,14 +80,9 @@ class App:
             self.dispatcher.set_chat_link(transport.channel.value, link)
 
     async def run_background(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
-        """The work beside the transports until `stop` is set: the outbox sender and every
-        loop in `background` (each is called with `stop` and must return once it is set).
-        Each rides out its own errors (a database outage above all) and goes on: none of
-        them ends before `stop`, in every mode (`run`, `serve`, `worker`)."""
-        await asyncio.gather(
-            self.sender.run(stop, poll_seconds=poll_seconds),
-            *(work(stop) for work in self.background),
-        )
+        """The outbox sender until `stop` is set, for `TelegramBot.start` (tests run the
+        Telegram channel in-process with it); the commands run it through bot/service.py."""
+        await self.sender.run(stop, poll_seconds=poll_seconds)
 
     async def migrate(self) -> None:
         """The database at the latest migration, and the keys checked against the ones its

@@ -17,7 +17,6 @@ from typing import Any
 
 from bot.invitations import QrInvitations
 from bot.locks import KeyedLocks
-from bot.unavailable import database_unavailable, error_summary
 from flows.conversation import Context, Conversation, FlowConfig
 from flows.events import Incoming, Reply
 from flows.router import Router
@@ -29,6 +28,7 @@ from storage.conversations import ConversationKey
 from storage.crypto import PersonalDataCipher
 from storage.enrollments import SqlEnrollmentRepository
 from storage.interfaces import Address
+from storage.outages import database_unavailable, error_summary
 from storage.roles import SqlRoleRepository
 from storage.update_transaction import UpdateTransaction, UpdateTransactions
 from storage.verifications import SqlProgressRepository, SqlVerificationRepository

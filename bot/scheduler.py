@@ -28,15 +28,14 @@ Choices the design left open:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Generic, TypeVar
 
+from bot.loops import Backoff, supervise
 from bot.notify import Notifier
-from bot.unavailable import error_summary
 from flows.events import Reply
 from flows.premium import first_premium
 from flows.time_zone import JAKARTA
@@ -131,18 +130,14 @@ class Scheduler:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run every `scheduler_interval_seconds` until `stop` is set; a failed run is logged
-        (without personal data) and the next one tries again."""
+        (without personal data) and the next one, an interval later, tries again."""
         interval = self._app.settings.scheduler_interval_seconds
-        while not stop.is_set():
-            try:
-                queued = await self.run_once()
-            except Exception as error:
-                log.error("scheduler run failed: %s", error_summary(error))
-            else:
-                if queued:
-                    self._app.sender.wake()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
+        await supervise(self._run_and_wake_sender, stop, name="scheduler", log=log,
+                        idle=interval, pauses=Backoff(interval, interval))
+
+    async def _run_and_wake_sender(self) -> None:
+        if await self.run_once():
+            self._app.sender.wake()
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Queue everything due at `now` (the app's clock by default); how many messages."""

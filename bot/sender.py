@@ -54,7 +54,6 @@ import heapq
 import itertools
 import logging
 import math
-import time
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -63,6 +62,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.loops import backoff, supervise
 from bot.pacing import UNLIMITED, ChannelPace, Pacer
 from bot.transport import (
     PermanentSendError,
@@ -70,15 +70,16 @@ from bot.transport import (
     TransientSendError,
     Transport,
 )
-from bot.unavailable import database_unavailable, error_summary
 from bot.waits import first_of
 from flows.events import Attachment, OutgoingMessage
 from storage.crypto import CipherError, PersonalDataCipher
+from storage.outages import error_summary
 from storage.outbox import PRIORITY, AttachmentData, ChatQueue, Outcome, QueuedRow, SqlOutbox
 
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = timedelta(minutes=10)
+# The longest a failed row waits before it is tried again (1 s, 2 s, 4 s ... up to this).
+MAX_BACKOFF = 600.0
 # The longest the loop sleeps before looking again (a chat may have become free meanwhile).
 QUANTUM = 0.25
 # A send this much after its slot counts as on time (clock rounding, loop overhead).
@@ -90,20 +91,11 @@ MAX_EXCLUDED = 1_000
 # Sends under way at once (one per chat): enough for 30 a second when an answer takes
 # ~300 ms, and the most messages a killed sender can leave sent but not recorded.
 MAX_IN_FLIGHT = 16
-# After an error ends the loop: the first pause before it starts again, and the longest
-# (the pause doubles while the errors go on; a run longer than that starts from the first).
-RESTART_FIRST = 1.0
-RESTART_LONGEST = 30.0
 UNREACHABLE_REASON = "recipient unreachable"
 UNREADABLE = "body unreadable with the configured keys"
 
 Sleep = Callable[[float], Awaitable[None]]
 ChatKey = tuple[str, str]
-
-
-def backoff(attempts: int) -> timedelta:
-    """1 s, 2 s, 4 s ... up to ten minutes."""
-    return min(timedelta(seconds=2**attempts), MAX_BACKOFF)
 
 
 def is_group_chat(channel: str, chat_id: str, chat_type: str | None) -> bool:
@@ -249,28 +241,16 @@ class OutboxSender:
         """Deliver until `stop` is set; looks for new rows when woken or every
         `poll_seconds` (rows written by another process do not wake this one).
 
-        An error does not end it: a process whose sender stopped would go on taking updates
-        and never answer. Delivery starts again after a pause (RESTART_FIRST, doubling up to
-        RESTART_LONGEST while the errors go on; real time: an outage is real even under a
-        test's clock), or as soon as a commit queues rows."""
-        pause = RESTART_FIRST
-        while not stop.is_set():
-            started = time.monotonic()
-            try:
-                await self._deliver(stop=stop, wait=True, poll_seconds=poll_seconds)
-            except Exception as error:
-                if time.monotonic() - started > RESTART_LONGEST:
-                    pause = RESTART_FIRST  # it ran a good while: a new trouble
-                if database_unavailable(error):
-                    log.warning("sender: the database does not answer (%s); trying again "
-                                "in %.0f s", type(error).__name__, pause)
-                else:
-                    log.error("sender stopped on %s; starting again in %.0f s",
-                              error_summary(error), pause)
-                # A commit that queues rows (`wake`) proves the database answers again.
-                self._wake.clear()
-                await first_of(stop, self._wake, seconds=pause)
-                pause = min(pause * 2, RESTART_LONGEST)
+        An error does not end it (bot/loops.py `supervise`): delivery starts again after a
+        pause (1 s, doubling up to 30 s while the errors go on; real time: an outage is real
+        even under a test's clock), or as soon as a commit queues rows (`wake`: it proves
+        the database answers again)."""
+
+        async def deliver() -> None:
+            await self._deliver(stop=stop, wait=True, poll_seconds=poll_seconds)
+
+        await supervise(deliver, stop, name="sender", log=log, idle=poll_seconds,
+                        wake=self._wake)
 
     async def drain(self, wait: bool = False) -> None:
         """Deliver until nothing is due (tests and the terminal chat).
@@ -379,17 +359,8 @@ class OutboxSender:
 
     async def _idle(self, stop: asyncio.Event, seconds: float) -> None:
         """Wait (real time) for new rows, `stop`, or `seconds`."""
-        if self._wake.is_set():
-            self._wake.clear()
-            return
-        waiter = asyncio.ensure_future(self._wake.wait())
-        stopper = asyncio.ensure_future(stop.wait())
-        try:
-            await asyncio.wait({waiter, stopper}, timeout=max(seconds, 0),
-                               return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
-            stopper.cancel()
+        if not self._wake.is_set():
+            await first_of(self._wake, stop, seconds=max(seconds, 0))
         self._wake.clear()
 
     @staticmethod
@@ -670,7 +641,7 @@ class OutboxSender:
                         row.channel, row.attempts + 1, error)
             return self._outcome(claimed, "failed", error=error)
         else:
-            delay = backoff(row.attempts)
+            delay = timedelta(seconds=backoff(row.attempts, 1.0, MAX_BACKOFF))
         log.warning("sending outbox row %s on %s failed, retrying in %s s: %s", row.id,
                     row.channel, delay.total_seconds(), error)
         self._waiting[line.key] = now + delay.total_seconds()

@@ -1,5 +1,6 @@
-"""Waiting for the first of several things, for the background loops (the inbox worker, the
-sender) that must wake on new work, on a stop, or after a while, whichever comes first."""
+"""Waiting for the first of several things, for the background loops that must wake on new
+work, on a stop, or after a while, whichever comes first (bot/loops.py's pauses, the
+sender's idle wait, Telegram's long polling)."""
 
 from __future__ import annotations
 

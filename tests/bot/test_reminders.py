@@ -17,7 +17,6 @@ from sqlalchemy import select, text, update
 
 from bot.app import App, create_app
 from bot.scheduler import Scheduler
-from flows.time_zone import JAKARTA
 from storage.models import (
     Attachment,
     ConversationState,

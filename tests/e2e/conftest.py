@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import App
 from bot.settings import Settings
-from bot.telegram import TelegramBot
+from bot.telegram.channel import TelegramBot
 from bot.web import web_server_from_settings
 from tests.conftest import migrated_app
 from tests.support.fake_graph import FakeGraph, RunningServer, running

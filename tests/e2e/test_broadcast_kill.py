@@ -20,13 +20,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, select
 
-from admin.cli_output import not_configured
 from bot.app import App
 from bot.notify import Notifier
 from bot.sender import MAX_IN_FLIGHT
-from bot.settings import NotConfigured, Settings
+from bot.service import run_worker
+from bot.settings import Settings
 from bot.whatsapp.api import message_key
-from bot.worker import run_worker
 from flows.events import Reply
 from storage.broadcasts import broadcast_progress
 from storage.interfaces import Address

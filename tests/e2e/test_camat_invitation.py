@@ -6,9 +6,6 @@ from __future__ import annotations
 
 from bot.app import App
 from bot.telegram.channel import TelegramBot
-from tests.conftest import BUDI, make_settings, migrated_app
-from tests.e2e.test_telegram import FAST_CHAT_RATE, TelegramUser, identify, make_bot
-from bot.telegram import TelegramBot
 from tests.conftest import BUDI
 from tests.support.fake_telegram import FakeTelegram
 from tests.support.route import grant_role

@@ -10,7 +10,6 @@ import logging
 import signal
 import socket
 import time
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any

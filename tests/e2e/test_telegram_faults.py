@@ -19,9 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.app import App
-from bot.settings import Settings
 from bot.telegram.channel import TelegramBot
-from bot.telegram import TelegramBot
 from storage.models import OutboxMessage, ProcessedUpdate
 from tests.conftest import BUDI, _postgres_admin, migrated_app
 from tests.support.fake_telegram import FakeTelegram, Fault, SentMessage

@@ -315,7 +315,7 @@ async def test_a_delivery_that_cannot_be_dispatched_is_retried_then_left_for_an_
             assert await worker.process_due() == 1
             assert await worker.process_due() == 0  # waits a second before the next try
             clock[0] += timedelta(seconds=1)
-            with caplog.at_level(logging.ERROR, logger="bot.web"):
+            with caplog.at_level(logging.ERROR, logger="bot.inbox_worker"):
                 assert await worker.process_due() == 1
             assert "left for an operator" in caplog.text
             clock[0] += timedelta(hours=1)

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from flows.time_zone import JAKARTA
-from storage.database import _alembic_config, current_revision
 from storage.models import AuditLog, DeductionRefund, PayrollEntry, Unit
 from tests.conftest import make_settings, migrated_app
 from tests.support.migrations import downgrade

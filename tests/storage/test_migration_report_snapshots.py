@@ -9,7 +9,6 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 
 from flows.time_zone import JAKARTA
-from storage.database import _alembic_config, current_revision
 from storage.models import ReportSnapshotUnit, Unit
 from storage.report_snapshots import EXPORT, ensure_snapshot
 from tests.conftest import make_settings, migrated_app

@@ -11,22 +11,14 @@ from datetime import UTC, date, datetime
 import pytest
 from sqlalchemy import event, select
 
-from bot.app import App
-from flows.masking import mask_nik
-from flows.months import first_of_month_after
 from flows.time_zone import JAKARTA
 from messages.renderer import Renderer
 from storage.attachments import load_attachment, store_attachment
 from storage.interfaces import UnitProgress
 from storage.models import (
     Asn,
-    ChannelIdentity,
-    DeductionAgreement,
-    Enrollment,
     Unit,
-    Worker,
 )
-from storage.models import Asn, Unit
 from storage.report_snapshots import closed_month_before, month_end
 from storage.reports import (
     _ranked,

@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.app import App
 from bot.settings import Settings
-from bot.telegram import TelegramBot
+from bot.telegram.channel import TelegramBot
 from tests.conftest import BUDI, make_settings
 from tests.support.chat import texts
 from tests.support.fake_telegram import FakeTelegram, SentMessage

@@ -9,7 +9,7 @@ import pytest
 from asyncpg import exceptions as pg
 from sqlalchemy import exc as sa_exc
 
-from bot.unavailable import database_unavailable
+from storage.outages import database_unavailable
 
 
 def _wrapped(error: Exception) -> sa_exc.DBAPIError:
