@@ -14,7 +14,7 @@ One concept per module:
 - `channel`: `TelegramBot`, the channel running in this process (transport, polling, the
   outbox sender beside it), and `run_telegram` for `asn-peduli run`.
 
-`asn-peduli worker` uses only the sending half (bot/worker.py); `asn-peduli serve` receives
+`asn-peduli worker` uses only the sending half (bot/service.py); `asn-peduli serve` receives
 webhook updates (bot/web.py). Personal data (texts, phone numbers from contacts) is never
 logged here; the logs name only update kinds and error classes, all under the logger
 "bot.telegram" (the channel's one name for operators to filter on).

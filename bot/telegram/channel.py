@@ -31,7 +31,8 @@ from bot.telegram.api import (
 from bot.telegram.polling import CONCURRENT_UPDATES, MAX_RETRY, Polling
 from bot.telegram.transport import TelegramTransport
 from bot.telegram.updates import ALLOWED_UPDATES
-from bot.unavailable import Apologies, database_unavailable
+from bot.unavailable import Apologies
+from storage.outages import database_unavailable
 
 log = logging.getLogger("bot.telegram")
 

@@ -31,8 +31,8 @@ from telegram.error import RetryAfter, TelegramError
 
 from bot.telegram.api import seconds
 from bot.telegram.updates import ALLOWED_UPDATES
-from bot.unavailable import database_unavailable, error_summary
 from bot.waits import first_of
+from storage.outages import database_unavailable, error_summary
 
 log = logging.getLogger("bot.telegram")
 

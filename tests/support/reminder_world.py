@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import update
 
 from bot.app import App
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from storage.models import (
     Asn,
     ChannelIdentity,

@@ -45,11 +45,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from storage.masking import mask_nik
-
 from bot.app import App
+from flows.masking import mask_nik
 from flows.premium import first_of_month_after
-from messages.formatting import JAKARTA
+from flows.time_zone import JAKARTA
 from storage.interfaces import UnitProgress
 from storage.models import (
     Asn,
