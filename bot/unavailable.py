@@ -22,10 +22,6 @@ from bot.transport import Transport
 from flows.events import Reply
 from messages.renderer import Renderer
 
-# Until bot/telegram.py imports them from storage.outages (the lead's merge of issue 11).
-from storage.outages import database_unavailable as database_unavailable
-from storage.outages import error_summary as error_summary
-
 log = logging.getLogger(__name__)
 
 TEMPLATE: Final = "errors/unavailable"

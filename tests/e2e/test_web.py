@@ -53,24 +53,13 @@ MAX_BODY = 8 * 1024
 TABLES = (InboxUpdate, ProcessedUpdate, Chat, ConversationState, OutboxMessage)
 
 
-# The fake Cloud API `graph` and Bot API `fake` come from tests/e2e/conftest.py.
+# The fake Cloud API `graph`, Bot API `fake`, and `web_app`/`server` over this module's
+# `settings` come from tests/e2e/conftest.py.
 
 
 @pytest.fixture
 def settings(sqlite_url: str, graph: FakeGraph) -> Settings:
     return make_settings(sqlite_url, web_max_body_bytes=MAX_BODY, **graph.settings())
-
-
-@pytest.fixture
-async def web_app(settings: Settings) -> AsyncIterator[App]:
-    async with migrated_app(settings, roster=True) as application:
-        yield application
-
-
-@pytest.fixture
-async def server(web_app: App) -> AsyncIterator[RunningServer]:
-    async with running(web_server_from_settings(web_app)) as started:
-        yield started
 
 
 async def counts(app: App) -> dict[str, int]:
