@@ -157,7 +157,7 @@ def run(
 ) -> None:
     """Jalankan bot Telegram (long polling, atau webhook)."""
     from bot.service import run_polling
-    from bot.telegram.channel import run_telegram
+    from bot.telegram.channel import set_telegram_webhook
 
     settings = load_settings()
     if settings.telegram_bot_token is None:
@@ -168,7 +168,7 @@ def run(
         say("telegram_webhook_missing")
         raise typer.Exit(2)
     if webhook:  # points Telegram at the web server (`serve`), then ends
-        serving("run", lambda app: run_telegram(app, webhook=True), settings)
+        serving("run", set_telegram_webhook, settings)
     else:
         serving("run", lambda app: run_polling(app, schedule=True), settings)
 

@@ -12,7 +12,7 @@ One concept per module:
 - `polling`: long polling that confirms an update only once it is committed.
 - `webhook`: a pushed update processed like a polled one, and the secret header's check.
 - `channel`: `TelegramBot`, the channel running in this process (transport, polling, the
-  outbox sender beside it), and `run_telegram` for `asn-peduli run`.
+  outbox sender beside it), and `set_telegram_webhook` for `asn-peduli run --webhook`.
 
 `asn-peduli worker` uses only the sending half (bot/service.py); `asn-peduli serve` receives
 webhook updates (bot/web.py). Personal data (texts, phone numbers from contacts) is never

@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 from telegram import Update
 from telegram.error import TelegramError
 
-from bot.app import App, on_stop_signals
+from bot.app import App
 from bot.logs import hold_libraries_at_their_floors
 from bot.telegram.api import (
     READ_TIMEOUT,
@@ -174,33 +174,22 @@ class TelegramBot:
             log.warning("telegram: setting the command menu failed: %s", type(error).__name__)
 
 
-async def run_telegram(app: App, webhook: bool) -> None:
-    """`asn-peduli run`: long polling until SIGINT/SIGTERM, or set the webhook and return.
+async def set_telegram_webhook(app: App) -> None:
+    """`asn-peduli run --webhook`: point Telegram at TELEGRAM_WEBHOOK_URL and end.
 
-    In webhook mode Telegram pushes updates to TELEGRAM_WEBHOOK_URL; receiving them (and
-    calling `process_webhook_update`) is the web server's job (`asn-peduli serve`), not this
-    command's, so after setting the webhook this command only says so and ends.
+    Receiving the pushed updates (and calling `process_webhook_update`) is the web server's
+    job (`asn-peduli serve`), not this command's; long polling is bot/service.py
+    `run_polling`.
     """
     # httpx logs request URLs (a Bot API URL holds the token), PTB call bodies at DEBUG.
     hold_libraries_at_their_floors()
     bot = TelegramBot(app)
-    if webhook:
-        try:
-            host = await bot.set_webhook()
-        finally:
-            await bot.stop()
-        log.info(
-            "telegram: webhook set to %s; updates now go to the web server "
-            "(`asn-peduli serve`), which receives them and sends replies. Polling is off until "
-            "`asn-peduli run` is started without --webhook.", host,
-        )
-        return
-
-    stop = asyncio.Event()
-    with on_stop_signals(stop.set):
-        try:
-            await bot.start(polling=True)
-            await stop.wait()
-            log.info("telegram: stopping")
-        finally:
-            await bot.stop()
+    try:
+        host = await bot.set_webhook()
+    finally:
+        await bot.stop()
+    log.info(
+        "telegram: webhook set to %s; updates now go to the web server "
+        "(`asn-peduli serve`), which receives them and sends replies. Polling is off until "
+        "`asn-peduli run` is started without --webhook.", host,
+    )

@@ -21,7 +21,7 @@ from telegram import Bot, Message, Update
 from bot.app import App, create_app
 from bot.settings import Settings
 from bot.telegram.api import TelegramNotConfigured
-from bot.telegram.channel import TelegramBot, run_telegram
+from bot.telegram.channel import TelegramBot, set_telegram_webhook
 from bot.telegram.keyboards import keyboard
 from bot.telegram.transport import TelegramTransport
 from bot.telegram.webhook import process_webhook_update, webhook_secret_ok
@@ -583,7 +583,7 @@ async def test_webhook_mode_sets_the_webhook_and_processes_pushed_updates_once(
     )
     async with migrated_app(settings, roster=True) as app:
         with caplog.at_level(logging.INFO, logger="bot.telegram"):
-            await run_telegram(app, webhook=True)
+            await set_telegram_webhook(app)
         assert fake.webhook["url"] == "https://bot.example.go.id/telegram/webhook"
         assert fake.webhook["secret_token"] == "s3cret-token"
         assert fake.webhook["allowed_updates"] == ["message", "callback_query"]
@@ -634,7 +634,7 @@ async def test_the_bot_needs_a_token_and_a_webhook_url(sqlite_url: str) -> None:
         app = create_app(settings)
         try:
             with pytest.raises(TelegramNotConfigured, match=missing):
-                await run_telegram(app, webhook=True)
+                await set_telegram_webhook(app)
             assert not webhook_secret_ok(settings, "")
         finally:
             await app.close()
