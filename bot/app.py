@@ -79,11 +79,6 @@ class App:
         if isinstance(link, str):
             self.dispatcher.set_chat_link(transport.channel.value, link)
 
-    async def run_background(self, stop: asyncio.Event, poll_seconds: float = 1.0) -> None:
-        """The outbox sender until `stop` is set, for `TelegramBot.start` (tests run the
-        Telegram channel in-process with it); the commands run it through bot/service.py."""
-        await self.sender.run(stop, poll_seconds=poll_seconds)
-
     async def migrate(self) -> None:
         """The database at the latest migration, and the keys checked against the ones its
         data was written with (KeysChanged when they differ): every command does this

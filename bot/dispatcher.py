@@ -1,9 +1,10 @@
 """The dispatcher: one update in, one transaction out.
 
 It drops an update already processed, serialises the updates of one conversation (a lock per
-key in this process, a row lock on PostgreSQL across processes), loads the conversation, lets
-the router and flows decide, and commits the new state, the domain changes, the rendered
-replies (outbox rows) and the update's id together. A failure rolls all of it back.
+key in this process, an advisory lock on PostgreSQL across processes: bot/locks.py), loads
+the conversation, lets the router and flows decide, and commits the new state, the domain
+changes, the rendered replies (outbox rows) and the update's id together. A failure rolls
+all of it back.
 """
 
 from __future__ import annotations

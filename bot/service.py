@@ -131,8 +131,7 @@ async def run_polling(app: App, *, schedule: bool = False) -> None:
     channel_log = logging.getLogger("bot.telegram")
     async with Service(app, schedule=schedule) as service:
         await service.open_telegram(bot, menu=True)
-        # TelegramBot's own polling loop (bot/telegram.py `Polling`), run as a part.
-        service.add("telegram-polling", bot._polling.run)
+        service.add("telegram-polling", bot.poll)
         channel_log.info("telegram: polling for updates as bot %s", bot.bot_id)
         await service.run()
         channel_log.info("telegram: stopping")

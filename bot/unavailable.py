@@ -36,10 +36,14 @@ class Apologies:
     """
 
     def __init__(self, renderer: Renderer, every: timedelta = timedelta(minutes=5),
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        """`clock` spaces the apologies out; `now` is the app's clock, the one a WhatsApp
+        transport compares the user's last message with (its 24-hour window)."""
         self._renderer = renderer
         self._every = every.total_seconds()
         self._clock = clock
+        self._now = now
         self._told: dict[tuple[str, str], float] = {}
 
     async def tell(self, transport: Transport, chat_id: str) -> None:
@@ -58,7 +62,7 @@ class Apologies:
             # Sent straight away in answer to the update in hand: the user has just written
             # (on WhatsApp the 24-hour window is open).
             message = replace(self._renderer.render(Reply(TEMPLATE), channel),
-                              last_inbound_at=datetime.now(UTC))
+                              last_inbound_at=self._now())
             await transport.send(chat_id, message)
         except Exception as error:
             self._told.pop(key, None)

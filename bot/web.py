@@ -101,7 +101,7 @@ class WebServer:
             handlers.append(WhatsAppWebhook(app, whatsapp))
         self._handlers = {handler.channel: handler for handler in handlers}
         self.inbox = InboxWorker(app, handlers, max_attempts=inbox_max_attempts)
-        self.apologies = Apologies(app.renderer)
+        self.apologies = Apologies(app.renderer, now=app.clock)
         self.asgi = Starlette(routes=[
             Route("/telegram/webhook", self.telegram_webhook, methods=["POST"]),
             Route("/whatsapp/webhook", self.whatsapp_webhook, methods=["GET", "POST"]),

@@ -1,7 +1,8 @@
-"""`TelegramBot`, the Telegram channel running in this process, and `asn-peduli run`'s loop.
+"""`TelegramBot`, the Telegram channel running in this process, and `asn-peduli run
+--webhook`'s `set_telegram_webhook`.
 
-`TelegramBot` holds PTB's `Bot` (bot/telegram/api.py), the transport, long polling
-(bot/telegram/polling.py) and the outbox sender beside them as a background task; each
+`TelegramBot` holds PTB's `Bot` (bot/telegram/api.py), the transport and long polling
+(bot/telegram/polling.py); bot/service.py runs them with the outbox sender beside. Each
 polled or pushed update goes through `process`, which calls the dispatcher. When the database
 does not answer, the user is told so once per 5 minutes (`Apologies`) and the update stays
 unconfirmed, to come again.
@@ -43,10 +44,10 @@ MENU_COMMANDS: Final = ("mulai", "kembali", "bantuan", "batal")
 class TelegramBot:
     """The Telegram channel running in this process: PTB's Bot, transport, polling, sender.
 
-    `start()` registers the transport with the app (so the sender can deliver on Telegram),
-    starts long polling (`Polling`) unless told otherwise, and runs the outbox sender as a
-    background task; `stop()` undoes all of it in order. Tests start and stop it
-    in-process. `apologies` tells users when the database is down (polling here, the
+    The commands run it through bot/service.py (`open_telegram`, then `poll` as a part).
+    `start()`, for the tests that run the channel in-process, registers the transport,
+    starts long polling unless told otherwise and the outbox sender beside it; `stop()`
+    undoes all of it in order. `apologies` tells users when the database is down (polling here, the
     webhook's inbox in bot/web.py).
     """
 
@@ -57,7 +58,7 @@ class TelegramBot:
         self.bot_id = bot_id_from_token(bot_token(app.settings))
         self.bot = build_bot(app.settings, read_timeout)
         self.transport = TelegramTransport(self.bot)
-        self.apologies = Apologies(app.renderer)
+        self.apologies = Apologies(app.renderer, now=app.clock)
         self._polling = Polling(self.bot, self._handle_polled, poll_timeout,
                                 concurrent_updates, max_retry)
         self._sender_poll_seconds = sender_poll_seconds
@@ -82,14 +83,19 @@ class TelegramBot:
         await self.publish_commands()
         self._sender_stop.clear()
         self._sender_task = asyncio.create_task(
-            self.app.run_background(self._sender_stop, poll_seconds=self._sender_poll_seconds),
+            self.app.sender.run(self._sender_stop, poll_seconds=self._sender_poll_seconds),
             name="telegram-background-work",
         )
         if polling:
             self._polling_stop.clear()
-            self._polling_task = asyncio.create_task(self._polling.run(self._polling_stop),
+            self._polling_task = asyncio.create_task(self.poll(self._polling_stop),
                                                      name="telegram-polling")
             log.info("telegram: polling for updates as bot %s", self.bot_id)
+
+    async def poll(self, stop: asyncio.Event) -> None:
+        """Long polling until `stop` is set, then the last confirmation: the receiver
+        bot/service.py `run_polling` runs as one of its parts."""
+        await self._polling.run(stop)
 
     async def stop(self) -> None:
         """Stop fetching, finish and confirm the updates in hand, stop the sender, close.

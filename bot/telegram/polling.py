@@ -7,7 +7,7 @@ of those it had already committed. PTB's own Updater confirmed a batch as soon a
 the next one, before processing had finished, so it is not used. What goes wrong and what
 then happens:
 
-- the database does not answer (`bot.unavailable.database_unavailable`): the user is told so
+- the database does not answer (`storage.outages.database_unavailable`): the user is told so
   once per 5 minutes (`Apologies`), nothing is confirmed from that update on, and the batch
   is fetched again after a growing wait (up to 30 s) until the database is back.
 - getUpdates fails: 429 waits the retry_after Telegram asks for; timeouts, 5xx, connection
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 from typing import Final
@@ -29,6 +28,8 @@ from typing import Final
 from telegram import Bot, Update
 from telegram.error import RetryAfter, TelegramError
 
+from bot.chat_order import in_chat_order
+from bot.loops import Backoff
 from bot.telegram.api import seconds
 from bot.telegram.updates import ALLOWED_UPDATES
 from bot.waits import first_of
@@ -40,31 +41,13 @@ log = logging.getLogger("bot.telegram")
 # this bounds how many conversations move at once; keep it below the database pool.
 CONCURRENT_UPDATES: Final = 16
 # The waits between failed getUpdates calls, or fetching a batch again while the database is
-# down: from FIRST_RETRY doubling up to MAX_RETRY seconds, each drawn from its upper half.
+# down: bot/loops.py's backoff from FIRST_RETRY doubling up to MAX_RETRY seconds, jittered.
 FIRST_RETRY: Final = 0.5
 MAX_RETRY: Final = 30.0
 # An update whose processing failed for another reason than the database being down (a bug
 # the dispatcher's apology could not catch) is tried this often, then left behind and logged:
 # one poisoned update must not hold up everyone's after it.
 MAX_UPDATE_ATTEMPTS: Final = 3
-
-
-class Backoff:
-    """Growing waits with jitter: FIRST_RETRY, doubling, at most `cap` seconds, each drawn
-    from the upper half of its step so many bots do not retry in step."""
-
-    def __init__(self, first: float = FIRST_RETRY, cap: float = MAX_RETRY) -> None:
-        self._first = first
-        self._cap = cap
-        self._failures = 0
-
-    def next(self) -> float:
-        step = min(self._cap, self._first * 2 ** min(self._failures, 32))
-        self._failures += 1
-        return step * random.uniform(0.5, 1.0)
-
-    def reset(self) -> None:
-        self._failures = 0
 
 
 def _chat_of(update: Update) -> int:
@@ -92,8 +75,8 @@ class Polling:
         self._handle = handle
         self._timeout = timedelta(seconds=timeout)
         self._slots = asyncio.Semaphore(concurrent)
-        self._fetch_backoff = Backoff(cap=max_retry)
-        self._outage_backoff = Backoff(cap=max_retry)
+        self._fetch_backoff = Backoff(FIRST_RETRY, max_retry, jitter=True)
+        self._outage_backoff = Backoff(FIRST_RETRY, max_retry, jitter=True)
         self._attempts: dict[int, int] = {}
         self.offset: int | None = None
         self._confirmed: int | None = None  # the offset Telegram last received
@@ -158,25 +141,21 @@ class Polling:
 
     async def _process(self, updates: Sequence[Update]) -> bool:
         """Handle a batch; move `offset` past what is done. False when some must come again."""
-        lines: dict[int, list[Update]] = {}
-        for update in sorted(updates, key=lambda update: update.update_id):
-            lines.setdefault(_chat_of(update), []).append(update)
-        failed: list[int] = []
-
-        async def run_line(line: list[Update]) -> None:
-            for update in line:
-                async with self._slots:
-                    done = await self._handle_one(update)
-                if not done:
-                    failed.append(update.update_id)
-                    return
-
-        await asyncio.gather(*(run_line(line) for line in lines.values()))
+        ordered = sorted(updates, key=lambda update: update.update_id)
+        outcomes = await in_chat_order(ordered, lambda update: {_chat_of(update)},
+                                       self._outcome_of, self._slots)
+        failed = [update.update_id for update, outcome in zip(ordered, outcomes, strict=True)
+                  if outcome is not None]
         last = max(update.update_id for update in updates)
         self.offset = min(failed) if failed else last + 1
         if not failed:
             self._outage_backoff.reset()
         return not failed
+
+    async def _outcome_of(self, update: Update) -> str | None:
+        """None when the update is done with (handled, or given up on), else why it must be
+        fetched again (bot/chat_order.py's outcome)."""
+        return None if await self._handle_one(update) else "fetched again"
 
     async def _handle_one(self, update: Update) -> bool:
         """Whether the update is done with (handled, or given up on)."""

@@ -46,7 +46,7 @@ SAMPLE = {
 
 
 def _more_samples() -> dict[str, object]:
-    """Each area's templates bring their sample values in tests/unit/samples_<area>.py."""
+    """Each area's templates bring their sample values in tests/messages/samples_<area>.py."""
     merged: dict[str, object] = {}
     for path in sorted(Path(__file__).parent.glob("samples_*.py")):
         module = importlib.import_module(f"tests.messages.{path.stem}")
