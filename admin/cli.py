@@ -75,10 +75,9 @@ def roster_import(
     from admin.roster_file import import_roster_file
 
     async def work(app: App) -> int:
-        await app.migrate()
         return await import_roster_file(app, file)
 
-    raise typer.Exit(with_app(work))
+    raise typer.Exit(with_migrated_app(work))
 
 
 @roster_cli.command("kecamatan")
@@ -91,10 +90,9 @@ def roster_kecamatan(
     from admin.kecamatan import KECAMATAN_CSV, load_kecamatan
 
     async def work(app: App) -> tuple[int, int]:
-        await app.migrate()
         return await load_kecamatan(app, file or KECAMATAN_CSV)
 
-    listed, added = with_app(work)
+    listed, added = with_migrated_app(work)
     say("kecamatan_loaded", listed=listed, added=added)
 
 
@@ -106,10 +104,9 @@ def demo_data(
     from admin.demo_data import write_demo_data
 
     async def work(app: App) -> None:
-        await app.migrate()
         await write_demo_data(app, asn_count=asn)
 
-    with_app(work)
+    with_migrated_app(work)
 
 
 # A second person on the same terminal chat (a coordinator, a camat) is another console user.
@@ -126,10 +123,9 @@ def chat(user: UserOption = None) -> None:
     quiet_logs()
 
     async def work(app: App) -> None:
-        await app.migrate()  # like every command: an older database is brought up to date
         await run_terminal_chat(app, user_id=user)
 
-    with_app(work, settings)
+    with_migrated_app(work, settings)
 
 
 @cli.command("demo")
@@ -144,11 +140,10 @@ def demo(user: UserOption = None) -> None:
     quiet_logs()
 
     async def work(app: App) -> None:
-        await app.migrate()
         await ensure_demo_data(app)
         await run_terminal_chat(app, demo=True, user_id=user)
 
-    with_app(work, settings)
+    with_migrated_app(work, settings)
 
 
 @cli.command("run")

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from admin.cli_app import with_app
+from admin.cli_app import with_migrated_app
 from admin.cli_output import say
 from bot.app import App
 from flows.premium import NoPremiumRate
@@ -87,7 +87,6 @@ def export_report_command(
     path = _output(out, ("xlsx",))
 
     async def work(app: App) -> None:
-        await app.migrate()
         with _nothing_written_on(MonthNotStarted, "export_month_future", month=first):
             report = await export_report(app, first, path)
         totals = report.totals
@@ -98,7 +97,7 @@ def export_report_command(
             protected=totals.workers_protected, opd=len(report.opd),
             kecamatan=len(report.kecamatan))
 
-    with_app(work)
+    with_migrated_app(work)
 
 
 @export_cli.command("chart")
@@ -116,13 +115,12 @@ def export_chart_command(
     path = _output(out, ("png",))
 
     async def work(app: App) -> None:
-        await app.migrate()
         with _nothing_written_on(MonthNotStarted, "export_month_future", month=first):
             report = await export_chart(app, first, kind.value, path)
         say("export_chart_written", month=first, path=str(path), kind=kind.value,
             at=report.at, live=report.live, units=len(report.units(kind.value)))
 
-    with_app(work)
+    with_migrated_app(work)
 
 
 @export_cli.command("payroll")
@@ -137,7 +135,6 @@ def export_payroll_command(
     path = _output(out, ("xlsx", "csv"))
 
     async def work(app: App) -> None:
-        await app.migrate()
         label = app.renderer.text("cli/export_progress", {"what": "payroll"})
         with _nothing_written_on(NoPremiumRate, "export_no_rate", month=first):
             done = await export_payroll(app, first, path, label)
@@ -146,7 +143,7 @@ def export_payroll_command(
             refunds=done.refunds, refund_asn=done.refund_asn, refund_total=done.refund_total,
             refund_path=str(done.refund_path) if done.refund_path else None)
 
-    with_app(work)
+    with_migrated_app(work)
 
 
 @export_cli.command("bpjs-batch")
@@ -159,12 +156,11 @@ def export_bpjs_batch_command(
     path = _output(out, ("csv", "xlsx"))
 
     async def work(app: App) -> None:
-        await app.migrate()
         label = app.renderer.text("cli/export_progress", {"what": "batch"})
         done = await export_bpjs_batch(app, path, label)
         say("export_batch_written", path=str(path), rows=done.rows)
 
-    with_app(work)
+    with_migrated_app(work)
 
 
 @bpjs_cli.command("import")
@@ -175,7 +171,6 @@ def bpjs_import_command(
     from admin.bpjs_import import import_results_file
 
     async def work(app: App) -> int:
-        await app.migrate()
         return await import_results_file(app, file)
 
-    raise typer.Exit(with_app(work))
+    raise typer.Exit(with_migrated_app(work))

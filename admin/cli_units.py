@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from admin.cli_app import with_app
+from admin.cli_app import with_migrated_app
 from admin.cli_output import say
 from bot.app import App
 from storage.audit import SqlAuditRepository
@@ -61,7 +61,6 @@ def _refused(refusal: UnitChangeRefused) -> typer.Exit:
 async def _unit_change(app: App) -> AsyncIterator[AsyncSession]:
     """The one transaction of a rename or merge; a refusal by the rules is said, ends the
     command with its exit code and writes nothing."""
-    await app.migrate()
     async with app.sessions.begin() as session:
         try:
             yield session
@@ -82,13 +81,12 @@ def list_units(kind: KindOption = None) -> None:
     wanted = _kind(kind)
 
     async def work(app: App) -> None:
-        await app.migrate()
         async with app.sessions() as session:
             units = await unit_list(session, wanted)
         say("unit_list", units=[{"name": unit.name, "kind": unit.kind, "asn": count}
                                 for unit, count in units])
 
-    with_app(work)
+    with_migrated_app(work)
 
 
 @unit_cli.command("rename")
@@ -108,7 +106,7 @@ def rename(
                          {"kind": unit.kind, "from": unit.name, "to": renamed.name})
         say("unit_renamed", kind=unit.kind, old=unit.name, new=renamed.name)
 
-    with_app(work)
+    with_migrated_app(work)
 
 
 @unit_cli.command("merge")
@@ -132,4 +130,4 @@ def merge(
                 await _audit(app, session, "unit.merged", into.id, plan.summary())
         say("unit_merge", plan=plan, dry_run=dry_run, listed=LISTED)
 
-    with_app(work)
+    with_migrated_app(work)

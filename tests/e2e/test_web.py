@@ -43,10 +43,10 @@ from storage.models import (
     ProcessedUpdate,
 )
 from tests.conftest import BUDI, make_settings, migrated_app
-from tests.support.fake_graph import FakeGraph, RunningServer, running, until_healthy, wamid_of
+from tests.support.fake_graph import FakeGraph, RunningServer, running, wamid_of
 from tests.support.fake_telegram import FakeTelegram
-from tests.support.loopback import bind_free, wait_until
-from tests.support.processes import cli_env, count, none_left, settle, start_cli
+from tests.support.loopback import wait_until
+from tests.support.processes import count, none_left, settle, start_serve
 
 WA_ID = BUDI.phone.lstrip("+")
 MAX_BODY = 8 * 1024
@@ -407,18 +407,8 @@ async def test_asn_peduli_serve_answers_and_stops_cleanly_on_sigterm(
 ) -> None:
     """The command as an operator runs it: it serves, replies, and on SIGTERM finishes and
     exits 0; its log holds no secret, no number and nothing the user typed."""
-    sock, url = bind_free()
-    port = sock.getsockname()[1]
-    sock.close()  # a free port, for the child to bind
-    env = cli_env(settings, WEB_HOST="127.0.0.1", WEB_PORT=str(port),
-                  **{name.upper(): str(value) for name, value in graph.settings().items()})
-    log = tmp_path / "serve.log"
-
-    def alive(started: asyncio.subprocess.Process) -> None:
-        assert started.returncode is None, log.read_text()
-
-    child = await start_cli("serve", env, tmp_path, log, lambda started: until_healthy(
-        url, lambda: alive(started), 30, what=log.read_text, every=0.05))
+    serving = await start_serve(settings, graph, tmp_path)
+    child, url, log = serving.child, serving.url, serving.log
     children.append(child)
     async with httpx.AsyncClient(timeout=2) as client:
         verified = await client.get(f"{url}/whatsapp/webhook", params={

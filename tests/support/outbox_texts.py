@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from bot.app import App
+from flows.events import OutgoingMessage
 from storage.models import OutboxMessage
 
 
@@ -27,8 +28,8 @@ async def outbox(app: App) -> list[Sent]:
         rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
     found = []
     for row in rows:
-        body = app.cipher.decrypt_json(row.body_enc)
-        found.append(Sent(row.chat_id, row.kind, body["text"], body.get("image")))
+        message = OutgoingMessage.from_json(app.cipher.decrypt_json(row.body_enc))
+        found.append(Sent(row.chat_id, row.kind, message.text, message.image))
     return found
 
 

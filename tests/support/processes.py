@@ -136,10 +136,6 @@ async def start_serve(settings: Settings, graph: FakeGraph, workdir: Path, **ext
     env = cli_env(settings, WEB_HOST=HOST, WEB_PORT=str(port), **extra,
                   **{name.upper(): str(value) for name, value in graph.settings().items()})
     log = workdir / "serve.log"
-
-    def alive(started: asyncio.subprocess.Process) -> None:
-        assert started.returncode is None, log.read_text()
-
     child = await start_cli("serve", env, workdir, log, lambda started: until_healthy(
-        url, lambda: alive(started), 30, what=log.read_text, every=0.05))
+        url, Serving(started, url, log).alive, 30, what=log.read_text, every=0.05))
     return Serving(child, url, log)
