@@ -28,6 +28,7 @@ from flows.nik import parse_nik
 from flows.nip import parse_nip
 from flows.phone import to_e164
 from flows.premium import first_deduction
+from flows.roles import UnitKind
 from storage import roster_import as store
 from storage.enrollments import SqlEnrollmentRepository
 from storage.interfaces import WorkerDraft
@@ -301,9 +302,9 @@ async def write_demo_data(app: App, asn_count: int = 1000, seed: int = 2025) -> 
     config = app.settings.flow_config()
     async with app.sessions.begin() as session:
         kecamatan_ids = await store.ensure_units(
-            session, store.KECAMATAN, {item.name: item.code for item in read_kecamatan()}
+            session, UnitKind.KECAMATAN, {item.name: item.code for item in read_kecamatan()}
         )
-        opd_ids = await store.ensure_units(session, store.OPD, dict.fromkeys(OPD_NAMES))
+        opd_ids = await store.ensure_units(session, UnitKind.OPD, dict.fromkeys(OPD_NAMES))
         counts = store.UpsertCounts(0, 0, 0)
         for start in range(0, len(people), 1_000):
             batch = await store.upsert_asn(session, [

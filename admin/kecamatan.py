@@ -10,6 +10,7 @@ from pathlib import Path
 
 import storage
 from bot.app import App
+from flows.roles import UnitKind
 from storage import roster_import as store
 
 KECAMATAN_CSV = Path(storage.__file__).parent / "data" / "kendal_kecamatan.csv"
@@ -39,6 +40,7 @@ async def load_kecamatan(app: App, path: Path = KECAMATAN_CSV) -> tuple[int, int
     """Add the kecamatan of the file that are missing; (in the file, newly added)."""
     items = read_kecamatan(path)
     async with app.sessions.begin() as session:
-        before = {unit.name for unit in await store.units(session) if unit.kind == store.KECAMATAN}
-        await store.ensure_units(session, store.KECAMATAN, {k.name: k.code for k in items})
+        before = {unit.name for unit in await store.units(session)
+                  if unit.kind == UnitKind.KECAMATAN}
+        await store.ensure_units(session, UnitKind.KECAMATAN, {k.name: k.code for k in items})
     return len(items), len({k.name for k in items} - before)

@@ -35,6 +35,7 @@ from bot.app import App
 from flows.masking import mask_phone
 from flows.nip import NIP_LENGTH, InvalidNip, normalise_nip, parse_nip
 from flows.phone import InvalidPhone, to_e164
+from flows.roles import UnitKind
 from storage import roster_import as store
 
 REQUIRED = ("nip", "nama", "unit", "no_hp")
@@ -250,7 +251,7 @@ class RosterWriter:
                 new.setdefault(key, row.unit)
         if new:
             created = await store.ensure_units(
-                self._session, store.OPD, {name: None for name in new.values()}
+                self._session, UnitKind.OPD, {name: None for name in new.values()}
             )
             for key, name in new.items():
                 self._opd[key] = created[name]
@@ -284,9 +285,9 @@ async def import_roster(app: App, path: Path) -> Totals:
             opd: dict[str, int] = {}
             kecamatan: dict[str, int] = {}
             for unit in await store.units(session):
-                if unit.kind == store.OPD:
+                if unit.kind == UnitKind.OPD:
                     opd.setdefault(unit_key(unit.name), unit.id)
-                elif unit.kind == store.KECAMATAN:
+                elif unit.kind == UnitKind.KECAMATAN:
                     kecamatan.setdefault(kecamatan_key(unit.name), unit.id)
             totals.kecamatan_known = len(kecamatan)
             checker = RowChecker(kecamatan, has_kecamatan)

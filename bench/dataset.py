@@ -77,6 +77,7 @@ from flows.enrollment import CONSENT_VERSION, OCCUPATIONS, RELATIONSHIPS, consen
 from flows.enrollment_status import COVERED_STATUSES, EnrollmentStatus
 from flows.masking import mask_nik
 from flows.premium import PremiumRate, first_deduction
+from flows.roles import UnitKind
 from flows.time_zone import JAKARTA
 from messages.renderer import Renderer
 from storage import roster_import as store
@@ -330,8 +331,8 @@ async def _units(connection: AsyncConnection) -> tuple[dict[str, int], dict[str,
     """The 38 OPD and 20 kecamatan as the demo data writes them; their ids by name."""
     session = AsyncSession(bind=connection)
     kecamatan = await store.ensure_units(
-        session, store.KECAMATAN, {item.name: item.code for item in read_kecamatan()})
-    opd = await store.ensure_units(session, store.OPD, dict.fromkeys(OPD_NAMES))
+        session, UnitKind.KECAMATAN, {item.name: item.code for item in read_kecamatan()})
+    opd = await store.ensure_units(session, UnitKind.OPD, dict.fromkeys(OPD_NAMES))
     await session.flush()
     return opd, kecamatan
 

@@ -35,7 +35,7 @@ from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step,
 from flows.events import Button, Kind, Reply
 from flows.premium import first_premium
 from flows.roles import Role, UnitKind
-from flows.states import Broadcast
+from flows.states import Broadcast, prefix
 from storage.interfaces import UnitProgress
 
 TRANSITIONS = [
@@ -331,7 +331,7 @@ async def take_progress(conversation: Conversation, context: Context) -> str | G
 
 
 class BroadcastFlow(Flow):
-    name = "Broadcast"
+    name = prefix(Broadcast)
     initial = Broadcast.audience
     role = Role.CAMAT
     commands: ClassVar[Mapping[str, str]] = {
@@ -346,7 +346,7 @@ class BroadcastFlow(Flow):
                 Broadcast.kecamatan: Step(show_kecamatan, take_kecamatan, help_, resting=True),
                 Broadcast.content: Step(ask_content, take_content, help_),
                 Broadcast.preview: Step(show_preview, take_preview, help_,
-                                cancelled="broadcast/cancelled"),
+                                        cancelled="broadcast/cancelled"),
                 Broadcast.progress: Step(show_progress, take_progress, help_, resting=True),
             },
             TRANSITIONS,

@@ -40,7 +40,7 @@ from flows.conversation import Context, Conversation, Flow, Goto, GroupCommand, 
 from flows.events import Button, Channel, ChatType, Kind, Reply
 from flows.nik import InvalidNik, parse_nik
 from flows.roles import ROLE_UNIT_KIND, Role, UnitKind
-from flows.states import Coordinator
+from flows.states import Coordinator, prefix
 from storage.interfaces import EnrollmentNotFound, PendingEnrollment, RoleView
 
 # Where an enrolment can be while one coordinator looks at it (and another decides it).
@@ -457,7 +457,7 @@ async def link_group(context: Context, held: Sequence[RoleView]) -> Reply:
 
 
 class CoordinatorFlow(Flow):
-    name = "Coordinator"
+    name = prefix(Coordinator)
     initial = Coordinator.menu
     role = Role.COORDINATOR
     commands: ClassVar[Mapping[str, str]] = {
@@ -478,9 +478,9 @@ class CoordinatorFlow(Flow):
                 Coordinator.pending: Step(show_pending, take_pending, help_, resting=True),
                 Coordinator.review: Step(show_review, take_review, help_, cancelled=undecided),
                 Coordinator.confirm_approve: Step(ask_approve, take_approve, help_,
-                                        cancelled=undecided),
+                                                  cancelled=undecided),
                 Coordinator.reject_reason: Step(ask_reject_reason, take_reject_reason, help_,
-                                      cancelled=undecided),
+                                                cancelled=undecided),
                 Coordinator.confirm_reject: Step(ask_reject, take_reject, help_,
                                                  cancelled=undecided),
             },

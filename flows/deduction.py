@@ -21,15 +21,13 @@ from flows.conversation import Context, Conversation, Flow, Goto, Invalid, Step
 from flows.enrollment_status import EnrollmentStatus
 from flows.events import Button, Channel, Reply
 from flows.premium import NoPremiumRate, PremiumRate, first_deduction
-from flows.states import Deduction, Enrollment, Workers
+from flows.states import Deduction, Enrollment, Workers, prefix
 from storage.interfaces import AgreementRecord, EnrollmentNotFound
 
 AGREEMENT_VERSION = "potong-gaji-v1"
 
 
 log = logging.getLogger(__name__)
-
-
 
 
 async def _terms(conversation: Conversation, context: Context) -> dict[str, Any]:
@@ -150,7 +148,7 @@ async def _tell_coordinators(conversation: Conversation, context: Context,
 
 
 class DeductionFlow(Flow):
-    name = "Deduction"
+    name = prefix(Deduction)
     initial = Deduction.confirm
 
     def __init__(self) -> None:

@@ -35,7 +35,7 @@ from flows.kecamatan import kecamatan_words, match_kecamatan
 from flows.masking import mask_nik, mask_phone
 from flows.nik import InvalidNik, parse_nik
 from flows.phone import InvalidPhone, to_e164
-from flows.states import Deduction, Enrollment
+from flows.states import Deduction, Enrollment, prefix
 from storage.interfaces import EnrollmentNotFound, KecamatanView, NikAlreadyHeld, WorkerDraft
 
 # v2: the wording no longer reads its version aloud and names the phone only when one is
@@ -691,7 +691,7 @@ CONDITIONS = {"editing": editing, "phone_needs_consent": phone_needs_consent}
 
 
 class EnrollmentFlow(Flow):
-    name = "Enrollment"
+    name = prefix(Enrollment)
     initial = Enrollment.relationship
     pausable = True
 
@@ -703,12 +703,12 @@ class EnrollmentFlow(Flow):
             Enrollment.name: Step(ask_name, take_name, "help/name"),
             Enrollment.birth_date: Step(ask_birth_date, take_birth_date, "help/birth_date"),
             Enrollment.birth_date_check: Step(ask_birth_date_check, take_birth_date_check,
-                                     "help/birth_date"),
+                                              "help/birth_date"),
             Enrollment.occupation: Step(OCCUPATION.ask, OCCUPATION.take, "help/occupation"),
             Enrollment.phone: Step(ask_phone, take_phone, "help/worker_phone"),
             Enrollment.kecamatan: Step(ask_kecamatan, take_kecamatan, "help/address"),
             Enrollment.kecamatan_confirm: Step(ask_kecamatan_confirm, take_kecamatan_confirm,
-                                      "help/address"),
+                                               "help/address"),
             Enrollment.kecamatan_other: Step(ask_kecamatan_other, take_kecamatan_other,
                                              "help/address"),
             Enrollment.desa: Step(ask_desa, take_desa, "help/address"),

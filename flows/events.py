@@ -15,6 +15,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from flows.chat_types import ChatType
+
 
 class Channel(StrEnum):
     """The chat platforms a conversation can live on."""
@@ -22,13 +24,6 @@ class Channel(StrEnum):
     TELEGRAM = "telegram"
     WHATSAPP = "whatsapp"
     CONSOLE = "console"
-
-
-class ChatType(StrEnum):
-    """Private chats run conversations; groups only receive pushes (issue 3)."""
-
-    PRIVATE = "private"
-    GROUP = "group"
 
 
 class Kind(StrEnum):

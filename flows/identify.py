@@ -22,7 +22,7 @@ from flows.events import Button, Kind, Reply
 from flows.masking import mask_phone
 from flows.nip import InvalidNip, parse_nip
 from flows.phone import InvalidPhone, to_e164
-from flows.states import Identify
+from flows.states import Identify, prefix
 from storage.interfaces import AsnView
 
 TRANSITIONS = [
@@ -152,7 +152,7 @@ async def _linked(asn: AsnView, phone: str | None, conversation: Conversation,
 
 
 class IdentifyFlow(Flow):
-    name = "Identify"
+    name = prefix(Identify)
     initial = Identify.nip
 
     def __init__(self) -> None:

@@ -18,7 +18,7 @@ from flows.events import Button, Kind, Reply
 from flows.paused import PAUSED, enrol, paused_form, start_afresh
 from flows.premium import first_premium
 from flows.roles import Role
-from flows.states import Broadcast, Coordinator, Menu, Workers
+from flows.states import Broadcast, Coordinator, Menu, Workers, prefix
 from storage.interfaces import RoleView
 
 # Role buttons open these states, for holders of these roles.
@@ -157,7 +157,7 @@ async def _open_role(conversation: Conversation, context: Context, choice: str, 
 
 
 class MenuFlow(Flow):
-    name = "Menu"
+    name = prefix(Menu)
     initial = Menu.main
 
     def __init__(self) -> None:

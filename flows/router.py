@@ -39,7 +39,7 @@ from flows.identify import IdentifyFlow
 from flows.menu import MenuFlow
 from flows.paused import PAUSED, discard, pause, start_afresh
 from flows.roles import Role
-from flows.states import Identify, Menu
+from flows.states import Identify, Menu, prefix
 from flows.workers import WorkersFlow
 from storage.interfaces import RoleView
 
@@ -125,7 +125,7 @@ class Router:
             return
         context.asn = await context.roster.identity(incoming.channel.value, incoming.user_id)
         flow = self.flow_for(conversation.state)
-        if flow is None or (context.asn is None) != (flow.name == "Identify"):
+        if flow is None or (context.asn is None) != (flow.name == prefix(Identify)):
             # First contact, a state this version no longer knows, or an identity that
             # changed underneath (linked elsewhere, or removed): start from the top.
             if context.asn is None:

@@ -28,6 +28,11 @@ class State:
         return self._name
 
 
+def prefix(group: type) -> str:
+    """The part before the colon of every state of `group`: its flow's name ("Enrollment")."""
+    return group.__name__
+
+
 class Identify:
     """Proving to be an ASN on the roster (flows/identify.py)."""
 

@@ -17,7 +17,7 @@ from flows.enrollment_status import HOLDING_STATUSES, EnrollmentStatus
 from flows.events import Button, Reply
 from flows.months import first_of_month_after
 from flows.paused import enrol, paused_form, start_afresh
-from flows.states import Deduction, Workers
+from flows.states import Deduction, Workers, prefix
 from storage.interfaces import EnrollmentNotFound, EnrollmentView
 
 TRANSITIONS = [
@@ -148,7 +148,7 @@ async def take_stop_confirm(conversation: Conversation, context: Context) -> str
 
 
 class WorkersFlow(Flow):
-    name = "Workers"
+    name = prefix(Workers)
     initial = Workers.list
 
     def __init__(self) -> None:

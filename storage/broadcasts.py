@@ -27,7 +27,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from flows.audiences import AUDIENCES
+from flows.audiences import AUDIENCES, Audience
+from flows.chat_types import ChatType
 from flows.enrollment_status import DEDUCTED_STATUSES
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import BroadcastStatus
@@ -110,10 +111,10 @@ def recipients(unit_id: int, audience: str) -> Select[tuple[str, str]]:
     them with no enrolment agreed and not ended; "groups": group chats linked to it. Chats
     known to be unreachable are left out.
     """
-    if audience == "groups":
+    if audience == Audience.GROUPS:
         return (
             select(Chat.channel.label("channel"), Chat.chat_id.label("chat_id"))
-            .where(Chat.unit_id == unit_id, Chat.chat_type == "group",
+            .where(Chat.unit_id == unit_id, Chat.chat_type == ChatType.GROUP,
                    Chat.unreachable_at.is_(None))
         )
     if audience not in AUDIENCES:
@@ -125,7 +126,7 @@ def recipients(unit_id: int, audience: str) -> Select[tuple[str, str]]:
         .where(Asn.kecamatan_id == unit_id, _latest_identity(),
                _reachable(ChannelIdentity.channel, ChannelIdentity.chat_id))
     )
-    if audience == "not_participating":
+    if audience == Audience.NOT_PARTICIPATING:
         query = query.where(~_participating())
     return query
 
@@ -140,7 +141,7 @@ def unlinked(unit_id: int, audience: str) -> Select[tuple[int]]:
         .where(Asn.kecamatan_id == unit_id,
                ~select(ChannelIdentity.id).where(ChannelIdentity.asn_id == Asn.id).exists())
     )
-    if audience == "not_participating":
+    if audience == Audience.NOT_PARTICIPATING:
         query = query.where(~_participating())
     return query
 
@@ -180,7 +181,7 @@ class SqlBroadcastRepository:
     async def unlinked_count(self, unit_id: int, audience: str) -> int:
         """How many ASN of the audience the bot cannot reach yet (no chat ever linked); 0
         for the groups audience, which names chats, not people."""
-        if audience == "groups":
+        if audience == Audience.GROUPS:
             return 0
         found = unlinked(unit_id, audience).subquery()
         return await self._session.scalar(select(func.count()).select_from(found)) or 0

@@ -16,12 +16,11 @@ from sqlalchemy import bindparam, null, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Executable
 
+from flows.chat_types import ChatType
 from storage.database import dialect_insert
 from storage.interfaces import Address
 from storage.models import ChannelIdentity, Chat
 from storage.statements import Runner, Statement, runner
-
-PRIVATE, GROUP = "private", "group"
 
 
 def _upsert(inserted: Mapping[str, Any], changed: Mapping[str, Any]) -> Statement:
@@ -43,10 +42,11 @@ _INBOUND = _upsert(
     {"last_inbound_at": bindparam("now"), "unreachable_at": null(),
      "unreachable_reason": null()})
 _UNREACHABLE = {"unreachable_at": bindparam("now"), "unreachable_reason": bindparam("reason")}
-_MARK_UNREACHABLE = _upsert({"chat_type": PRIVATE, **_UNREACHABLE}, _UNREACHABLE)
+_MARK_UNREACHABLE = _upsert({"chat_type": ChatType.PRIVATE.value, **_UNREACHABLE}, _UNREACHABLE)
 _LINK = {"unit_id": bindparam("unit_id"), "linked_by_asn_id": bindparam("asn_id"),
          "linked_at": bindparam("now")}
-_LINK_GROUP = _upsert({"chat_type": GROUP, **_LINK}, {**_LINK, "chat_type": GROUP})
+_LINK_GROUP = _upsert({"chat_type": ChatType.GROUP.value, **_LINK},
+                      {**_LINK, "chat_type": ChatType.GROUP.value})
 
 
 class SqlChats:

@@ -140,7 +140,7 @@ class SqlConversationStorage:
     """aiogram's BaseStorage over SQLAlchemy: each call is its own short transaction.
 
     aiogram is not a runtime dependency, so this class matches BaseStorage's methods instead
-    of inheriting; tests/storage/test_aiogram_storage.py drives aiogram's FSMContext over it.
+    of inheriting; tests/storage/test_conversations.py drives aiogram's FSMContext over it.
     """
 
     def __init__(

@@ -55,7 +55,8 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from flows import states
+from flows import roles, states
+from flows.chat_types import ChatType
 from flows.enrollment_status import HOLDING_STATUSES, EnrollmentStatus
 from flows.time_zone import JAKARTA
 from storage.database import dialect_insert
@@ -78,8 +79,8 @@ REPORT = "report"
 # Conversation states of an enrolment begun and not finished: typing the worker's data (or
 # the menu while /mulai holds that form aside), or the draft saved and the deduction not yet
 # agreed.
-ENTRY_PATTERNS = (f"{states.Enrollment.__name__}:%", states.Menu.paused)
-MID_ENROLMENT_PATTERNS = (*ENTRY_PATTERNS, f"{states.Deduction.__name__}:%")
+ENTRY_PATTERNS = (f"{states.prefix(states.Enrollment)}:%", states.Menu.paused)
+MID_ENROLMENT_PATTERNS = (*ENTRY_PATTERNS, f"{states.prefix(states.Deduction)}:%")
 
 RECIPIENT_CHUNK = 1_000  # ASN per query, well under the engines' bound parameters
 _SUNDAY = 6
@@ -420,7 +421,7 @@ async def coordinator_due(
         .join(Enrollment, and_(Enrollment.asn_id == member.id,
                                Enrollment.status == EnrollmentStatus.SUBMITTED))
         .where(
-            Role.role == "coordinator",
+            Role.role == roles.Role.COORDINATOR,
             Role.id > after_role_id,
             linked,
             _not_logged(COORDINATOR, _subject("role:", Role.id), period),
@@ -454,7 +455,7 @@ async def report_due(
                Chat.unreachable_at)
         .join(Unit, Unit.id == Chat.unit_id)
         .where(
-            Chat.chat_type == "group",
+            Chat.chat_type == ChatType.GROUP,
             Chat.id > after_chat_row_id,
             or_(Chat.linked_at.is_(None), Chat.linked_at <= due),
             _not_logged(REPORT, _subject("chat:", Chat.id), period),

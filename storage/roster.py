@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from flows.roles import UnitKind
 from storage.interfaces import AsnView, KecamatanView
 from storage.models import Asn, ChannelIdentity, LoginAttempt, Unit
 from storage.statements import Runner, Statement, runner
@@ -37,7 +38,7 @@ _FAILURES = (select(func.count()).select_from(LoginAttempt)
              .where(LoginAttempt.channel == bindparam("channel"),
                     LoginAttempt.external_id == bindparam("external_id"),
                     LoginAttempt.at >= bindparam("since")))
-_KECAMATAN = (select(Unit.id, Unit.name).where(Unit.kind == "kecamatan")
+_KECAMATAN = (select(Unit.id, Unit.name).where(Unit.kind == UnitKind.KECAMATAN)
               .order_by(Unit.code, Unit.name))
 
 

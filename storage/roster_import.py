@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.database import dialect_insert
 from storage.models import Asn, Enrollment, Unit
 
-OPD, KECAMATAN = "opd", "kecamatan"
 # Well under SQLite's 32,766 and PostgreSQL's 32,767 bound parameters per statement.
 LOOKUP_CHUNK = 1_000
 
