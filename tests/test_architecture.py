@@ -182,6 +182,41 @@ def status_literals(root: Path) -> list[str]:
     return found
 
 
+ARCHITECTURE = ROOT / "docs" / "architecture.md"
+
+
+def _part(module: str) -> str:
+    """The box of docs/architecture.md's picture that a module belongs to."""
+    if module in VOCABULARY:
+        return "vocabulary"
+    if module in {"storage.interfaces", "flows.events"}:
+        return module.split(".")[1]
+    return module.split(".")[0]
+
+
+def package_arrows(root: Path) -> set[tuple[str, str]]:
+    """Which box imports which, over every module below `root` (lazy imports too)."""
+    paths = list(_sources(root, PACKAGES))
+    known = {_module(root, path)[0] for path in paths}
+    arrows = set()
+    for path in paths:
+        module, package = _module(root, path)
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for _, imported in _imports(tree, module, package, known):
+            if imported.split(".")[0] in PACKAGES and _part(module) != _part(imported):
+                arrows.add((_part(module), _part(imported)))
+    return arrows
+
+
+def test_the_architecture_picture_shows_the_imports_the_code_has() -> None:
+    drawn = {(source, target) for source, target in
+             (line.strip().split(" --> ") for line in
+              ARCHITECTURE.read_text(encoding="utf-8").splitlines() if " --> " in line)}
+    actual = package_arrows(ROOT)
+    assert drawn == actual, (f"docs/architecture.md misses {sorted(actual - drawn)} and "
+                             f"draws {sorted(drawn - actual)}, which the code does not have")
+
+
 def test_imports_run_one_way() -> None:
     breaches = import_breaches(ROOT)
     assert not breaches, "imports against DESIGN §4:\n" + "\n".join(breaches)
