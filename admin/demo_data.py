@@ -31,7 +31,7 @@ from flows.premium import first_deduction
 from flows.roles import UnitKind
 from storage import roster_import as store
 from storage.enrollments import SqlEnrollmentRepository
-from storage.interfaces import WorkerDraft
+from storage.interfaces import ConsentGiven, WorkerDraft
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +336,7 @@ async def write_demo_data(app: App, asn_count: int = 1000, seed: int = 2025) -> 
                     kecamatan_id=kecamatan_ids[worker.kecamatan],
                     relationship=worker.relationship,
                 ),
-                CONSENT_VERSION, consent, worker.channel, at,
+                ConsentGiven(CONSENT_VERSION, consent, worker.channel), at,
             )
             first_month, rate = first_deduction(config.premium_schedule, at.date(),
                                                 config.deduction_offset_months)

@@ -36,7 +36,13 @@ from flows.masking import mask_nik, mask_phone
 from flows.nik import InvalidNik, parse_nik
 from flows.phone import InvalidPhone, to_e164
 from flows.states import Deduction, Enrollment, prefix
-from storage.interfaces import EnrollmentNotFound, KecamatanView, NikAlreadyHeld, WorkerDraft
+from storage.interfaces import (
+    ConsentGiven,
+    EnrollmentNotFound,
+    KecamatanView,
+    NikAlreadyHeld,
+    WorkerDraft,
+)
 
 # v2: the wording no longer reads its version aloud and names the phone only when one is
 # given; the version is recorded beside the words.
@@ -644,15 +650,15 @@ async def _save(conversation: Conversation, context: Context) -> Goto:
     wording = context.wording("enrollment/consent_wording", consent_context(
         data["name"], bool(data.get("consent_phone"))))
     channel = context.incoming.channel.value
+    consent = ConsentGiven(CONSENT_VERSION, wording, channel)
     draft_id = data.get("draft_id")
     enrollments = context.enrollments
     try:
         if draft_id is None:
-            saved = await enrollments.save_draft(
-                asn.id, draft, CONSENT_VERSION, wording, channel, context.now)
+            saved = await enrollments.save_draft(asn.id, draft, consent, context.now)
         else:
             saved = await enrollments.update_draft(
-                asn.id, int(draft_id), draft, CONSENT_VERSION, wording, channel, context.now)
+                asn.id, int(draft_id), draft, consent, context.now)
     except NikAlreadyHeld:  # taken by someone else since the NIK step: change it or cancel
         status = await enrollments.holding_status(draft.nik)
         raise Invalid("enrollment/nik_held_at_save", nik=mask_nik(draft.nik),

@@ -6,6 +6,7 @@ enrolment at a time hold a worker, so two ASN saving the same NIK at once cannot
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 
 from sqlalchemy import bindparam, delete, func, select, update
@@ -17,6 +18,7 @@ from flows.masking import mask_nik
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import (
     AgreementRecord,
+    ConsentGiven,
     EnrollmentNotFound,
     EnrollmentView,
     NikAlreadyHeld,
@@ -61,13 +63,7 @@ class SqlEnrollmentRepository:
         )
 
     async def save_draft(
-        self,
-        asn_id: int,
-        draft: WorkerDraft,
-        consent_version: str,
-        consent_wording: str,
-        channel: str,
-        now: datetime,
+        self, asn_id: int, draft: WorkerDraft, consent: ConsentGiven, now: datetime
     ) -> EnrollmentView:
         """Upsert the worker by NIK, open a draft enrolment and record the consent."""
         worker = await self._upsert_worker(draft, now)
@@ -75,7 +71,7 @@ class SqlEnrollmentRepository:
             asn_id=asn_id,
             relationship=draft.relationship,
             status=EnrollmentStatus.DRAFT,
-            channel=channel,
+            channel=consent.channel,
             created_at=now,
         )
         await self._hold(enrollment, worker)
@@ -83,22 +79,16 @@ class SqlEnrollmentRepository:
             Consent(
                 enrollment_id=enrollment.id,
                 worker_id=worker.id,
-                wording_version=consent_version,
-                wording=consent_wording,
-                channel=channel,
+                wording_version=consent.version,
+                wording=consent.wording,
+                channel=consent.channel,
                 given_at=now,
             )
         )
         return self._view(enrollment, worker)
 
     async def update_draft(
-        self,
-        asn_id: int,
-        enrollment_id: int,
-        draft: WorkerDraft,
-        consent_version: str,
-        consent_wording: str,
-        channel: str,
+        self, asn_id: int, enrollment_id: int, draft: WorkerDraft, consent: ConsentGiven,
         now: datetime,
     ) -> EnrollmentView:
         """The ASN went back from the agreement to the summary and saved it again: the draft
@@ -110,12 +100,12 @@ class SqlEnrollmentRepository:
         before = enrollment.worker_id
         worker = await self._upsert_worker(draft, now)
         enrollment.relationship = draft.relationship
-        enrollment.channel = channel
+        enrollment.channel = consent.channel
         await self._hold(enrollment, worker)
         await self._session.execute(
             update(Consent).where(Consent.enrollment_id == enrollment.id).values(
-                worker_id=worker.id, wording_version=consent_version, wording=consent_wording,
-                channel=channel, given_at=now))
+                worker_id=worker.id, wording_version=consent.version, wording=consent.wording,
+                channel=consent.channel, given_at=now))
         if before != worker.id:
             held = select(Enrollment.id).where(Enrollment.worker_id == before).exists()
             await self._session.execute(
@@ -187,18 +177,9 @@ class SqlEnrollmentRepository:
         enrollment.status = EnrollmentStatus.SUBMITTED
         enrollment.submitted_at = now
         self._session.add(
-            DeductionAgreement(
-                asn_id=asn_id,
-                enrollment_id=enrollment_id,
-                wording_version=agreement.wording_version,
-                wording=agreement.wording,
-                premium_jkk=agreement.premium_jkk,
-                premium_jkm=agreement.premium_jkm,
-                monthly_total=agreement.monthly_total,
-                first_month=agreement.first_month,
-                channel=channel,
-                agreed_at=now,
-            )
+            # AgreementRecord's fields are the table's columns, named alike on purpose.
+            DeductionAgreement(asn_id=asn_id, enrollment_id=enrollment_id, **asdict(agreement),
+                               channel=channel, agreed_at=now)
         )
 
     async def stop(

@@ -54,6 +54,16 @@ class EnrollmentView:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsentGiven:
+    """The consent as the worker heard it: the words, their version, and the channel it was
+    given on. Kept with the draft so a later question can be answered word for word."""
+
+    version: str
+    wording: str
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
 class AgreementRecord:
     """The deduction agreement as it will be stored, words included."""
 
@@ -200,23 +210,11 @@ class EnrollmentRepository(Protocol):
     async def holding_status(self, nik: str) -> str | None: ...
 
     async def save_draft(
-        self,
-        asn_id: int,
-        draft: WorkerDraft,
-        consent_version: str,
-        consent_wording: str,
-        channel: str,
-        now: datetime,
+        self, asn_id: int, draft: WorkerDraft, consent: ConsentGiven, now: datetime
     ) -> EnrollmentView: ...
 
     async def update_draft(
-        self,
-        asn_id: int,
-        enrollment_id: int,
-        draft: WorkerDraft,
-        consent_version: str,
-        consent_wording: str,
-        channel: str,
+        self, asn_id: int, enrollment_id: int, draft: WorkerDraft, consent: ConsentGiven,
         now: datetime,
     ) -> EnrollmentView: ...
 

@@ -318,21 +318,19 @@ async def _settled(app: App) -> bool:
 async def test_users_answering_each_reply_see_every_reply_once_in_order(
     cluster: Cluster, reference: Outcome
 ) -> None:
-    people = users()
     async with httpx.AsyncClient(timeout=30) as client:
         poster = Poster(SECRET, client)
         await asyncio.gather(*(converse(cluster, poster, user, reference.shown[user.chat], n)
-                               for n, user in enumerate(people)))
+                               for n, user in enumerate(users())))
     await check(cluster, reference)
 
 
 async def test_bursts_of_updates_are_taken_in_order_once(
     cluster: Cluster, reference: Outcome
 ) -> None:
-    people = users()
     async with httpx.AsyncClient(timeout=30) as client:
         poster = Poster(SECRET, client)
         await asyncio.gather(*(burst(cluster, poster, user, 100 + n)
-                               for n, user in enumerate(people)))
+                               for n, user in enumerate(users())))
         await wait_until(lambda: _settled(cluster.app), 120, "the bursts were not processed")
     await check(cluster, reference)

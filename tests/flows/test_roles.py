@@ -106,20 +106,22 @@ async def test_another_opds_enrolment_is_never_listed(budi, opd_b_enrolment):
     assert "Menunggu verifikasi: 1 pendaftaran." in shown[-1].text
 
 
-async def test_a_coordinator_forging_the_button_of_another_opd(budi, opd_b_enrolment):
+async def refused_forgery(budi, payload: str) -> None:
+    """A button budi was never shown, pressed anyway: refused, and nothing changes."""
     before = await budi.state()
-    shown = await budi.press_payload(f"menu:coord:{await unit_id(budi, SRI.unit)}")
+    shown = await budi.press_payload(payload)
     assert NOT_FOR_YOU in shown[0].text
     await unchanged(budi, before)
+
+
+async def test_a_coordinator_forging_the_button_of_another_opd(budi, opd_b_enrolment):
+    await refused_forgery(budi, f"menu:coord:{await unit_id(budi, SRI.unit)}")
 
 
 async def test_a_camat_forging_the_button_of_another_kecamatan(budi):
     await grant_role(budi, "camat", "Patebon")
     await add_residents(budi, 2, kecamatan="Kendal", first_chat=7001)
-    before = await budi.state()
-    shown = await budi.press_payload(f"menu:camat:{await unit_id(budi, 'Kendal')}")
-    assert NOT_FOR_YOU in shown[0].text
-    await unchanged(budi, before)
+    await refused_forgery(budi, f"menu:camat:{await unit_id(budi, 'Kendal')}")
 
 
 async def test_a_camat_of_patebon_reaches_patebon_only(budi):

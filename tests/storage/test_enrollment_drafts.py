@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from storage.enrollments import SqlEnrollmentRepository
-from storage.interfaces import EnrollmentNotFound, NikAlreadyHeld, WorkerDraft
+from storage.interfaces import ConsentGiven, EnrollmentNotFound, NikAlreadyHeld, WorkerDraft
 from storage.models import Asn, Consent, Enrollment, Worker
 from tests.conftest import seed_roster
 
@@ -34,14 +34,15 @@ async def people(app_any_db) -> list[int]:
 async def save(app, asn_id: int, draft: WorkerDraft = DRAFT) -> int:
     async with app.sessions.begin() as session:
         repo = SqlEnrollmentRepository(session, app.cipher)
-        return (await repo.save_draft(asn_id, draft, "v2", "kata", "console", NOW)).id
+        consent = ConsentGiven("v2", "kata", "console")
+        return (await repo.save_draft(asn_id, draft, consent, NOW)).id
 
 
 async def change(app, asn_id: int, enrollment_id: int, draft: WorkerDraft) -> None:
     async with app.sessions.begin() as session:
         repo = SqlEnrollmentRepository(session, app.cipher)
-        await repo.update_draft(asn_id, enrollment_id, draft, "v2", "kata baru", "telegram",
-                                LATER)
+        await repo.update_draft(asn_id, enrollment_id, draft,
+                                ConsentGiven("v2", "kata baru", "telegram"), LATER)
 
 
 async def all_rows(app, model) -> list:

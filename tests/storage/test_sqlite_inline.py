@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -27,13 +28,20 @@ async def _claimed(app) -> list[str]:
         return sorted(await session.scalars(select(ProcessedUpdate.update_id)))
 
 
+@contextlib.asynccontextmanager
+async def claimed(app, update_id: str, inside: asyncio.Event) -> AsyncIterator[None]:
+    """Inside an update's transaction that has claimed `update_id`; `inside` tells others."""
+    async with app.updates() as update:
+        await update.claim("telegram", update_id, NOW)
+        inside.set()
+        yield
+
+
 async def test_an_update_waits_for_the_one_before_instead_of_joining_its_transaction(app):
     started = asyncio.Event()
 
     async def failing() -> None:
-        async with app.updates() as update:
-            await update.claim("telegram", "A", NOW)
-            started.set()
+        async with claimed(app, "A", started):
             await asyncio.sleep(0.05)  # the loop runs others meanwhile
             raise RuntimeError("the flow failed")
 
@@ -60,9 +68,7 @@ async def test_a_cancelled_update_rolls_back_and_frees_the_writer(app):
     inside = asyncio.Event()
 
     async def slow() -> None:
-        async with app.updates() as update:
-            await update.claim("telegram", "A", NOW)
-            inside.set()
+        async with claimed(app, "A", inside):
             await asyncio.sleep(60)
 
     task = asyncio.create_task(slow())

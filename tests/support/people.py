@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from storage.enrollments import SqlEnrollmentRepository
-from storage.interfaces import AgreementRecord, WorkerDraft
+from storage.interfaces import AgreementRecord, ConsentGiven, WorkerDraft
 from storage.models import Asn, Unit
 from tests.conftest import BUDI, SRI
 from tests.support.chat import ChatClient
@@ -55,7 +55,8 @@ async def submitted(client: ChatClient, owner: int, name: str, worker_nik: str) 
                                 date(2025, 9, 1))
     async with client.app.sessions.begin() as session:
         enrollments = SqlEnrollmentRepository(session, client.app.cipher)
-        view = await enrollments.save_draft(owner, draft, "v1", "setuju", "console", now)
+        consent = ConsentGiven("v1", "setuju", "console")
+        view = await enrollments.save_draft(owner, draft, consent, now)
         await enrollments.submit(owner, view.id, agreement, "console", now)
         return view.id
 

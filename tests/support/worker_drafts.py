@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from bot.app import App
 from storage.enrollments import SqlEnrollmentRepository
-from storage.interfaces import EnrollmentView, WorkerDraft
+from storage.interfaces import ConsentGiven, EnrollmentView, WorkerDraft
 
 NIK = "3324015708800001"
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
@@ -26,4 +26,5 @@ async def save(app: App, asn_id: int, nik: str = NIK) -> EnrollmentView:
     """The draft of `nik` saved for `asn_id` in a transaction of its own, from the console."""
     async with app.sessions.begin() as session:
         repo = SqlEnrollmentRepository(session, app.cipher)
-        return await repo.save_draft(asn_id, draft(nik), "v1", "wording", "console", NOW)
+        consent = ConsentGiven("v1", "wording", "console")
+        return await repo.save_draft(asn_id, draft(nik), consent, NOW)
