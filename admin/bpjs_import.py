@@ -344,7 +344,8 @@ class ResultApplier:
             return None
         if target.status != EnrollmentStatus.VERIFIED:
             return self._wrong_status(result, target)
-        await store.mark_rejected(self._session, target.enrollment_id, result.reason)
+        await store.mark_rejected(self._session, target.enrollment_id, result.reason,
+                                  self._now)
         await self._audit.record(
             "bpjs_rejected", actor_asn_id=None, channel="cli",
             subject=f"enrollment:{target.enrollment_id}",

@@ -1,14 +1,17 @@
-"""Mermaid diagrams of the flows, generated from their transition tables.
+"""Mermaid diagrams of the flows and of the cover's lifecycle, generated from their tables.
 
-`python -m flows.diagram > docs/flows.md` rewrites the document; a test fails when the
-document no longer matches the tables, so the picture never drifts from the code.
+`python -m flows.diagram > docs/flows.md` and `python -m flows.diagram lifecycle >
+docs/lifecycle.md` rewrite the documents; a test fails when a document no longer matches
+its table, so the picture never drifts from the code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Sequence
 from typing import Any
 
+from flows import lifecycle
 from flows.conversation import Flow
 from flows.router import build_router
 
@@ -37,9 +40,13 @@ def _condition(row: dict[str, Any]) -> str:
 
 
 def mermaid(flow: Flow) -> str:
-    lines = ["stateDiagram-v2", f"    [*] --> {_node(flow.initial)}"]
-    lines += [f'    state "{state}" as {_node(state)}' for state in flow.steps]
-    for row in flow.transitions:
+    return _table(flow.initial, flow.steps, flow.transitions)
+
+
+def _table(initial: str, states: Iterable[str], transitions: Sequence[dict[str, Any]]) -> str:
+    lines = ["stateDiagram-v2", f"    [*] --> {_node(initial)}"]
+    lines += [f'    state "{state}" as {_node(state)}' for state in states]
+    for row in transitions:
         sources = row["source"] if isinstance(row["source"], list) else [row["source"]]
         for source in sources:
             lines.append(
@@ -55,9 +62,29 @@ def document(flows: Iterable[Flow]) -> str:
     return "\n".join(parts)
 
 
-def main() -> None:
-    print(document(build_router().flows), end="")
+LIFECYCLE_HEADER = """# The cover's lifecycle
+
+Generated from the table in `flows/lifecycle.py` by `python -m flows.diagram lifecycle >
+docs/lifecycle.md`; `tests/test_flow_diagrams.py` fails when this file is out of date. Every
+move is stored in `enrollment_moves` with who or what made it and when; a move the table does
+not have is refused before anything is written. What each move means, and the rules for paid
+months, lapse, departures and takeovers, are in docs/coverage.md.
+"""
+
+
+def lifecycle_document() -> str:
+    table = _table(str(lifecycle.INITIAL), [str(status) for status in lifecycle.S],
+                   lifecycle.TRANSITIONS)
+    final = "\n".join(f"    {_node(str(status))} --> [*]" for status in lifecycle.FINAL)
+    return f"{LIFECYCLE_HEADER}\n```mermaid\n{table}\n{final}\n```\n"
+
+
+def main(argv: Sequence[str] = ()) -> None:
+    if list(argv) == ["lifecycle"]:
+        print(lifecycle_document(), end="")
+    else:
+        print(document(build_router().flows), end="")
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])

@@ -3,7 +3,8 @@
 The values are the strings stored in `enrollments.status` (and named in the migrations'
 partial indexes), so they never change without a data migration; everything else names a
 status through `EnrollmentStatus`, and asks "does it hold the NIK?" through the groups
-below rather than by listing statuses again. DESIGN §7 has the whole lifecycle.
+below rather than by listing statuses again. Which status may follow which is the table in
+flows/lifecycle.py; DESIGN §7 and docs/lifecycle.md tell the whole life.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ class EnrollmentStatus(StrEnum):
     VERIFIED = "verified"  # the coordinator checked it against the KTP
     REGISTERED = "registered"  # BPJS gave a KPJ number
     ACTIVE = "active"  # a first month paid
+    LAPSED = "lapsed"  # more than 3 months unpaid in a row: not covered, the NIK is free
+    ENDED = "ended"  # the membership closed after a lapse (the arrears were not paid)
     REJECTED = "rejected"  # refused by the coordinator or by BPJS
-    ENDED = "ended"  # stopped by the ASN (or a draft the worker's consent no longer holds)
+    STOPPED = "stopped"  # by the ASN, a withdrawal, or the ASN leaving the roster
 
 
 # The enrolment holds the worker's NIK: one such enrolment per worker (a partial unique
@@ -32,7 +35,9 @@ HOLDING_STATUSES = (
 # Agreed and not ended: the premium is (to be) deducted, and the ASN participates.
 DEDUCTED_STATUSES = tuple(
     status for status in HOLDING_STATUSES if status is not EnrollmentStatus.DRAFT)
-# BPJS registered the worker: protected, not only being registered.
+# BPJS registered the worker and the cover has not lapsed: "covered today".
 COVERED_STATUSES = (EnrollmentStatus.REGISTERED, EnrollmentStatus.ACTIVE)
 # Never counted as participating: not agreed yet, or refused.
 NEVER_AGREED_STATUSES = (EnrollmentStatus.DRAFT, EnrollmentStatus.REJECTED)
+# Left the life after being agreed: its `ended_at` says when it stopped counting.
+CLOSED_STATUSES = (EnrollmentStatus.STOPPED, EnrollmentStatus.LAPSED, EnrollmentStatus.ENDED)

@@ -14,7 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.enrollment_status import DEDUCTED_STATUSES, HOLDING_STATUSES, EnrollmentStatus
+from flows.lifecycle import Actor, Move, MoveRefused
 from flows.masking import mask_nik
+from storage import lifecycle
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import (
     AgreementRecord,
@@ -173,9 +175,12 @@ class SqlEnrollmentRepository:
         channel: str,
         now: datetime,
     ) -> None:
-        enrollment = await self._owned(asn_id, enrollment_id, (EnrollmentStatus.DRAFT,))
-        enrollment.status = EnrollmentStatus.SUBMITTED
-        enrollment.submitted_at = now
+        try:
+            await lifecycle.move(self._session, enrollment_id, Move.SUBMIT, Actor("asn", asn_id),
+                                 now, values={"submitted_at": now},
+                                 where=(Enrollment.asn_id == asn_id,))
+        except MoveRefused as refused:  # agreed already (a second tap), or stopped meanwhile
+            raise EnrollmentNotFound(enrollment_id) from refused
         self._session.add(
             # AgreementRecord's fields are the table's columns, named alike on purpose.
             DeductionAgreement(asn_id=asn_id, enrollment_id=enrollment_id, **asdict(agreement),
@@ -188,10 +193,11 @@ class SqlEnrollmentRepository:
         enrollment = await self._owned(asn_id, enrollment_id, HOLDING_STATUSES)
         # A draft never had a deduction agreed, so there is none to stop.
         agreed = enrollment.status != EnrollmentStatus.DRAFT
-        enrollment.deduction_stop_month = stop_month if agreed else None
-        enrollment.status = EnrollmentStatus.ENDED
-        enrollment.ended_at = now
-        enrollment.end_reason = reason
+        await lifecycle.move(
+            self._session, enrollment_id, Move.STOP, Actor("asn", asn_id), now, reason=reason,
+            values={"deduction_stop_month": stop_month if agreed else None, "ended_at": now,
+                    "end_reason": reason},
+            where=(Enrollment.asn_id == asn_id,))
 
     async def _owned(
         self, asn_id: int, enrollment_id: int, statuses: tuple[str, ...]

@@ -103,6 +103,10 @@ class Asn(Base):
     position: Mapped[str | None] = mapped_column(String(200))
     updated_at: Mapped[datetime]
     # The ASN's own choice (menu); the roster import never touches it.
+    # The roster import no longer found the ASN (retired, moved away, died): when, and the
+    # first salary month their deductions stop (storage/roster_changes.py).
+    left_at: Mapped[datetime | None]
+    deductions_stop_month: Mapped[date | None] = mapped_column(Date)
     reminders_enabled: Mapped[bool] = mapped_column(
         Boolean, default=True, server_default=text("true"))
 
@@ -183,6 +187,13 @@ class Enrollment(Base):
     decided_by_asn_id: Mapped[int | None] = mapped_column(ForeignKey("asn.id"))
     rejection_reason: Mapped[str | None] = mapped_column(String(500))
     registered_at: Mapped[datetime | None]
+    # Derived from premium_months by storage (never typed): the first and the latest month
+    # paid, kept on the row so that "covered today" and "until when" need no aggregate.
+    covered_from: Mapped[date | None] = mapped_column(Date)
+    covered_until: Mapped[date | None] = mapped_column(Date)  # the last day covered
+    # A takeover: the enrolment of a departed ASN this one continues (the KPJ is kept). No
+    # foreign key: migration 0007 adds the column without rebuilding the table.
+    takeover_of_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class Consent(Base):
@@ -234,6 +245,59 @@ class PayrollEntry(Base):
     month: Mapped[date] = mapped_column(Date)  # the salary month, its first day
     amount: Mapped[int] = mapped_column(Integer)  # the premium in force that month
     listed_at: Mapped[datetime]
+
+
+class PremiumMonth(Base):
+    """The salary treasurer's result for one enrolment and salary month (`payroll import`):
+    paid or not, and the amount. One row per enrolment and month, so a re-import or a
+    correction replaces the month's fact and never counts it twice."""
+
+    __tablename__ = "premium_months"
+    __table_args__ = (UniqueConstraint("enrollment_id", "month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"))
+    asn_id: Mapped[int] = mapped_column(ForeignKey("asn.id"), index=True)  # who paid
+    month: Mapped[date] = mapped_column(Date, index=True)  # the salary month, its first day
+    paid: Mapped[bool] = mapped_column(Boolean)
+    amount: Mapped[int] = mapped_column(Integer)  # what was deducted for this worker
+    source: Mapped[str] = mapped_column(String(200))  # the file it came from
+    recorded_at: Mapped[datetime]
+
+
+class EnrollmentMove(Base):
+    """One move of the lifecycle table (flows/lifecycle.py): from what to what, by whom or
+    what (`Actor`: "coordinator:12", "payroll_import"), why, and when."""
+
+    __tablename__ = "enrollment_moves"
+    __table_args__ = (Index("ix_enrollment_moves_to_status_at", "to_status", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrollment_id: Mapped[int] = mapped_column(ForeignKey("enrollments.id"), index=True)
+    move: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str | None] = mapped_column(String(500))
+    at: Mapped[datetime]
+
+
+EARLIEST_MONTH = date(2000, 1, 1)  # before any enrolment: "since always"
+
+
+class AsnUnitMonth(Base):
+    """The OPD an ASN belonged to from a salary month on: reports count an ASN who moved in
+    the new OPD from the month of the move. An ASN without rows belongs to `asn.unit_id`;
+    the first move writes the old unit from `EARLIEST_MONTH` as well."""
+
+    __tablename__ = "asn_unit_months"
+    __table_args__ = (UniqueConstraint("asn_id", "from_month"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asn_id: Mapped[int] = mapped_column(ForeignKey("asn.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"))
+    from_month: Mapped[date] = mapped_column(Date)
+    recorded_at: Mapped[datetime]
 
 
 class DeductionRefund(Base):

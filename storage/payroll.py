@@ -63,7 +63,8 @@ def _deducted_in(month: date) -> ColumnElement[bool]:
     """The enrolment's premium is deducted from salary month `month` (the module's rule).
 
     A registered row without a registration time (older data) counts from its submission;
-    an ended enrolment is deducted until its stop month only if BPJS had registered it.
+    a stopped enrolment is deducted until its stop month only if BPJS had registered it; a
+    lapsed one no longer.
     """
     return and_(
         Enrollment.kpj_number.is_not(None),
@@ -72,7 +73,7 @@ def _deducted_in(month: date) -> ColumnElement[bool]:
         or_(Enrollment.deduction_stop_month.is_(None), Enrollment.deduction_stop_month > month),
         or_(
             Enrollment.status.in_(COVERED_STATUSES),
-            and_(Enrollment.status == EnrollmentStatus.ENDED,
+            and_(Enrollment.status == EnrollmentStatus.STOPPED,
                  Enrollment.deduction_stop_month.is_not(None)),
         ),
     )

@@ -19,17 +19,20 @@ from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, func, null, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, null, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.enrollment_status import (
+    CLOSED_STATUSES,
     COVERED_STATUSES,
     HOLDING_STATUSES,
     NEVER_AGREED_STATUSES,
     EnrollmentStatus,
 )
+from flows.lifecycle import Actor, Move
 from flows.roles import UnitKind
 from flows.time_zone import JAKARTA
+from storage import lifecycle
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import UnitProgress
 from storage.models import Asn, DeductionAgreement, Enrollment, Unit, Worker
@@ -37,6 +40,7 @@ from storage.models import Asn, DeductionAgreement, Enrollment, Unit, Worker
 # In report order, as the plain strings that key the views (and read as such in errors).
 UNIT_KINDS = tuple(kind.value for kind in UnitKind)
 
+BPJS_IMPORT = Actor("bpjs_import")
 STREAM_BATCH = 1_000  # rows fetched at a time when an export walks a large result
 
 
@@ -53,12 +57,12 @@ def month_before(at: datetime) -> datetime:
 
 def _registered_by(at: datetime) -> ColumnElement[bool]:
     """BPJS had registered the enrolment by `at`. Rows moved to registered without a
-    registration time (older data) count from their submission; an ended enrolment counts
-    only if its registration time is known."""
+    registration time (older data) count from their submission; a stopped, lapsed or ended
+    enrolment counts only if its registration time is known."""
     return or_(
         and_(Enrollment.status.in_(COVERED_STATUSES),
              func.coalesce(Enrollment.registered_at, Enrollment.submitted_at) <= at),
-        and_(Enrollment.status == EnrollmentStatus.ENDED, Enrollment.registered_at.is_not(None),
+        and_(Enrollment.status.in_(CLOSED_STATUSES), Enrollment.registered_at.is_not(None),
              Enrollment.registered_at <= at),
     )
 
@@ -408,20 +412,17 @@ async def targets_by_nik_hash(session: AsyncSession, hashes: Iterable[str]
 
 async def mark_registered(session: AsyncSession, enrollment_id: int, kpj_number: str,
                           now: datetime) -> None:
-    await session.execute(
-        update(Enrollment).where(Enrollment.id == enrollment_id)
-        .values(status=EnrollmentStatus.REGISTERED, kpj_number=kpj_number, registered_at=now)
-    )
+    """BPJS gave the worker a KPJ number (the caller checked the enrolment is verified)."""
+    await lifecycle.move(session, enrollment_id, Move.REGISTER, BPJS_IMPORT, now,
+                         values={"kpj_number": kpj_number, "registered_at": now})
 
 
-async def mark_rejected(session: AsyncSession, enrollment_id: int, reason: str | None
-                        ) -> None:
+async def mark_rejected(session: AsyncSession, enrollment_id: int, reason: str | None,
+                        now: datetime) -> None:
     """BPJS refused the registration: the enrolment ends its hold on the worker and is no
     longer deducted (rejected is neither a holding nor a deducted status)."""
-    await session.execute(
-        update(Enrollment).where(Enrollment.id == enrollment_id)
-        .values(status=EnrollmentStatus.REJECTED, rejection_reason=reason)
-    )
+    await lifecycle.move(session, enrollment_id, Move.REJECT, BPJS_IMPORT, now, reason=reason,
+                         values={"rejection_reason": reason})
 
 
 def _chunks(values: list[Any], size: int = 500) -> Iterator[list[Any]]:

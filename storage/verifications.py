@@ -14,11 +14,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import roles
 from flows.enrollment_status import EnrollmentStatus
+from flows.lifecycle import Actor, Move, MoveRefused
+from storage import lifecycle
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import (
     EnrollmentNotFound,
@@ -101,18 +103,16 @@ class SqlVerificationRepository:
         """Verified, or rejected with a reason (a rejected enrolment no longer holds the
         worker's NIK); EnrollmentNotFound when it is not a submitted enrolment of the unit,
         or when `by_asn_id` submitted it."""
-        changed = await self._session.execute(
-            update(Enrollment)
-            .where(Enrollment.id == enrollment_id, _WAITING,
-                   Enrollment.asn_id != by_asn_id,
-                   Enrollment.asn_id.in_(_in_unit(unit_id)))
-            .values(status=EnrollmentStatus.VERIFIED if verified else EnrollmentStatus.REJECTED,
-                    decided_at=now, decided_by_asn_id=by_asn_id,
-                    rejection_reason=None if verified else reason)
-            .execution_options(synchronize_session=False)
-        )
-        if not getattr(changed, "rowcount", 0):
-            raise EnrollmentNotFound(enrollment_id)
+        try:
+            await lifecycle.move(
+                self._session, enrollment_id, Move.VERIFY if verified else Move.REJECT,
+                Actor("coordinator", by_asn_id), now, reason=None if verified else reason,
+                values={"decided_at": now, "decided_by_asn_id": by_asn_id,
+                        "rejection_reason": None if verified else reason},
+                where=(_WAITING, Enrollment.asn_id != by_asn_id,
+                       Enrollment.asn_id.in_(_in_unit(unit_id))))
+        except MoveRefused as refused:  # decided by another coordinator meanwhile
+            raise EnrollmentNotFound(enrollment_id) from refused
 
     @staticmethod
     def _select() -> Select[tuple[int, int, str, str, str, str, str, str, str, str,

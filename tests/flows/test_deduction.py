@@ -161,7 +161,7 @@ async def test_a_draft_finished_elsewhere_is_not_agreed_twice(at):
 async def test_a_draft_finished_elsewhere_says_so_and_goes_home_quietly(at):
     chat = await at("Deduction:confirm")
     async with chat.app.sessions.begin() as session:
-        await session.execute(update(Enrollment).values(status="ended"))
+        await session.execute(update(Enrollment).values(status="stopped"))
     shown = await chat.send("/bantuan")
     assert "tidak lagi menunggu persetujuan" in shown[-1].text
     assert shown[-1].labels == ["🏠 Menu utama"]

@@ -574,7 +574,7 @@ async def test_a_nik_whose_enrolment_ended_can_be_enrolled_again(budi, sri):
 
     await enrol(sri, NIK_SITI, name="Siti Aminah Lestari")
     enrollments = await rows(sri, Enrollment)
-    assert [e.status for e in enrollments] == ["ended", "submitted"]
+    assert [e.status for e in enrollments] == ["stopped", "submitted"]
     assert enrollments[0].worker_id == enrollments[1].worker_id
     assert (await rows(sri, Worker))[0].name == "SITI AMINAH LESTARI"
 

@@ -95,7 +95,7 @@ async def test_a_refusal_when_read_again_after_going_back_ends_the_saved_draft(b
     assert "tidak dilanjutkan" in shown[0].text
     async with budi.app.sessions() as session:
         enrollment = (await session.scalars(select(Enrollment))).one()
-    assert enrollment.status == "ended"
+    assert enrollment.status == "stopped"
     assert enrollment.end_reason == "Pekerja tidak setuju saat persetujuan dibacakan ulang"
 
 

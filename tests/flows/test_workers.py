@@ -89,7 +89,7 @@ async def test_stop_with_a_reason_button(at, clock, label, reason):
     assert "⛔ Hentikan: SITI AMINAH" not in shown[-1].labels
     assert await chat.state() == ("Workers:list", {})
     enrollment = (await rows(chat, Enrollment))[0]
-    assert (enrollment.status, enrollment.end_reason) == ("ended", reason)
+    assert (enrollment.status, enrollment.end_reason) == ("stopped", reason)
     assert (enrollment.deduction_stop_month, enrollment.ended_at) == (date(2025, 9, 1), clock.now)
     audit = [e for e in await rows(chat, AuditLog) if e.action == "enrollment.stopped"]
     assert audit[0].details == {"reason": reason, "stop_month": "2025-09-01"}
@@ -170,7 +170,7 @@ async def test_an_old_stop_button_after_stopping_does_nothing(at):
 async def test_stopped_meanwhile_elsewhere_is_said_and_the_list_shown(at):
     chat = await at("Workers:stop_confirm")
     async with chat.app.sessions.begin() as session:  # stopped on another device meanwhile
-        await session.execute(update(Enrollment).values(status="ended"))
+        await session.execute(update(Enrollment).values(status="stopped"))
     shown = await chat.press("⛔ Ya, hentikan")
     assert "sudah berubah" in shown[0].text
     assert "Status: dihentikan" in shown[-1].text
@@ -186,4 +186,4 @@ async def test_closing_a_draft_does_not_speak_of_stopping_a_deduction(budi):
     assert "Potongan gaji berhenti" not in shown[-1].text
     shown = await budi.press("⛔ Ya, hentikan")
     assert shown[0].text == "Draf pendaftaran SITI AMINAH ditutup. Tidak ada potongan gaji."
-    assert (await rows(budi, Enrollment))[0].status == "ended"
+    assert (await rows(budi, Enrollment))[0].status == "stopped"

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from jinja2 import UndefinedError
 
 from flows import coordinator, enrollment, workers
+from flows.enrollment_status import EnrollmentStatus
 from flows.events import Button, OutgoingButton, OutgoingMessage, Reply
 from messages import formatting
 from messages.renderer import HTML, PLAIN, WHATSAPP, Renderer
@@ -37,7 +38,7 @@ SAMPLE = {
     "enrollments": [
         EnrollmentView(1, "SITI AMINAH", "3324••••••••0001", "art", "registered", NOW,
                        "25012345678", None),
-        EnrollmentView(2, "ANDI", "3324••••••••0002", "keluarga", "ended", NOW, None,
+        EnrollmentView(2, "ANDI", "3324••••••••0002", "keluarga", "stopped", NOW, None,
                        date(2025, 9, 1)),
     ],
     "month": date(2025, 9, 1), "nip_example": "198503152010011001",
@@ -233,7 +234,6 @@ def test_every_stored_code_has_a_name_in_the_messages(renderer):
         assert "Hubungan: " in text
     for occupation in enrollment.OCCUPATIONS:
         renderer.text("enrollment/summary", {**SAMPLE, "occupation": occupation})
-    for status in ("draft", "submitted", "verified", "registered", "active", "rejected",
-                   "ended"):
+    for status in EnrollmentStatus:
         item = EnrollmentView(1, "X", "3324••••••••0001", "art", status, NOW, None, None)
         assert "Status: " in renderer.text("workers/list", {**SAMPLE, "enrollments": [item]})

@@ -48,7 +48,7 @@ async def test_one_active_holder_per_nik(app_any_db, asn_ids):
     async with app_any_db.sessions() as session:
         statuses = sorted((await session.scalars(select(Enrollment.status))).all())
         workers = (await session.scalars(select(Worker))).all()
-    assert statuses == ["draft", "ended"]
+    assert statuses == ["draft", "stopped"]
     async with app_any_db.sessions() as session:
         ended = (await session.scalars(select(Enrollment).where(Enrollment.id == first.id))).one()
     assert ended.deduction_stop_month is None  # a draft had no deduction to stop
