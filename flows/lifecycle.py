@@ -96,8 +96,9 @@ _MACHINE = Machine(model=None, states=[str(status) for status in S],
 
 
 def next_status(status: str, move: str) -> S:
-    """Where `move` takes an enrolment in `status`; MoveRefused when the table has no row."""
-    found = _MACHINE.get_transitions(trigger=move, source=status)
+    """Where `move` takes an enrolment in `status`; MoveRefused when the table has no row.
+    Plain strings go to the machine: `transitions` would name an Enum by its member name."""
+    found = _MACHINE.get_transitions(trigger=str(move), source=str(status))
     if not found:
         raise MoveRefused(move, status)
     return S(found[0].dest)
@@ -105,10 +106,10 @@ def next_status(status: str, move: str) -> S:
 
 def sources(move: str) -> tuple[S, ...]:
     """Every status `move` may leave: the guard of a bulk move."""
-    return tuple(S(t.source) for t in _MACHINE.get_transitions(trigger=move))
+    return tuple(S(t.source) for t in _MACHINE.get_transitions(trigger=str(move)))
 
 
 def moves_from(status: str) -> tuple[Move, ...]:
     """The moves the table allows from `status`, in the table's order."""
-    allowed = set(_MACHINE.get_triggers(status))
+    allowed = set(_MACHINE.get_triggers(str(status)))
     return tuple(move for move in Move if move in allowed)
