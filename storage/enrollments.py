@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import bindparam, case, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows.enrollment_status import DEDUCTED_STATUSES, HOLDING_STATUSES, EnrollmentStatus
-from flows.lifecycle import Actor, Move, MoveRefused
+from flows.lifecycle import Actor, Move
 from flows.masking import mask_nik
 from storage import lifecycle
 from storage.crypto import PersonalDataCipher
@@ -175,12 +175,10 @@ class SqlEnrollmentRepository:
         channel: str,
         now: datetime,
     ) -> None:
-        try:
+        with lifecycle.refused_as_missing(enrollment_id):
             await lifecycle.move(self._session, enrollment_id, Move.SUBMIT, Actor("asn", asn_id),
                                  now, values={"submitted_at": now},
                                  where=(Enrollment.asn_id == asn_id,))
-        except MoveRefused as refused:  # agreed already (a second tap), or stopped meanwhile
-            raise EnrollmentNotFound(enrollment_id) from refused
         self._session.add(
             # AgreementRecord's fields are the table's columns, named alike on purpose.
             DeductionAgreement(asn_id=asn_id, enrollment_id=enrollment_id, **asdict(agreement),
@@ -190,14 +188,14 @@ class SqlEnrollmentRepository:
     async def stop(
         self, asn_id: int, enrollment_id: int, reason: str, stop_month: date, now: datetime
     ) -> None:
-        enrollment = await self._owned(asn_id, enrollment_id, HOLDING_STATUSES)
-        # A draft never had a deduction agreed, so there is none to stop.
-        agreed = enrollment.status != EnrollmentStatus.DRAFT
-        await lifecycle.move(
-            self._session, enrollment_id, Move.STOP, Actor("asn", asn_id), now, reason=reason,
-            values={"deduction_stop_month": stop_month if agreed else None, "ended_at": now,
-                    "end_reason": reason},
-            where=(Enrollment.asn_id == asn_id,))
+        # A draft never had a deduction agreed, so there is none to stop: decided in the
+        # UPDATE itself, instead of loading the row once more before the move reads it.
+        stop = case((Enrollment.status == EnrollmentStatus.DRAFT, None), else_=stop_month)
+        with lifecycle.refused_as_missing(enrollment_id):
+            await lifecycle.move(
+                self._session, enrollment_id, Move.STOP, Actor("asn", asn_id), now,
+                reason=reason, where=(Enrollment.asn_id == asn_id,),
+                values={"deduction_stop_month": stop, "ended_at": now, "end_reason": reason})
 
     async def _owned(
         self, asn_id: int, enrollment_id: int, statuses: tuple[str, ...]

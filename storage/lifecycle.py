@@ -13,6 +13,7 @@ source status and one INSERT of the moves, per chunk of ids.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -95,6 +96,16 @@ async def move_many(
                     for enrollment_id in ids])
                 moved += ids
     return sorted(moved)
+
+
+@contextmanager
+def refused_as_missing(enrollment_id: int) -> Iterator[None]:
+    """For a repository whose contract says EnrollmentNotFound when the enrolment is not in
+    a status that allows the change (a second tap, a decision made elsewhere meanwhile)."""
+    try:
+        yield
+    except MoveRefused as refused:
+        raise EnrollmentNotFound(enrollment_id) from refused
 
 
 def _reason(reason: str | None) -> str | None:

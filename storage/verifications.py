@@ -19,11 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from flows import roles
 from flows.enrollment_status import EnrollmentStatus
-from flows.lifecycle import Actor, Move, MoveRefused
+from flows.lifecycle import Actor, Move
 from storage import lifecycle
 from storage.crypto import PersonalDataCipher
 from storage.interfaces import (
-    EnrollmentNotFound,
     PendingEnrollment,
     UnitProgress,
     WorkerIdentity,
@@ -103,7 +102,7 @@ class SqlVerificationRepository:
         """Verified, or rejected with a reason (a rejected enrolment no longer holds the
         worker's NIK); EnrollmentNotFound when it is not a submitted enrolment of the unit,
         or when `by_asn_id` submitted it."""
-        try:
+        with lifecycle.refused_as_missing(enrollment_id):  # decided elsewhere meanwhile
             await lifecycle.move(
                 self._session, enrollment_id, Move.VERIFY if verified else Move.REJECT,
                 Actor("coordinator", by_asn_id), now, reason=None if verified else reason,
@@ -111,8 +110,6 @@ class SqlVerificationRepository:
                         "rejection_reason": None if verified else reason},
                 where=(_WAITING, Enrollment.asn_id != by_asn_id,
                        Enrollment.asn_id.in_(_in_unit(unit_id))))
-        except MoveRefused as refused:  # decided by another coordinator meanwhile
-            raise EnrollmentNotFound(enrollment_id) from refused
 
     @staticmethod
     def _select() -> Select[tuple[int, int, str, str, str, str, str, str, str, str,
